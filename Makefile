@@ -1,0 +1,49 @@
+# The two commands of the README: `make course` and `make test`. Both start with `make setup`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST_NB := --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
+             --nbval-sanitize-with nbval_sanitize.cfg
+
+.PHONY: setup course test lint unit notebooks browser lock clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "rmcourse needs Python >= 3.10, found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+# Debian's Chromium for the browser test; installed when missing and when we may (root or sudo).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium for the browser test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "chromium could not be installed: the browser test will skip"; \
+	else echo "no /usr/bin/chromium and no root: the browser test will skip"; fi
+
+course: setup
+	$(BIN)/rmcourse course
+
+lint: setup
+	$(BIN)/ruff check rmcourse tests benchmarks
+
+test: setup browser lint
+	$(BIN)/python -m pytest -n 2 --dist loadscope --doctest-modules $(PYTEST_NB) \
+	  rmcourse tests notebooks solutions exercises
+
+# Re-execute the committed lessons in place (after a library change), without volatile metadata.
+notebooks: setup
+	$(BIN)/python -m rmcourse.notebooks refresh notebooks/*.ipynb
+
+# Re-pin constraints.txt from the current environment.
+lock: setup
+	{ head -n 2 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.tmp \
+	  && mv constraints.tmp constraints.txt
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""``python -m rmcourse`` is the ``rmcourse`` command."""
+
+from rmcourse.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""The ``rmcourse`` command: ``demo | course | train | exercises | grade``.
+
+Each sub-command parses its arguments here and calls one function of the layer that does the
+work; nothing is computed in this module beyond formatting the demo's table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+# Reward scores (r(x, y_w), r(x, y_l)) of a few preference pairs, chosen to show every regime:
+# well ranked, tied, barely wrong, badly wrong.
+DEMO_PAIRS: tuple[tuple[float, float], ...] = ((2.0, -1.0), (0.5, 0.5), (0.2, 0.4), (-1.5, 1.5))
+
+
+def _demo() -> int:
+    import numpy as np
+
+    from rmcourse import np_loss
+
+    r_chosen = np.array([c for c, _ in DEMO_PAIRS])
+    r_rejected = np.array([r for _, r in DEMO_PAIRS])
+    per_pair = -np_loss.log_sigmoid(r_chosen - r_rejected)
+    g_chosen, g_rejected = np_loss.bt_loss_grad(r_chosen, r_rejected)
+    print("Pair-wise ranking loss  L = -mean log sigmoid(r(x, y_w) - r(x, y_l))\n")
+    print(f"{'pair':>4}  {'r_w':>6}  {'r_l':>6}  {'delta':>6}  {'loss':>7}  {'dL/dr_w':>8}  {'dL/dr_l':>8}")
+    for i, (c, r) in enumerate(DEMO_PAIRS):
+        print(
+            f"{i + 1:>4}  {c:>6.2f}  {r:>6.2f}  {c - r:>6.2f}  {per_pair[i]:>7.4f}"
+            f"  {g_chosen[i]:>8.4f}  {g_rejected[i]:>8.4f}"
+        )
+    loss = np_loss.bt_loss(r_chosen, r_rejected)
+    accuracy = float(np.mean(r_chosen > r_rejected))
+    print(f"\nmean loss {loss:.4f} (ln 2 = {np.log(2):.4f} is the loss of a model that cannot tell)")
+    print(f"accuracy  {accuracy:.2f} (ties count as wrong)")
+    print("gradients are of the mean loss: each pair's share is -sigmoid(-delta) / n_pairs")
+    try:
+        import torch
+
+        from rmcourse import torch_loss
+    except ImportError:  # lessons 01-02 work without torch
+        return 0
+    t_loss = torch_loss.bt_loss(torch.tensor(r_chosen), torch.tensor(r_rejected)).item()
+    print(f"PyTorch bt_loss {t_loss:.4f} (agrees with NumPy: {abs(t_loss - loss) < 1e-12})")
+    return 0
+
+
+def _course(args: argparse.Namespace) -> int:
+    from rmcourse.notebooks import build_course
+
+    return build_course(Path(args.notebooks), Path(args.out), timeout=args.timeout)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from rmcourse.train import train_command
+
+    return train_command(
+        data=args.data, device=args.device, seconds=args.seconds, steps=args.steps, out=args.out
+    )
+
+
+def _exercises(args: argparse.Namespace) -> int:
+    from rmcourse.grading import generate_exercises
+
+    written = generate_exercises(Path(args.solutions), Path(args.out))
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from rmcourse.grading import grade_command
+
+    return grade_command(
+        Path(args.submissions),
+        assignment=args.assignment,
+        solutions_dir=Path(args.solutions),
+        out=Path(args.out),
+        timeout=args.timeout,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``rmcourse`` command."""
+    parser = argparse.ArgumentParser(
+        prog="rmcourse", description="The pair-wise ranking loss of RLHF reward models: a course."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("demo", help="print the loss, its gradient and the accuracy on example pairs")
+
+    course = sub.add_parser("course", help="execute every lesson and write it as HTML")
+    course.add_argument("--notebooks", default="notebooks", help="folder of lessons")
+    course.add_argument("--out", default="build", help="folder for the HTML pages")
+    course.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+
+    train = sub.add_parser("train", help="train a reward model and print a summary table")
+    train.add_argument("--data", default=None, help="JSONL file of {prompt, chosen, rejected}")
+    train.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    budget = train.add_mutually_exclusive_group()
+    budget.add_argument("--seconds", type=float, default=None, help="training time budget")
+    budget.add_argument("--steps", type=int, default=None, help="number of optimiser steps")
+    train.add_argument("--out", default=None, help="folder to save the best checkpoint in")
+
+    exercises = sub.add_parser("exercises", help="write exercises/ from solutions/")
+    exercises.add_argument("--solutions", default="solutions")
+    exercises.add_argument("--out", default="exercises")
+
+    grade = sub.add_parser("grade", help="grade a folder of submitted notebooks")
+    grade.add_argument("submissions", help="folder of .ipynb files, one per student")
+    grade.add_argument("--assignment", required=True, help="notebook stem in solutions/")
+    grade.add_argument("--solutions", default="solutions")
+    grade.add_argument("--out", default="gradebook.csv")
+    grade.add_argument("--timeout", type=float, default=30.0, help="seconds per cell")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``rmcourse`` command; returns its exit status."""
+    args = build_parser().parse_args(argv)
+    handlers = {
+        "course": _course,
+        "train": _train,
+        "exercises": _exercises,
+        "grade": _grade,
+    }
+    if args.command == "demo":
+        return _demo()
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
