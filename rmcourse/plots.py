@@ -1,0 +1,201 @@
+"""Figures of the course, drawn from plain numbers (arrays, dicts of lists).
+
+This module knows no training code: every function takes arrays or a history dict and returns
+the matplotlib ``Axes`` it drew on, so a notebook, the quiz or a test can call it with numbers
+typed by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+
+
+def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 3.5)) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_learning_curves(
+    history: Mapping[str, Sequence[float]],
+    ax: Axes | None = None,
+    metrics: Sequence[str] | None = None,
+    title: str = "Learning curves",
+    ylabel: str = "value",
+) -> Axes:
+    """Draw one line per metric of ``history`` against its ``"step"`` list.
+
+    Signature: ``plot_learning_curves(history, ax=None, metrics=None, title="Learning curves",
+    ylabel="value") -> matplotlib.axes.Axes``.
+
+    Parameters
+    ----------
+    history : mapping of str to sequence of float
+        ``{"step": [...], "loss": [...], "accuracy": [...], ...}``: a ``"step"`` list and one
+        list of floats per metric, each as long as ``"step"``.
+    ax : matplotlib Axes, optional
+        Axes to draw on; a new figure is made when omitted.
+    metrics : sequence of str, optional
+        Which metrics to draw, in order; default: every key except ``"step"``.
+    title, ylabel : str
+        Title and y-axis label. The x-axis is labelled "optimiser step".
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on, one line per metric, labelled with the metric's name.
+
+    Raises
+    ------
+    ValueError
+        If ``"step"`` is missing, a metric is missing, or a list's length differs from ``"step"``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_learning_curves({"step": [0, 1, 2], "loss": [0.69, 0.5, 0.4]})
+    >>> [line.get_label() for line in ax.get_lines()], ax.get_xlabel()
+    (['loss'], 'optimiser step')
+    """
+    if "step" not in history:
+        raise ValueError(f"history needs a 'step' list; it has keys {sorted(history)}")
+    steps = np.asarray(history["step"], dtype=float)
+    names = [k for k in history if k != "step"] if metrics is None else list(metrics)
+    if not names:
+        raise ValueError("history has no metric besides 'step' to draw")
+    ax = _new_axes(ax)
+    for name in names:
+        if name not in history:
+            raise ValueError(f"metric {name!r} not in history (keys: {sorted(history)})")
+        values = np.asarray(history[name], dtype=float)
+        if values.shape != steps.shape:
+            raise ValueError(
+                f"metric {name!r} has {values.size} values but 'step' has {steps.size}"
+            )
+        ax.plot(steps, values, label=name)
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def plot_reward_scatter(
+    true_reward: np.ndarray,
+    learned_reward: np.ndarray,
+    ax: Axes | None = None,
+    title: str = "Learned vs true reward",
+) -> Axes:
+    """Scatter learned rewards against the hidden true rewards of the same responses.
+
+    A reward model is only identified up to an additive constant (the loss sees differences), so
+    look for a monotone trend, not the diagonal.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_reward_scatter(np.array([0.0, 1.0, 2.0]), np.array([0.1, 0.9, 2.5]))
+    >>> ax.get_xlabel(), ax.get_ylabel()
+    ('true reward r*(x, y)', 'learned reward r(x, y)')
+    """
+    true_reward = np.asarray(true_reward, dtype=float)
+    learned_reward = np.asarray(learned_reward, dtype=float)
+    if true_reward.shape != learned_reward.shape:
+        raise ValueError(
+            f"true_reward {true_reward.shape} and learned_reward {learned_reward.shape} differ"
+        )
+    ax = _new_axes(ax)
+    ax.scatter(true_reward, learned_reward, s=6, alpha=0.4)
+    ax.set_xlabel("true reward r*(x, y)")
+    ax.set_ylabel("learned reward r(x, y)")
+    ax.set_title(title)
+    return ax
+
+
+def plot_calibration(
+    predicted: np.ndarray,
+    observed: np.ndarray,
+    counts: np.ndarray | None = None,
+    ax: Axes | None = None,
+    title: str = "Calibration",
+) -> Axes:
+    """Observed preference frequency against predicted σ(Δ), per bin, with the diagonal.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_calibration(np.array([0.2, 0.5, 0.8]), np.array([0.25, 0.5, 0.7]))
+    >>> len(ax.get_lines())
+    2
+    """
+    predicted = np.asarray(predicted, dtype=float)
+    observed = np.asarray(observed, dtype=float)
+    if predicted.shape != observed.shape:
+        raise ValueError(f"predicted {predicted.shape} and observed {observed.shape} differ")
+    ax = _new_axes(ax)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
+    ax.plot(predicted, observed, marker="o", label="model")
+    if counts is not None:
+        for p, o, n in zip(predicted, observed, np.asarray(counts), strict=True):
+            ax.annotate(
+                f"{int(n)}", (p, o), textcoords="offset points", xytext=(3, -10), fontsize=7
+            )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted P(chosen preferred) = σ(r_c − r_r)")
+    ax.set_ylabel("observed frequency")
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def plot_accuracy_by_bucket(
+    bucket_edges: np.ndarray,
+    accuracies: Mapping[str, np.ndarray],
+    ceiling: np.ndarray | None = None,
+    ax: Axes | None = None,
+    title: str = "Accuracy by true margin |Δ*|",
+) -> Axes:
+    """Grouped bars: each model's accuracy in each bucket of true margin, optional ceiling line.
+
+    ``bucket_edges`` has one more entry than each accuracy array.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_accuracy_by_bucket(np.array([0.0, 1.0, 2.0]), {"model": np.array([0.6, 0.9])})
+    >>> len(ax.patches)
+    2
+    """
+    edges = np.asarray(bucket_edges, dtype=float)
+    n_buckets = edges.size - 1
+    for name, acc in accuracies.items():
+        if np.asarray(acc).shape != (n_buckets,):
+            raise ValueError(
+                f"accuracies[{name!r}] has shape {np.asarray(acc).shape}, expected ({n_buckets},)"
+            )
+    ax = _new_axes(ax)
+    x = np.arange(n_buckets)
+    width = 0.8 / max(len(accuracies), 1)
+    for i, (name, acc) in enumerate(accuracies.items()):
+        ax.bar(x + (i - (len(accuracies) - 1) / 2) * width, acc, width=width, label=name)
+    if ceiling is not None:
+        ax.plot(x, ceiling, color="black", marker="_", linestyle="none", markersize=20,
+                label="Bayes ceiling")
+    ax.set_xticks(x, [f"{lo:.1f}–{hi:.1f}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("true margin |r*(x, y_1) − r*(x, y_2)|")
+    ax.set_ylabel("accuracy")
+    ax.set_title(title)
+    ax.legend()
+    return ax
