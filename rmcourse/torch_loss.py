@@ -1,0 +1,305 @@
+"""The pair-wise ranking (Bradley-Terry) loss of reward models, in PyTorch.
+
+The same loss as :mod:`rmcourse.np_loss`, differentiable by autograd, on any device, plus what
+reward-model trainers add to it: a margin (Llama 2), reward centering (Eisenstein et al. 2023;
+TRL's ``center_rewards_coefficient``), the K-wise loss (InstructGPT) and pair-wise accuracy.
+
+Precision. Every function computes in ``torch.promote_types(dtype, torch.float32)``: float32 and
+float64 inputs are used as they are, float16 and bfloat16 inputs are cast to float32 *before* the
+difference ``r_c - r_r`` is taken (so it cannot overflow float16) and the result is returned in
+float32, like the float32 loss of mixed-precision training. Gradients flow back through the cast
+and reach the inputs in their own dtype. ``log sigma`` is always ``F.logsigmoid``, never
+``log(sigmoid(.))``, so the loss is finite and exact at ``|r_c - r_r|`` up to 1e4 and beyond.
+
+Unlike the NumPy side, inputs are not checked for NaN/inf: that check would synchronise the GPU
+on every training step.
+
+References
+----------
+R. A. Bradley and M. E. Terry, Biometrika 39 (1952).
+L. Ouyang et al., "Training language models to follow instructions with human feedback",
+NeurIPS 2022.
+H. Touvron et al., "Llama 2: Open foundation and fine-tuned chat models", arXiv:2307.09288 (2023).
+J. Eisenstein et al., "Helping or herding? Reward model ensembles mitigate but do not eliminate
+reward hacking", arXiv:2312.09244 (2023).
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["log_sigmoid", "bt_loss", "ranking_loss", "accuracy"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def log_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Logarithm of the logistic sigmoid, ``log sigma(x) = -log(1 + exp(-x))``, stably.
+
+    ``F.logsigmoid`` evaluated in ``promote_types(x.dtype, float32)`` (float16/bfloat16 inputs
+    give a float32 result; see the module docstring).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Floating-point tensor, any shape and device.
+
+    Returns
+    -------
+    torch.Tensor
+        ``log sigma(x)``, same shape and device as ``x``.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a floating-point tensor.
+
+    References
+    ----------
+    Bradley & Terry (1952): ``P(i beats j) = sigma(s_i - s_j)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rmcourse.torch_loss import log_sigmoid
+    >>> log_sigmoid(torch.tensor([-1e4, 0.0, 1e4], dtype=torch.float16))
+    tensor([-1.0000e+04, -6.9315e-01,  0.0000e+00])
+    """
+    _check_float_tensor(x, "x")
+    return F.logsigmoid(_upcast(x))
+
+
+def bt_loss(
+    r_chosen: torch.Tensor,
+    r_rejected: torch.Tensor,
+    margin: float | torch.Tensor | None = None,
+    center_coef: float = 0.0,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Bradley-Terry pair-wise ranking loss with optional margin and reward centering.
+
+    Per pair ``i`` (``m_i = 0`` when ``margin`` is None, ``c = center_coef``)::
+
+        l_i = -log sigma(r_c[i] - r_r[i] - m_i) + c * (r_c[i] + r_r[i]) ** 2
+
+    ``reduction="mean"`` returns ``mean_i l_i``, which is exactly
+    ``-mean log sigma(r_c - r_r - m) + c * mean((r_c + r_r) ** 2)``, TRL's loss with
+    ``center_rewards_coefficient = c``. The centering penalty is thus counted once per pair in
+    every reduction: ``"sum"`` returns ``sum_i l_i = n * mean`` and ``"none"`` returns the
+    vector ``l`` (whose mean is the ``"mean"`` loss).
+
+    Parameters
+    ----------
+    r_chosen, r_rejected : torch.Tensor
+        Rewards of the preferred and the dispreferred responses; floating point, same shape,
+        at least one pair.
+    margin : float or torch.Tensor, optional
+        Margin ``m`` (Llama 2): a number, or a tensor of one value per pair (shape of the rewards)
+        or a 0-d tensor. ``None`` or ``0.0`` means no margin.
+    center_coef : float, default 0.0
+        Weight ``c >= 0`` of the centering penalty that pulls rewards towards 0
+        (Eisenstein et al. 2023 suggest 0.01).
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-pair losses ``l_i`` are combined.
+
+    Returns
+    -------
+    torch.Tensor
+        0-d for "mean"/"sum", the rewards' shape for "none"; dtype
+        ``promote_types(r_chosen.dtype, float32)``.
+
+    Raises
+    ------
+    ValueError
+        Mismatched shapes, no pairs, a margin of the wrong shape or not finite, a negative or
+        non-finite ``center_coef``, an unknown ``reduction``.
+    TypeError
+        Non-tensor or non-floating-point rewards or margin, non-numeric ``center_coef``.
+
+    References
+    ----------
+    Bradley & Terry (1952); margin: Touvron et al. (2023), Eq. (2); centering: Eisenstein et al.
+    (2023) as implemented by TRL's ``RewardTrainer``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rmcourse.torch_loss import bt_loss
+    >>> r_c = torch.tensor([2.0, 0.0], dtype=torch.float64)
+    >>> r_r = torch.tensor([0.0, 0.0], dtype=torch.float64)
+    >>> print(f"{bt_loss(r_c, r_r).item():.6f}")  # (ln(1 + e^-2) + ln 2) / 2
+    0.410038
+    >>> m = torch.tensor([2.0, 0.0], dtype=torch.float64)
+    >>> print(f"{bt_loss(r_c, r_r, margin=m).item():.6f}")  # both pairs at ln 2
+    0.693147
+    >>> print(f"{bt_loss(r_c, r_r, center_coef=0.01).item():.6f}")  # + 0.01 * (4 + 0) / 2
+    0.430038
+    >>> bt_loss(r_c, r_r, reduction="none")
+    tensor([0.1269, 0.6931], dtype=torch.float64)
+    """
+    r_c, r_r = _check_pair(r_chosen, r_rejected)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    coef = _check_center_coef(center_coef)
+    logits = r_c - r_r
+    if margin is not None:
+        logits = logits - _check_margin(margin, r_c)
+    losses = -F.logsigmoid(logits)
+    if coef:
+        losses = losses + coef * (r_c + r_r) ** 2
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses
+
+
+def ranking_loss(rewards: torch.Tensor) -> torch.Tensor:
+    """InstructGPT's K-wise ranking loss: the mean Bradley-Terry loss over all ranked pairs.
+
+    ``rewards[b]`` holds prompt ``b``'s ``K`` responses ranked best first; each of its ``C(K, 2)``
+    pairs ``i < j`` contributes ``-log sigma(r[b, i] - r[b, j])``::
+
+        L = -(1/B) sum_b 1/C(K, 2) sum_{i<j} log sigma(r[b, i] - r[b, j])
+
+    With ``K = 2`` it equals :func:`bt_loss` of the two columns.
+
+    Parameters
+    ----------
+    rewards : torch.Tensor, shape (B, K)
+        Floating point, ``B >= 1``, ``K >= 2``, each row best first.
+
+    Returns
+    -------
+    torch.Tensor
+        0-d, dtype ``promote_types(rewards.dtype, float32)``.
+
+    Raises
+    ------
+    ValueError
+        Not 2-D, ``K < 2`` or ``B = 0``.
+    TypeError
+        Not a floating-point tensor.
+
+    References
+    ----------
+    Ouyang et al. (2022), InstructGPT, Eq. (1); Bradley & Terry (1952).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rmcourse.torch_loss import ranking_loss
+    >>> print(f"{ranking_loss(torch.tensor([[2.0, 0.0]])).item():.6f}")  # ln(1 + e^-2)
+    0.126928
+    >>> print(f"{ranking_loss(torch.zeros(4, 3)).item():.6f}")  # all ties: ln 2
+    0.693147
+    """
+    _check_float_tensor(rewards, "rewards")
+    if rewards.ndim != 2:
+        raise ValueError(
+            f"rewards must be 2-D of shape (B, K), got shape {tuple(rewards.shape)}; "
+            "one prompt's ranking r is r.reshape(1, -1)"
+        )
+    n_prompts, k = rewards.shape
+    if k < 2:
+        raise ValueError(f"rewards needs K >= 2 responses per prompt to rank, got K = {k}")
+    if n_prompts == 0:
+        raise ValueError("rewards is empty: got B = 0 prompts")
+    better, worse = torch.triu_indices(k, k, offset=1, device=rewards.device)  # (2, C(K, 2))
+    r = _upcast(rewards)  # (B, K)
+    return -F.logsigmoid(r[:, better] - r[:, worse]).mean()  # mean of (B, C(K, 2))
+
+
+def accuracy(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> float:
+    """Fraction of pairs the rewards rank correctly: ``mean(r_c > r_r)``; ties count as wrong.
+
+    Parameters
+    ----------
+    r_chosen, r_rejected : torch.Tensor
+        Floating point, same shape, at least one pair.
+
+    Returns
+    -------
+    float
+        In ``[0, 1]``.
+
+    Raises
+    ------
+    ValueError
+        Mismatched shapes or no pairs.
+    TypeError
+        Non-tensor or non-floating-point input.
+
+    References
+    ----------
+    The pair-wise accuracy reported for reward models, e.g. Ouyang et al. (2022).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rmcourse.torch_loss import accuracy
+    >>> accuracy(torch.tensor([2.0, 1.0, 0.0, 5.0]), torch.tensor([1.0, 1.0, 3.0, 4.0]))
+    0.5
+    """
+    r_c, r_r = _check_pair(r_chosen, r_rejected)
+    return (r_c > r_r).float().mean().item()
+
+
+def _upcast(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in ``promote_types(x.dtype, float32)``: float16/bfloat16 become float32."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
+def _check_float_tensor(x: object, name: str) -> None:
+    """Raise TypeError unless ``x`` is a real floating-point tensor."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+
+
+def _check_pair(
+    r_chosen: torch.Tensor, r_rejected: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate a pair of reward tensors and return them upcast to the compute dtype."""
+    _check_float_tensor(r_chosen, "r_chosen")
+    _check_float_tensor(r_rejected, "r_rejected")
+    if r_chosen.shape != r_rejected.shape:
+        raise ValueError(
+            "r_chosen and r_rejected must have the same shape, got "
+            f"{tuple(r_chosen.shape)} and {tuple(r_rejected.shape)}"
+        )
+    if r_chosen.numel() == 0:
+        raise ValueError("r_chosen and r_rejected are empty: need at least one pair")
+    dtype = torch.promote_types(r_chosen.dtype, r_rejected.dtype)
+    return _upcast(r_chosen.to(dtype)), _upcast(r_rejected.to(dtype))
+
+
+def _check_margin(margin: float | torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
+    """The margin as a tensor of the rewards' dtype and device (0-d or the rewards' shape)."""
+    if isinstance(margin, torch.Tensor):
+        _check_float_tensor(margin, "margin")
+        if margin.ndim != 0 and margin.shape != rewards.shape:
+            raise ValueError(
+                "margin must be a number, a 0-d tensor or a tensor of the rewards' shape "
+                f"{tuple(rewards.shape)}, got shape {tuple(margin.shape)}"
+            )
+        return margin.to(dtype=rewards.dtype, device=rewards.device)
+    if not isinstance(margin, Real) or isinstance(margin, bool):
+        raise TypeError(f"margin must be None, a number or a tensor, got {type(margin).__name__}")
+    if not math.isfinite(margin):
+        raise ValueError(f"margin must be finite, got {margin}")
+    return torch.tensor(float(margin), dtype=rewards.dtype, device=rewards.device)
+
+
+def _check_center_coef(center_coef: float) -> float:
+    """``center_coef`` as a float; it must be a finite number >= 0."""
+    if not isinstance(center_coef, Real) or isinstance(center_coef, bool):
+        raise TypeError(f"center_coef must be a number, got {type(center_coef).__name__}")
+    if not math.isfinite(center_coef) or center_coef < 0:
+        raise ValueError(f"center_coef must be a finite number >= 0, got {center_coef}")
+    return float(center_coef)
