@@ -1,0 +1,213 @@
+"""Reward models: a small transformer that reads prompt and response, and a bag-of-words baseline.
+
+Both map a batch of token rows ``prompt <sep> response <eos> <pad>...`` (see
+:meth:`rmcourse.data.Tokenizer.encode_pairs`) to one scalar reward per row, shape (B,).
+
+The transformer is an encoder (every token attends to every non-pad token, nanoGPT's block
+without the causal mask). Its reward is read from the hidden state of the last non-pad token,
+``<eos>``, the way reward models built on language models read theirs (TRL's
+``AutoModelForSequenceClassification`` reads the last non-pad token): that token attends to the
+prompt and the response alike, so it can check the answer against the question, and unlike a
+mean over tokens its read-out is not diluted by the length of the response.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class RewardModelConfig:
+    """Size of the transformer reward model (defaults: ~70 k parameters, fast on a CPU)."""
+
+    vocab_size: int
+    pad_id: int = 0
+    sep_id: int = 2  # the bag-of-words baseline counts only the words after <sep>
+    max_len: int = 32  # the longest row of the colour world is 27 tokens
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2  # one layer to find the object and the colour, one to compare them
+    d_ff: int = 128  # 2x rather than GPT's 4x: the world is small, and CPU time is the budget
+    dropout: float = 0.0  # fresh samples every epoch and a tiny model: nothing to regularise
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict:
+        """The config as a JSON-able dict."""
+        return asdict(self)
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention that ignores padded keys."""
+
+    def __init__(self, config: RewardModelConfig) -> None:
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.proj = nn.Linear(config.d_model, config.d_model)
+        self.dropout = config.dropout
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """``x`` (B, T, C), ``keep`` (B, T) bool, True on real tokens; returns (B, T, C)."""
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
+        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        mask = keep[:, None, None, :]  # (B, 1, 1, T): every query sees the real keys only
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+        )  # (B, H, T, C/H)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x))."""
+
+    def __init__(self, config: RewardModelConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(config.d_model)
+        self.attn = SelfAttention(config)
+        self.ln2 = nn.LayerNorm(config.d_model)
+        self.mlp = nn.Sequential(
+            nn.Linear(config.d_model, config.d_ff),
+            nn.GELU(),
+            nn.Linear(config.d_ff, config.d_model),
+            nn.Dropout(config.dropout),
+        )
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """``x`` (B, T, C) -> (B, T, C)."""
+        x = x + self.attn(self.ln1(x), keep)
+        return x + self.mlp(self.ln2(x))
+
+
+class TransformerRewardModel(nn.Module):
+    """Token + position embeddings, ``n_layers`` encoder blocks, a scalar head on ``<eos>``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> model = TransformerRewardModel(RewardModelConfig(vocab_size=10)).eval()
+    >>> ids = torch.tensor([[4, 5, 2, 6, 3, 0, 0], [7, 2, 8, 9, 6, 3, 0]])
+    >>> model(ids).shape
+    torch.Size([2])
+    >>> bool(torch.allclose(model(ids[:1, :5]), model(ids)[:1], atol=1e-6))  # padding is ignored
+    True
+    """
+
+    kind = "transformer"
+
+    def __init__(self, config: RewardModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
+        self.pos_emb = nn.Embedding(config.max_len, config.d_model)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layers)])
+        self.ln_f = nn.LayerNorm(config.d_model)
+        self.head = nn.Linear(config.d_model, 1)
+        self.apply(self._init_weights)
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        # GPT-2's init: N(0, 0.02) weights, zero biases.
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """``input_ids`` (B, T) right-padded rows -> rewards (B,)."""
+        B, T = input_ids.shape
+        if T > self.config.max_len:
+            raise ValueError(f"rows of {T} tokens exceed max_len={self.config.max_len}")
+        keep = input_ids != self.config.pad_id  # (B, T)
+        if not bool(keep.any(dim=1).all()):
+            raise ValueError("every row needs at least one non-pad token")
+        pos = torch.arange(T, device=input_ids.device)  # (T,)
+        x = self.drop(self.tok_emb(input_ids) + self.pos_emb(pos))  # (B, T, C)
+        for block in self.blocks:
+            x = block(x, keep)  # (B, T, C)
+        last = keep.sum(dim=1) - 1  # (B,) index of the last real token (<eos>)
+        h = self.ln_f(x[torch.arange(B, device=x.device), last])  # (B, C)
+        return self.head(h).squeeze(-1)  # (B,)
+
+
+class BagOfWordsReward(nn.Module):
+    """Linear reward on the word counts of the response only (the words after ``<sep>``).
+
+    It can learn that politeness is good and filler bad, but it never sees the question, so it
+    cannot tell a right answer from a wrong one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = BagOfWordsReward(RewardModelConfig(vocab_size=6))
+    >>> with torch.no_grad():
+    ...     _ = model.weights.weight.copy_(torch.arange(6.0))
+    >>> model(torch.tensor([[4, 2, 5, 5, 3, 0]]))  # counts 5, 5, <eos> after <sep>: 5+5+3
+    tensor([13.], grad_fn=<AddBackward0>)
+    """
+
+    kind = "bow"
+
+    def __init__(self, config: RewardModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.weights = nn.Linear(config.vocab_size, 1, bias=False)
+        nn.init.zeros_(self.weights.weight)
+        self.bias = nn.Parameter(torch.zeros(()))
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """``input_ids`` (B, T) -> rewards (B,)."""
+        after_sep = torch.cumsum(input_ids == self.config.sep_id, dim=1) > 0  # (B, T)
+        response = after_sep & (input_ids != self.config.sep_id) & (input_ids != self.config.pad_id)
+        counts = torch.zeros(
+            input_ids.shape[0], self.config.vocab_size, device=input_ids.device
+        )  # (B, V)
+        counts.scatter_add_(1, input_ids, response.to(counts.dtype))
+        return self.weights(counts).squeeze(-1) + self.bias  # (B,)
+
+
+MODEL_KINDS: dict[str, type[nn.Module]] = {
+    TransformerRewardModel.kind: TransformerRewardModel,
+    BagOfWordsReward.kind: BagOfWordsReward,
+}
+
+
+def build_model(kind: str, config: RewardModelConfig) -> nn.Module:
+    """A reward model of ``kind`` (``"transformer"`` or ``"bow"``).
+
+    Examples
+    --------
+    >>> type(build_model("bow", RewardModelConfig(vocab_size=5))).__name__
+    'BagOfWordsReward'
+    """
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}")
+    return MODEL_KINDS[kind](config)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters.
+
+    Examples
+    --------
+    >>> count_parameters(BagOfWordsReward(RewardModelConfig(vocab_size=5)))
+    6
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
