@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTEST_NB := --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
              --nbval-sanitize-with nbval_sanitize.cfg
 
-.PHONY: setup course test lint unit notebooks browser lock clean
+.PHONY: setup course test lint notebooks browser clean
 
 setup: $(STAMP)
 
@@ -39,11 +39,6 @@ test: setup browser lint
 # Re-execute the committed lessons in place (after a library change), without volatile metadata.
 notebooks: setup
 	$(BIN)/python -m rmcourse.notebooks refresh notebooks/*.ipynb
-
-# Re-pin constraints.txt from the current environment.
-lock: setup
-	{ head -n 2 constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.tmp \
-	  && mv constraints.tmp constraints.txt
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache

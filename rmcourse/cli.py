@@ -26,7 +26,8 @@ def _demo() -> int:
     per_pair = -np_loss.log_sigmoid(r_chosen - r_rejected)
     g_chosen, g_rejected = np_loss.bt_loss_grad(r_chosen, r_rejected)
     print("Pair-wise ranking loss  L = -mean log sigmoid(r(x, y_w) - r(x, y_l))\n")
-    print(f"{'pair':>4}  {'r_w':>6}  {'r_l':>6}  {'delta':>6}  {'loss':>7}  {'dL/dr_w':>8}  {'dL/dr_l':>8}")
+    header = ("pair", "r_w", "r_l", "delta", "loss", "dL/dr_w", "dL/dr_l")
+    print("  ".join(f"{h:>{w}}" for h, w in zip(header, (4, 6, 6, 6, 7, 8, 8), strict=True)))
     for i, (c, r) in enumerate(DEMO_PAIRS):
         print(
             f"{i + 1:>4}  {c:>6.2f}  {r:>6.2f}  {c - r:>6.2f}  {per_pair[i]:>7.4f}"
@@ -34,7 +35,7 @@ def _demo() -> int:
         )
     loss = np_loss.bt_loss(r_chosen, r_rejected)
     accuracy = float(np.mean(r_chosen > r_rejected))
-    print(f"\nmean loss {loss:.4f} (ln 2 = {np.log(2):.4f} is the loss of a model that cannot tell)")
+    print(f"\nmean loss {loss:.4f} (ln 2 = {np.log(2):.4f}: the loss of a model that cannot tell)")
     print(f"accuracy  {accuracy:.2f} (ties count as wrong)")
     print("gradients are of the mean loss: each pair's share is -sigmoid(-delta) / n_pairs")
     try:

@@ -20,18 +20,26 @@ import nbformat
 # Cell metadata that changes on every run or every click, and is kept out of committed notebooks.
 VOLATILE_CELL_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime")
 VOLATILE_NOTEBOOK_METADATA = ("widgets", "toc", "varInspector")
+# A widget's view output refers to a model that lives only in a running kernel (or in saved widget
+# state, which changes on every run): committed notebooks keep the plain-text/HTML forms instead.
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Remove volatile metadata (timings, widget state, UI state) in place and return ``nb``.
 
+    Outputs that display a widget view are dropped too: without the kernel or the saved state
+    they would show "model not found".
+
     Examples
     --------
     >>> nb = nbformat.v4.new_notebook(metadata={"widgets": {"state": {}}})
-    >>> nb.cells.append(nbformat.v4.new_code_cell("1", metadata={"execution": {"t": 0}}))
+    >>> view = nbformat.v4.new_output("display_data", data={WIDGET_VIEW_MIME: {"model_id": "a"}})
+    >>> nb.cells.append(nbformat.v4.new_code_cell("1", metadata={"scrolled": True},
+    ...                                           outputs=[view]))
     >>> nb = clean_notebook(nb)
-    >>> "widgets" in nb.metadata, dict(nb.cells[0].metadata)
-    (False, {})
+    >>> "widgets" in nb.metadata, dict(nb.cells[0].metadata), nb.cells[0].outputs
+    (False, {}, [])
     """
     for key in VOLATILE_NOTEBOOK_METADATA:
         nb.metadata.pop(key, None)
@@ -45,6 +53,7 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
         if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW_MIME not in o.get("data", {})]
             for output in cell.outputs:
                 output.get("metadata", {}).pop("execution", None)
     return nb
@@ -135,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m rmcourse.notebooks refresh NOTEBOOK...``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) < 2 or argv[0] != "refresh":
-        print("usage: python -m rmcourse.notebooks refresh NOTEBOOK [NOTEBOOK ...]", file=sys.stderr)
+        print("usage: python -m rmcourse.notebooks refresh NOTEBOOK...", file=sys.stderr)
         return 2
     refresh([Path(p) for p in argv[1:]])
     return 0

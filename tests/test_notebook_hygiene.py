@@ -1,0 +1,79 @@
+"""Committed notebooks are in the state students and CI rely on.
+
+Lessons (notebooks/) are committed executed top to bottom, so they read rendered; solutions/ and
+exercises/ are committed without outputs. None carries widget state or volatile metadata.
+"""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rmcourse.notebooks import (
+    VOLATILE_CELL_METADATA,
+    VOLATILE_NOTEBOOK_METADATA,
+    WIDGET_VIEW_MIME,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+SOURCES = sorted((ROOT / "solutions").glob("*.ipynb")) + sorted(
+    (ROOT / "exercises").glob("*.ipynb")
+)
+ALL = LESSONS + SOURCES
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [str(p.relative_to(ROOT)) for p in paths]
+
+
+def _code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
+def test_notebook_is_valid_and_free_of_volatile_metadata(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    stale = [key for key in VOLATILE_NOTEBOOK_METADATA if key in nb.metadata]
+    assert not stale, f"{path.name} carries notebook metadata {stale}: run `make notebooks`"
+    for index, cell in enumerate(nb.cells):
+        volatile = [key for key in VOLATILE_CELL_METADATA if key in cell.metadata]
+        assert not volatile, f"{path.name} cell {index} carries volatile metadata {volatile}"
+        for output in cell.get("outputs", []):
+            assert WIDGET_VIEW_MIME not in output.get("data", {}), (
+                f"{path.name} cell {index} shows a widget whose state is not saved"
+            )
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))
+def test_lesson_is_committed_executed_in_order(path):
+    nb = nbformat.read(path, as_version=4)
+    counts = [cell.execution_count for cell in _code_cells(nb) if cell.source.strip()]
+    assert counts, f"{path.name} has no code"
+    assert None not in counts, f"{path.name} has cells never run: run `make notebooks`"
+    assert counts == list(range(1, len(counts) + 1)), (
+        f"{path.name} was not executed top to bottom in one kernel (execution counts {counts})"
+    )
+    errors = [
+        index
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        and "raises-exception" not in cell.metadata.get("tags", [])
+        and any(output.output_type == "error" for output in cell.outputs)
+    ]
+    assert not errors, f"{path.name} has error outputs in cells {errors}"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=_ids(SOURCES))
+def test_exercise_sources_are_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(_code_cells(nb)):
+        assert cell.execution_count is None and not cell.outputs, (
+            f"{path.name} code cell {index} has outputs: exercise notebooks are committed cleared"
+        )
+
+
+def test_there_are_five_lessons_in_order():
+    stems = [p.stem for p in LESSONS]
+    assert [s[:2] for s in stems] == ["01", "02", "03", "04", "05"], stems
