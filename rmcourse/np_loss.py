@@ -266,7 +266,7 @@ def _validate(
     if w.shape != r_c.shape:
         raise ValueError(f"weights must have the shape of the rewards {r_c.shape}, got {w.shape}")
     if np.any(w < 0):
-        raise ValueError(f"weights must be non-negative, got {w[w < 0][0]!r} among them")
+        raise ValueError(f"weights must be non-negative, got {w[w < 0][0]} among them")
     if not np.any(w > 0):
         raise ValueError("weights are all zero: at least one pair needs a positive weight")
     return r_c, r_r, m, w
