@@ -1,0 +1,201 @@
+"""Running a graded notebook's steps in a fresh, limited kernel, one code cell at a time.
+
+Limits (see :class:`Limits`): each cell has a timeout, the whole submission a time budget, the
+kernel process an address-space cap (``RLIMIT_AS``, set in the kernel before it starts), and the
+output kept per cell a size cap (the rest is dropped as it arrives, so a flood cannot fill the
+grader's memory). A cell that kills the kernel or runs past its timeout ends that kernel: a fresh
+one is started, the steps marked ``replay`` that succeeded before (the trusted setup, the guard
+install and the student's solution cells, never tests) are run again, and grading goes on with the
+next step -- at most ``Limits.restarts`` times, after which the remaining steps are not run.
+
+Results come from the kernel's ``execute_reply`` status and error outputs, never from printed text.
+"""
+
+from __future__ import annotations
+
+import functools
+import resource
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+OK, ERROR, TIMEOUT, DIED, NOT_RUN = "ok", "error", "timeout", "died", "not_run"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one submission's grading."""
+
+    cell_timeout: float = 30.0
+    submission_timeout: float = 300.0
+    # torch + numpy map about 1.4 GiB of address space in a kernel (measured on this CPU machine);
+    # every extra thread adds its stack and malloc arena, so leave headroom.
+    memory_bytes: int = 4 * 2**30
+    output_bytes: int = 20_000  # kept per cell; feedback quotes only error messages
+    restarts: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("cell_timeout", "submission_timeout", "memory_bytes", "output_bytes"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Limits.{name} must be a positive number, got {value!r}")
+        if not isinstance(self.restarts, int) or self.restarts < 0:
+            raise ValueError(f"Limits.restarts must be an int >= 0, got {self.restarts!r}")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One code cell to run: ``replay`` ones are re-run in a fresh kernel after a kernel death."""
+
+    code: str
+    replay: bool = False
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """How one step ended: ``outcome`` is ok, error, timeout, died or not_run."""
+
+    outcome: str
+    ename: str = ""
+    evalue: str = ""
+    result_text: str = ""  # text/plain of the cell's execute_result, if any
+    truncated: bool = False
+
+
+@dataclass
+class _Capture:
+    reply_status: str = ""
+    kept: int = 0
+    truncated: bool = False
+    outputs: list = field(default_factory=list)
+
+
+def _limit_memory(memory_bytes: int) -> None:
+    """Runs in the kernel's process between fork and exec: cap its address space."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+
+
+class _CappedClient(NotebookClient):
+    """A NotebookClient that keeps at most ``output_bytes`` of output per cell."""
+
+    def __init__(self, nb: nbformat.NotebookNode, output_bytes: int, **kwargs: Any) -> None:
+        super().__init__(nb, **kwargs)
+        self.output_bytes = output_bytes
+        self.capture = _Capture()
+
+    def output(
+        self, outs: list, msg: dict[str, Any], display_id: str | None, cell_index: int
+    ) -> nbformat.NotebookNode | None:
+        size = len(str(msg.get("content", "")))
+        if msg["msg_type"] != "error" and self.capture.kept + size > self.output_bytes:
+            self.capture.truncated = True
+            return None
+        self.capture.kept += size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _result(cell: nbformat.NotebookNode, capture: _Capture) -> StepResult:
+    errors = [out for out in cell.outputs if out.output_type == "error"]
+    text = "".join(
+        out.get("data", {}).get("text/plain", "")
+        for out in cell.outputs
+        if out.output_type == "execute_result"
+    )
+    if capture.reply_status == "ok" and not errors:
+        return StepResult(OK, result_text=text, truncated=capture.truncated)
+    first = errors[0] if errors else {}
+    return StepResult(
+        ERROR,
+        ename=str(first.get("ename", "")),
+        evalue=str(first.get("evalue", "")),
+        result_text=text,
+        truncated=capture.truncated,
+    )
+
+
+def _run_cell(client: _CappedClient, code: str, timeout: float) -> StepResult:
+    cell = nbformat.v4.new_code_cell(code)
+    client.nb.cells.append(cell)
+    client.capture = _Capture()
+    client.timeout = max(1, int(timeout))
+    try:
+        client.execute_cell(cell, len(client.nb.cells) - 1)
+    except CellTimeoutError:
+        return StepResult(TIMEOUT, ename="TimeoutError", evalue=f"cell ran past {timeout:g} s")
+    except DeadKernelError:
+        return StepResult(DIED, ename="DeadKernelError", evalue="the kernel died")
+    return _result(cell, client.capture)
+
+
+def _new_client(workdir: Path, limits: Limits) -> _CappedClient:
+    client = _CappedClient(
+        nbformat.v4.new_notebook(),
+        output_bytes=limits.output_bytes,
+        kernel_name="python3",
+        allow_errors=True,
+        shutdown_kernel="immediate",
+        startup_timeout=60,
+        resources={"metadata": {"path": str(workdir)}},
+    )
+
+    def record(cell: Any, cell_index: int, execute_reply: dict) -> None:
+        client.capture.reply_status = execute_reply.get("content", {}).get("status", "")
+
+    client.on_cell_executed = record
+    return client
+
+
+def run_steps(steps: Sequence[Step], workdir: Path, limits: Limits) -> list[StepResult]:
+    """Run ``steps`` in order in fresh kernels started in ``workdir``; one result per step.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> res = run_steps([Step("x = 1"), Step("x + 1"), Step("1 / 0")], Path(tempfile.mkdtemp()),
+    ...                 Limits(cell_timeout=20))
+    >>> [(r.outcome, r.ename, r.result_text) for r in res]
+    [('ok', '', ''), ('ok', '', '2'), ('error', 'ZeroDivisionError', '')]
+    """
+    results: list[StepResult | None] = [None] * len(steps)
+    deadline = time.monotonic() + limits.submission_timeout
+    start, restarts = 0, 0
+    while start < len(steps):
+        if restarts > limits.restarts:
+            evalue = f"not run: the kernel died or timed out {restarts} times"
+            results[start:] = [StepResult(NOT_RUN, "KernelRestartLimit", evalue)] * (
+                len(steps) - start
+            )
+            break
+        client = _new_client(workdir, limits)
+        launch = {
+            "preexec_fn": functools.partial(_limit_memory, int(limits.memory_bytes)),
+            "stdout": subprocess.DEVNULL,
+            "stderr": subprocess.DEVNULL,
+        }
+        with client.setup_kernel(**launch):
+            for index, step in enumerate(steps[:start]):  # replay after a restart
+                if step.replay and results[index].outcome == OK:
+                    _run_cell(client, step.code, max(1.0, deadline - time.monotonic()))
+            index = start
+            while index < len(steps):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    results[index:] = [
+                        StepResult(NOT_RUN, "TimeoutError", "the submission's time limit passed")
+                    ] * (len(steps) - index)
+                    return results
+                result = _run_cell(client, steps[index].code, min(limits.cell_timeout, remaining))
+                results[index] = result
+                index += 1
+                if result.outcome in (TIMEOUT, DIED):
+                    break
+        start = index
+        restarts += 1
+    return results

@@ -1,0 +1,155 @@
+"""The grader's guard inside a student's kernel: snapshot trusted state, restore it before tests.
+
+The grader runs, in a fresh kernel, the source's setup cell and then ``install(...)`` -- before any
+student code. :func:`install` snapshots the state a test relies on and returns ``guard``, a closure
+that the grader calls (under a random name) right before every test cell. ``guard(challenge)``
+
+1. switches off ``sys.settrace`` / ``sys.setprofile`` hooks (also for new threads);
+2. puts back ``builtins`` entries (``abs``, ``AssertionError``, ``print``, ...) and removes added
+   ones; rebinds the user namespace's ``__builtins__``;
+3. puts back the ``sys.modules`` entries and module attributes of numpy, torch, rmcourse, math and
+   builtins as they were (``np.allclose = ...`` undone), and the code, defaults and class
+   attributes of their Python functions and classes (``f.__code__ = ...`` undone);
+4. puts back ``sys.excepthook`` / ``displayhook`` / ``stdout`` / ``stderr`` and IPython's
+   custom exception handler (``set_custom_exc``), input and AST transformers, event callbacks, and
+   the shell's and kernel's methods (instance overrides removed, class attributes restored);
+5. binds ``_grader`` to a fresh :func:`rmcourse.grading.checks.make_checks` object;
+6. returns ``HMAC-SHA256(key, challenge)``, which the grader checks: a notebook that replaced or
+   deleted the guard cannot answer, and the test counts as failed.
+
+Everything the guard uses is captured in its closure at install time, so patching this module
+or the functions it calls afterwards does not change what it does.
+"""
+
+from __future__ import annotations
+
+import builtins
+import gc
+import hashlib
+import hmac
+import sys
+import threading
+import types
+from collections.abc import Callable
+from typing import Any
+
+# Top-level packages whose modules are restored before every test.
+PROTECTED_PACKAGES = ("numpy", "torch", "rmcourse", "math", "builtins")
+SYS_HOOKS = ("excepthook", "displayhook", "stdout", "stderr", "breakpointhook", "unraisablehook")
+SHELL_LISTS = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
+SHELL_ATTRS = ("custom_exceptions", "CustomTB", "displayhook", "display_pub", "user_ns")
+
+
+def _protected_modules() -> dict[str, types.ModuleType]:
+    return {
+        name: module
+        for name, module in list(sys.modules.items())
+        if isinstance(module, types.ModuleType) and name.split(".")[0] in PROTECTED_PACKAGES
+    }
+
+
+def _function_state(fn: types.FunctionType) -> tuple:
+    return (fn.__code__, fn.__defaults__, fn.__kwdefaults__)
+
+
+def _snapshot_objects(modules: dict[str, types.ModuleType]) -> tuple[dict, dict]:
+    """(function -> code/defaults, class -> dict copy) for what the protected modules define."""
+    functions, classes = {}, {}
+    for module in modules.values():
+        for value in list(vars(module).values()):
+            inner = getattr(value, "_implementation", None)  # numpy's array-function dispatchers
+            for obj in (value, inner):
+                if isinstance(obj, types.FunctionType):
+                    functions[obj] = _function_state(obj)
+            if isinstance(value, type) and getattr(value, "__module__", "").split(".")[0] in (
+                PROTECTED_PACKAGES
+            ):
+                try:
+                    value.__dict__["__module__"]
+                except (KeyError, TypeError):
+                    continue
+                if not (value.__flags__ & (1 << 9)):  # Py_TPFLAGS_HEAPTYPE: Python-defined class
+                    continue
+                classes[value] = dict(value.__dict__)
+    return functions, classes
+
+
+def _restore_mapping(target: dict, saved: dict, drop_added: bool) -> None:
+    for key, value in saved.items():
+        if target.get(key, _restore_mapping) is not value:
+            target[key] = value
+    if drop_added:
+        for key in [k for k in target if k not in saved]:
+            del target[key]
+
+
+def install(shell: Any, key: bytes) -> Callable[[str], str]:
+    """Snapshot the kernel's trusted state now; return ``guard(challenge) -> hex digest``.
+
+    ``shell`` is the kernel's IPython shell (``get_ipython()``); ``key`` the grader's secret.
+    """
+    if not isinstance(key, bytes) or len(key) < 16:
+        raise ValueError(f"key must be at least 16 bytes, got {key!r}")
+    from rmcourse.grading.checks import make_checks
+
+    modules = _protected_modules()
+    module_dicts = {name: dict(vars(module)) for name, module in modules.items()}
+    functions, classes = _snapshot_objects(modules)
+    builtins_dict = dict(vars(builtins))
+    sys_hooks = {name: getattr(sys, name) for name in SYS_HOOKS}
+    shell_lists = {name: list(getattr(shell, name)) for name in SHELL_LISTS}
+    shell_attrs = {name: shell.__dict__[name] for name in SHELL_ATTRS if name in shell.__dict__}
+    events = {name: list(cbs) for name, cbs in shell.events.callbacks.items()}
+    owners = [shell, shell.kernel] if getattr(shell, "kernel", None) is not None else [shell]
+    owner_dicts = [(obj, dict(obj.__dict__)) for obj in owners]
+    owner_classes = {
+        cls: dict(cls.__dict__) for obj in owners for cls in type(obj).__mro__ if cls is not object
+    }
+    user_ns = shell.user_ns
+    new_hmac, sha256 = hmac.new, hashlib.sha256
+    settrace, setprofile = sys.settrace, sys.setprofile
+    thread_settrace, thread_setprofile = threading.settrace, threading.setprofile
+    restore_mapping, setattr_, getattr_ = _restore_mapping, setattr, getattr
+    isinstance_ = isinstance
+    sys_modules, vars_, list_, function_type = sys.modules, vars, list, types.FunctionType
+    gc_enable = gc.enable
+
+    def guard(challenge: str) -> str:
+        settrace(None)
+        setprofile(None)
+        thread_settrace(None)
+        thread_setprofile(None)
+        gc_enable()
+        restore_mapping(vars_(builtins), builtins_dict, drop_added=True)
+        for name, module in modules.items():
+            sys_modules[name] = module
+            restore_mapping(vars_(module), module_dicts[name], drop_added=False)
+        for fn, (code, defaults, kwdefaults) in functions.items():
+            if fn.__code__ is not code:
+                fn.__code__ = code
+            if fn.__defaults__ is not defaults:
+                fn.__defaults__ = defaults
+            if fn.__kwdefaults__ is not kwdefaults:
+                fn.__kwdefaults__ = kwdefaults
+        for cls, saved in list_(classes.items()) + list_(owner_classes.items()):
+            current = cls.__dict__
+            for attr, value in saved.items():
+                if current.get(attr, guard) is not value and attr not in ("__dict__", "__doc__"):
+                    setattr_(cls, attr, value)
+        for name, value in sys_hooks.items():
+            setattr_(sys, name, value)
+        for name, saved in shell_lists.items():
+            getattr_(shell, name)[:] = saved
+        for name, value in shell_attrs.items():
+            shell.__dict__[name] = value
+        shell.events.callbacks.clear()
+        shell.events.callbacks.update({name: list_(cbs) for name, cbs in events.items()})
+        for obj, saved in owner_dicts:
+            for attr in [a for a in obj.__dict__ if a not in saved]:
+                if isinstance_(getattr_(type(obj), attr, None), function_type):
+                    del obj.__dict__[attr]
+        user_ns["__builtins__"] = builtins
+        user_ns["_grader"] = make_checks()
+        return new_hmac(key, challenge.encode(), sha256).hexdigest()
+
+    return guard
