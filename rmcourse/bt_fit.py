@@ -123,13 +123,13 @@ def fit_bt_scores(
     for _ in range(max_iter):
         value, grad, hess = _objective(scores, w, l, l2)
         step = _newton_step(grad, hess, l2)
-        t = _line_search(scores, step, value, grad, w, l, l2)
-        scores = scores + t * step
-        if t == 1.0 and np.max(np.abs(step)) <= tol * max(1.0, np.max(np.abs(scores))):
+        if np.max(np.abs(step)) <= tol * max(1.0, np.max(np.abs(scores))):
+            scores = scores + step
             return scores - np.mean(scores)
+        scores = scores + _line_search(scores, step, value, grad, w, l, l2) * step
     raise RuntimeError(
-        f"Newton's method did not converge in max_iter={max_iter} steps "
-        f"(last step moved a score by {np.max(np.abs(t * step)):.3g}); raise max_iter or l2"
+        f"Newton's method did not converge in max_iter={max_iter} steps (the last Newton step "
+        f"would move a score by {np.max(np.abs(step)):.3g}); raise max_iter or l2"
     )
 
 
@@ -213,10 +213,10 @@ def _as_ids(ids: ArrayLike, name: str, n_items: int) -> np.ndarray:
     arr = np.asarray(ids)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must hold integer item ids, got dtype {arr.dtype}")
-    if arr.dtype.kind == "f":
+    if arr.dtype.kind == "f" and arr.size:  # np.asarray([]) is float64: let "empty" say so
         raise ValueError(
-            f"{name} must hold integer item ids, got non-integer dtype {arr.dtype}"
-            + (f" with value {arr.flat[0]}" if arr.size else "")
+            f"{name} must hold integer item ids, got non-integer dtype {arr.dtype} "
+            f"with value {arr.flat[0]}"
         )
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
