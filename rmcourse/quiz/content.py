@@ -33,7 +33,7 @@ SCENARIOS = (
     "loss_behavior",
     "regularized_loss",
 )
-# A stored numeric answer is written to 4 decimals: it must agree with its pairs to that precision.
+# A stored numeric answer is written to 4 decimals: it must be its pairs' mean loss, rounded.
 ANSWER_DECIMALS = 4
 
 
@@ -109,8 +109,8 @@ def load_questions(content: Mapping[str, Any] | None = None) -> list[Question]:
     --------
     >>> questions = load_questions()
     >>> q = next(q for q in questions if q.id == "calculate-single-pair")
-    >>> q.kind, q.pairs, q.answer
-    ('numeric', ((2.0, 0.5),), 0.2014)
+    >>> q.kind, q.pairs, f"{q.answer:.4f}"
+    ('numeric', ((2.0, 0.5),), '0.2014')
     >>> sorted({q.scenario for q in questions}) == sorted(SCENARIOS)
     True
     """
@@ -267,7 +267,7 @@ def _build_question(raw: Mapping[str, Any]) -> Question:
     answer = raw["answer"]
     if raw["kind"] == "numeric":
         _check_numeric_content(qid, float(answer), float(raw["tolerance"]), options, namespace)
-        answer = float(answer)
+        answer = namespace["loss"]  # the stored 4-decimal answer, unrounded
     else:
         wanted = [answer] if isinstance(answer, str) else list(answer)
         for key in wanted:
@@ -338,10 +338,10 @@ def _check_numeric_content(
     qid: str, answer: float, tol: float, options: Sequence[Option], namespace: Mapping[str, Any]
 ) -> None:
     computed = namespace["loss"]
-    if round(abs(answer - computed), ANSWER_DECIMALS + 2) > 0.5 * 10**-ANSWER_DECIMALS:
+    if abs(answer - round(computed, ANSWER_DECIMALS)) > 1e-12:
         raise ValueError(
             f"question {qid!r}: stored answer {answer} disagrees with the mean loss of its pairs, "
-            f"{computed:.6f}"
+            f"{computed:.6f} ({computed:.{ANSWER_DECIMALS}f} to {ANSWER_DECIMALS} decimals)"
         )
     if not any(o.value is not None and abs(o.value - computed) <= 1e-12 for o in options):
         raise ValueError(f"question {qid!r} needs an option with formula 'mean_loss'")
