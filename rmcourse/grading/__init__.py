@@ -1,5 +1,24 @@
 """Exercise generation and the autograder: ``rmcourse exercises`` and ``rmcourse grade``.
 
 Knows notebooks (nbformat, nbclient), not the ML code; :mod:`rmcourse.grading.checks` is the
-comparison namespace that solution and exercise notebooks bind to ``_grader``.
+comparison namespace that solution and exercise notebooks bind to ``_grader``. The two commands'
+functions are imported on first use, so ``import rmcourse.grading.checks`` in a notebook stays
+light:
+
+- :func:`rmcourse.grading.generate.generate_exercises` -- ``rmcourse exercises``;
+- :func:`rmcourse.grading.command.grade_command` -- ``rmcourse grade``.
 """
+
+from __future__ import annotations
+
+from typing import Any
+
+_COMMANDS = {"generate_exercises": "generate", "grade_command": "command"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _COMMANDS:
+        raise AttributeError(f"module 'rmcourse.grading' has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f"rmcourse.grading.{_COMMANDS[name]}"), name)

@@ -4,8 +4,8 @@ Detected statically, from the syntax trees of a notebook's code cells: ``from rm
 NAME`` (or ``*``), ``ALIAS.NAME`` / ``getattr(ALIAS, "NAME")`` where ``ALIAS`` is bound to an
 rmcourse module (``import rmcourse.np_loss as m``, ``from rmcourse import np_loss``, ``m2 = m``),
 dynamic imports of rmcourse (``importlib.import_module``, ``__import__``, ``sys.modules[...]``), and
-string literals naming both rmcourse and NAME (``exec("from rmcourse... import NAME")``). What the
-instructor's own cells already do is not held against the student.
+string literals naming both rmcourse and NAME (``exec("from rmcourse... import NAME")``). A cell
+identical to one of the instructor's is not held against the student.
 """
 
 from __future__ import annotations
@@ -50,9 +50,8 @@ def _aliases(trees: Iterable[ast.AST]) -> set[str]:
     return aliases
 
 
-def _findings(trees: list[ast.AST], names: set[str]) -> set[tuple[str, str]]:
+def _findings(trees: list[ast.AST], names: set[str], aliases: set[str]) -> set[tuple[str, str]]:
     """(name or ``*``, description) pairs of the ways ``trees`` obtain names from rmcourse."""
-    aliases = _aliases(trees)
     found: set[tuple[str, str]] = set()
     for tree in trees:
         for node in ast.walk(tree):
@@ -103,11 +102,12 @@ def _parse(sources: Iterable[str]) -> list[ast.AST]:
 
 
 def copied_names(
-    sources: Iterable[str], names: Iterable[str], allowed_sources: Iterable[str] = ()
+    sources: Iterable[str], names: Iterable[str], trusted: Iterable[str] = ()
 ) -> dict[str, str]:
     """Which of ``names`` the code ``sources`` obtain from rmcourse: name -> how.
 
-    ``allowed_sources`` are the instructor's cells: what they do themselves is not a finding.
+    ``trusted`` are the instructor's cells: a source identical to one of them is not searched
+    (its imports are the instructor's), but the aliases it binds count everywhere.
 
     Examples
     --------
@@ -116,14 +116,16 @@ def copied_names(
     >>> code = "import rmcourse.np_loss as m\\ng = m\\ny = g.log_sigmoid(0)"
     >>> copied_names([code], ["log_sigmoid"])
     {'log_sigmoid': 'g.log_sigmoid reaches into rmcourse'}
-    >>> copied_names(["from rmcourse.grading.checks import checks as _grader"], ["bt_loss"])
-    {}
+    >>> setup = "from rmcourse.grading.checks import checks as _grader"
+    >>> copied_names([setup], ["bt_loss"]), copied_names(["_grader.reference.np_loss.bt_loss"],
+    ...                                                  ["bt_loss"], trusted=[setup])
+    ({}, {'bt_loss': '_grader.reference.np_loss.bt_loss reaches into rmcourse'})
     """
-    names = set(names)
-    allowed = _findings(_parse(allowed_sources), names)
-    found = _findings(_parse(sources), names) - allowed
+    sources, trusted, names = list(sources), list(trusted), set(names)
+    aliases = _aliases(_parse(sources + trusted))
+    own = _parse(source for source in sources if source not in set(trusted))
     result: dict[str, str] = {}
-    for name, how in sorted(found):
+    for name, how in sorted(_findings(own, names, aliases)):
         for target in sorted(names) if name == ANY_NAME else [name]:
             result.setdefault(target, how)
     return result

@@ -17,7 +17,7 @@ import functools
 import resource
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -152,8 +152,16 @@ def _new_client(workdir: Path, limits: Limits) -> _CappedClient:
     return client
 
 
-def run_steps(steps: Sequence[Step], workdir: Path, limits: Limits) -> list[StepResult]:
+def run_steps(
+    steps: Sequence[Step],
+    workdir: Path,
+    limits: Limits,
+    before_start: Callable[[], None] | None = None,
+) -> list[StepResult]:
     """Run ``steps`` in order in fresh kernels started in ``workdir``; one result per step.
+
+    ``before_start`` is called before every kernel start (e.g. to write a file the first step
+    reads).
 
     Examples
     --------
@@ -173,6 +181,8 @@ def run_steps(steps: Sequence[Step], workdir: Path, limits: Limits) -> list[Step
                 len(steps) - start
             )
             break
+        if before_start is not None:
+            before_start()
         client = _new_client(workdir, limits)
         launch = {
             "preexec_fn": functools.partial(_limit_memory, int(limits.memory_bytes)),

@@ -27,6 +27,7 @@ import builtins
 import gc
 import hashlib
 import hmac
+import os
 import sys
 import threading
 import types
@@ -83,13 +84,18 @@ def _restore_mapping(target: dict, saved: dict, drop_added: bool) -> None:
             del target[key]
 
 
-def install(shell: Any, key: bytes) -> Callable[[str], str]:
+def install(shell: Any, key_file: str) -> Callable[[str], str]:
     """Snapshot the kernel's trusted state now; return ``guard(challenge) -> hex digest``.
 
-    ``shell`` is the kernel's IPython shell (``get_ipython()``); ``key`` the grader's secret.
+    ``shell`` is the kernel's IPython shell (``get_ipython()``); ``key_file`` a file holding the
+    grader's secret key, which is read and deleted (so the key never appears in cell source,
+    history or linecache, and student code that runs later cannot read the file).
     """
-    if not isinstance(key, bytes) or len(key) < 16:
-        raise ValueError(f"key must be at least 16 bytes, got {key!r}")
+    with open(key_file, "rb") as f:
+        key = f.read()
+    os.remove(key_file)
+    if len(key) < 16:
+        raise ValueError(f"the key in {key_file} must be at least 16 bytes, got {len(key)}")
     from rmcourse.grading.checks import make_checks
 
     modules = _protected_modules()

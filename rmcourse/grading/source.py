@@ -191,9 +191,7 @@ def defined_functions(source: str) -> tuple[str, ...]:
     """
     tree = ast.parse(source)
     return tuple(
-        node.name
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
     )
 
 

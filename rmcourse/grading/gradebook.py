@@ -1,0 +1,140 @@
+"""The gradebook: a CSV of points, a JSON of per-check feedback, one Markdown page per student.
+
+``gradebook.csv`` has one row per (student, exercise) with columns student, exercise, points,
+max_points, status; ``gradebook.json`` (beside it) holds, per student and assignment, every
+check's points and feedback; ``feedback/<assignment>/<student>.md`` explains each failed check
+to the student. All three are written after each student, atomically (temporary file, then
+``os.replace``): an interrupted run keeps every student written so far, and a rerun replaces the
+rows of the students it grades for that assignment's exercises and keeps every other row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from rmcourse.grading.grade import SubmissionResult
+
+FIELDS = ("student", "exercise", "points", "max_points", "status")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+
+    Examples
+    --------
+    >>> p = Path(tempfile.mkdtemp()) / "a.txt"
+    >>> write_atomic(p, "one"); write_atomic(p, "two"); p.read_text()
+    'two'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of an existing gradebook CSV (``[]`` when there is none); checks the header."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        if tuple(reader.fieldnames or ()) != FIELDS:
+            raise ValueError(
+                f"{path} is not a gradebook: its header is {reader.fieldnames}, not {FIELDS}"
+            )
+        return list(reader)
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def merge_rows(rows: list[dict[str, str]], result: SubmissionResult) -> list[dict[str, str]]:
+    """``rows`` with ``result``'s student's rows for ``result``'s exercises replaced.
+
+    Examples
+    --------
+    >>> from rmcourse.grading.grade import ExerciseResult
+    >>> old = [{"student": "ann", "exercise": "f", "points": "1", "max_points": "2",
+    ...         "status": "partial"},
+    ...        {"student": "bob", "exercise": "f", "points": "2", "max_points": "2",
+    ...         "status": "passed"}]
+    >>> new = SubmissionResult("ann", "a", (ExerciseResult("f", 2.0, 2.0, "passed", "", ()),))
+    >>> [(r["student"], r["points"]) for r in merge_rows(old, new)]
+    [('ann', '2'), ('bob', '2')]
+    """
+    graded = {e.exercise for e in result.exercises}
+    kept = [r for r in rows if not (r["student"] == result.student and r["exercise"] in graded)]
+    new = [
+        {
+            "student": result.student,
+            "exercise": e.exercise,
+            "points": _points(e.points),
+            "max_points": _points(e.max_points),
+            "status": e.status,
+        }
+        for e in result.exercises
+    ]
+    return sorted(kept + new, key=lambda r: r["student"])  # stable: exercise order kept
+
+
+def _csv_text(rows: list[dict[str, str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def feedback_markdown(result: SubmissionResult) -> str:
+    """The student's feedback page: points per exercise, and why each failed check failed."""
+    lines = [
+        f"# Feedback: {result.assignment}, {result.student}",
+        "",
+        f"**{_points(result.points)} / {_points(result.max_points)} points** ({result.status})",
+    ]
+    for e in result.exercises:
+        score = f"{_points(e.points)} / {_points(e.max_points)}"
+        lines += ["", f"## {e.exercise}: {score} ({e.status})"]
+        if e.note:
+            lines += ["", e.note]
+        for c in e.checks:
+            mark = "passed" if c.passed else "FAILED"
+            lines.append(
+                f"- `{c.test}` ({_points(c.points)}/{_points(c.max_points)}) {mark}"
+                + ("" if c.passed else f": {c.feedback}")
+            )
+    return "\n".join(lines) + "\n"
+
+
+def record(out: Path, result: SubmissionResult) -> None:
+    """Write one student's result into the CSV at ``out``, its JSON twin and the feedback page."""
+    out = Path(out)
+    rows = merge_rows(read_rows(out), result)
+    json_path = out.with_suffix(".json")
+    details = json.loads(json_path.read_text(encoding="utf-8")) if json_path.exists() else {}
+    details.setdefault(result.student, {})[result.assignment] = {
+        "points": result.points,
+        "max_points": result.max_points,
+        "status": result.status,
+        "exercises": [asdict(e) for e in result.exercises],
+    }
+    feedback = out.parent / "feedback" / result.assignment / f"{result.student}.md"
+    write_atomic(feedback, feedback_markdown(result))
+    write_atomic(json_path, json.dumps(details, indent=1, sort_keys=True) + "\n")
+    write_atomic(out, _csv_text(rows))
