@@ -120,7 +120,8 @@ def bt_loss(
     >>> print(f"{bt_loss([2.0, 0.0], [0.0, 0.0], weights=[1.0, 0.0]):.6f}")
     0.126928
     """
-    pair_losses, w = _pair_losses(r_chosen, r_rejected, margin, weights)
+    r_c, r_r, m, w = _validate(r_chosen, r_rejected, margin, weights)
+    pair_losses = -log_sigmoid(r_c - r_r - m)
     if w is None:
         return float(np.mean(pair_losses))
     return float(np.sum(w * pair_losses) / np.sum(w))
@@ -227,17 +228,6 @@ def ranking_loss(rewards: ArrayLike) -> float:
         raise ValueError("rewards is empty: got B = 0 prompts")
     better, worse = np.triu_indices(k, 1)
     return float(np.mean(-log_sigmoid(r[:, better] - r[:, worse])))
-
-
-def _pair_losses(
-    r_chosen: ArrayLike,
-    r_rejected: ArrayLike,
-    margin: ArrayLike,
-    weights: ArrayLike | None,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-pair losses ``-log sigma(r_c - r_r - m)`` and the validated weights (or None)."""
-    r_c, r_r, m, w = _validate(r_chosen, r_rejected, margin, weights)
-    return -log_sigmoid(r_c - r_r - m), w
 
 
 def _validate(

@@ -105,11 +105,12 @@ def test_loss_and_gradient_are_exact_at_delta_plus_minus_1e4(dtype, device):
     assert r_c.grad.tolist() == [-0.5, 0.0] and r_r.grad.tolist() == [0.5, 0.0]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", LOW_PRECISION)
-def test_low_precision_inputs_are_computed_and_returned_in_float32(dtype):
+def test_low_precision_inputs_are_computed_and_returned_in_float32(dtype, device):
     """float16 holds 6e4 but not the difference 1.2e5: it must be taken in float32."""
-    r_c = torch.tensor([6e4, -6e4], dtype=dtype)
-    r_r = torch.tensor([-6e4, 6e4], dtype=dtype)
+    r_c = torch.tensor([6e4, -6e4], dtype=dtype, device=device)
+    r_r = torch.tensor([-6e4, 6e4], dtype=dtype, device=device)
     stored = r_c[0].item()
     per_pair = bt_loss(r_c, r_r, reduction="none")
     assert per_pair.dtype == torch.float32
@@ -119,11 +120,12 @@ def test_low_precision_inputs_are_computed_and_returned_in_float32(dtype):
     assert log_sigmoid(r_r).tolist() == [-stored, 0.0]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", ALL_FLOATS)
-def test_ranking_loss_is_finite_and_exact_at_1e4(dtype):
+def test_ranking_loss_is_finite_and_exact_at_1e4(dtype, device):
     """Row (0, 1e4): one pair with delta -1e4; row (1e4, 0): delta +1e4; mean (1e4 + 0) / 2."""
     big = torch.tensor(1e4, dtype=dtype).item()
-    rewards = torch.tensor([[0.0, big], [big, 0.0]], dtype=dtype)
+    rewards = torch.tensor([[0.0, big], [big, 0.0]], dtype=dtype, device=device)
     assert ranking_loss(rewards).item() == big / 2
 
 
@@ -212,9 +214,10 @@ def test_ranking_loss_by_hand_k_3():
 # --- accuracy
 
 
-def test_accuracy_by_hand_ties_count_as_wrong():
-    r_c = torch.tensor([2.0, 1.0, 0.0, 5.0, 3.0])
-    r_r = torch.tensor([1.0, 1.0, 3.0, 4.0, 3.0])  # right, tie, wrong, right, tie
+@pytest.mark.parametrize("device", DEVICES)
+def test_accuracy_by_hand_ties_count_as_wrong(device):
+    r_c = torch.tensor([2.0, 1.0, 0.0, 5.0, 3.0], device=device)
+    r_r = torch.tensor([1.0, 1.0, 3.0, 4.0, 3.0], device=device)  # right, tie, wrong, right, tie
     assert accuracy(r_c, r_r) == pytest.approx(2 / 5)
     assert accuracy(torch.zeros(3), torch.zeros(3)) == 0.0
     assert accuracy(torch.ones(3), torch.zeros(3)) == 1.0
