@@ -54,8 +54,10 @@ def fit_bt_scores(
 
     For ``l2 = 0`` the Hessian is singular along the all-ones direction (a common shift changes
     nothing); the Newton system is solved in the subspace of mean-zero scores. Iteration stops
-    once a full Newton step moves no score by more than ``tol * max(1, max |s|)``; as Newton
-    converges quadratically, the returned scores are then correct to far better than that.
+    once the Newton step would move no score by more than ``tol * max(1, max |s|)``, and that
+    last step is taken; as Newton converges quadratically, the scores are then correct to far
+    better than ``tol`` (and to 1e-6 relative precision at the very least). Each step solves a
+    dense ``n_items x n_items`` system: meant for up to a few thousand items.
 
     Parameters
     ----------
