@@ -309,7 +309,7 @@ def test_choice_widget_feedback_retry_and_score():
     qw.input.value = "a"
     assert "✔" in qw.feedback.value and "0.0486" in qw.feedback.value
     assert view.score.text == "Score: 1 of 2 solved (2 attempts)"
-    label = view.widget.children[0]
+    label = view.score_label
     assert "1 of 2 solved" in label.value
     qw.input.value = "b"  # a later wrong answer does not unsolve it
     assert view.score.solved == 1
@@ -338,14 +338,16 @@ def test_one_session_score_counts_across_show_calls():
     first, second = quiz.show("least_loss", score=score), quiz.show("primary_effect", score=score)
     second.answer("primary-effect-seed", "a")
     for view in (first, second):
-        assert "1 of 4 solved" in view.widget.children[0].value
+        assert "1 of 4 solved" in view.score_label.value
 
 
 def test_static_forms_hold_every_question_and_answer_behind_a_toggle():
     view = quiz.show(score=Score())
-    bundle = view._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    page, text = bundle["text/html"], bundle["text/plain"]
+    static, live = view.mimebundles()
+    assert "application/vnd.jupyter.widget-view+json" in live
+    assert "application/vnd.jupyter.widget-view+json" not in static
+    page, text = static["text/html"], static["text/plain"]
+    assert page.startswith("<div class='rmcourse-static'>")
     assert page.count("<details>") == len(quiz.load_questions()) == 20
     for q in quiz.load_questions():
         assert f"[{q.id}]" in page and f"[{q.id}]" in text
@@ -374,7 +376,7 @@ def test_explorer_tracks_the_sliders():
     assert f"∂L/∂r(x, y_l) = {g_r[0]:.4f}" in ex.readout.value
     assert "σ(Δ) = 0.0474" in ex.readout.value  # 1 / (1 + e^3)
     assert ex.plot.value != before and ex.plot.value[:4] == b"\x89PNG"
-    assert "<table>" in ex._repr_mimebundle_()["text/html"]
+    assert "<table>" in ex.mimebundles()[0]["text/html"]
 
 
 def test_explorer_rejects_values_off_the_sliders():

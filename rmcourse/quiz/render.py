@@ -38,6 +38,8 @@ SCENARIO_TITLES = {
     "regularized_loss": "Margin and centering terms",
 }
 FIGURE_DPI = 80
+# Static (kernel-less) forms carry this class; a rendered widget hides them.
+STATIC_CLASS = "rmcourse-static"
 _RIGHT = "#1a7f37"
 _WRONG = "#b42318"
 
@@ -215,7 +217,9 @@ class QuizView:
     def __init__(self, questions: list[Question], score: Score) -> None:
         self.questions = {q.id: QuestionWidget(q, score) for q in questions}
         self.score = score
-        self.widget = widgets.VBox([score.label()] + [w.box for w in self.questions.values()])
+        self.score_label = score.label()
+        self.widget = widgets.VBox([_hide_static_style(), self.score_label]
+                                   + [w.box for w in self.questions.values()])
         self.widget.add_class("rmcourse-quiz")
 
     def answer(self, question_id: str, value: str | list[str] | float) -> Feedback:
@@ -233,11 +237,12 @@ class QuizView:
         """Every question as plain text, with its answer."""
         return "\n\n".join(question_text(w.question) for w in self.questions.values())
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/html"] = self.to_html()
-        bundle["text/plain"] = self.to_text()
-        return bundle
+    def mimebundles(self) -> list[dict[str, Any]]:
+        """What displaying the view shows: the static form, then the widgets."""
+        return _static_then_widget(self.to_html(), self.to_text(), self.widget)
+
+    def _ipython_display_(self) -> None:
+        _display_all(self.mimebundles())
 
 
 def show(what: str | Question | None = None, score: Score | None = None) -> QuizView:
@@ -294,6 +299,30 @@ def select_questions(what: str | Question | None = None) -> list[Question]:
             f"({', '.join(q.id for q in questions)})"
         )
     return chosen
+
+
+def _static_then_widget(page: str, text: str, widget: widgets.Widget) -> list[dict[str, Any]]:
+    """Two outputs: the static HTML/text form and the widget view.
+
+    Committed notebooks keep only the first (the widget view needs a kernel); with a kernel the
+    widget carries a style that hides the static forms, so a live page shows each question once.
+    """
+    static = {"text/html": f"<div class='{STATIC_CLASS}'>{page}</div>", "text/plain": text}
+    live = widget._repr_mimebundle_()
+    live["text/plain"] = "(interactive widgets: run this cell in Jupyter to use them)"
+    return [static, live]
+
+
+def _display_all(bundles: list[dict[str, Any]]) -> None:
+    from IPython.display import display
+
+    for bundle in bundles:
+        display(bundle, raw=True)
+
+
+def _hide_static_style() -> widgets.HTML:
+    return widgets.HTML(f"<style>.{STATIC_CLASS} {{display: none}}</style>",
+                        layout=widgets.Layout(display="none"))
 
 
 def question_text(question: Question) -> str:
@@ -438,7 +467,8 @@ class Explorer:
         self._figure = _ExplorerFigure(2 * limit)
         for s in (self.chosen, self.rejected):
             s.observe(self._update, names="value")
-        self.widget = widgets.VBox([self.chosen, self.rejected, self.readout, self.plot])
+        self.widget = widgets.VBox([_hide_static_style(), self.chosen, self.rejected,
+                                    self.readout, self.plot])
         self.widget.add_class("rmcourse-explorer")
         self._update()
 
@@ -474,11 +504,12 @@ class Explorer:
         self.readout.value = f"<code>{html.escape(self.readout_text())}</code>"
         self.plot.value = self._figure.png(self.values())
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["text/html"] = self.to_html()
-        bundle["text/plain"] = self.readout_text()
-        return bundle
+    def mimebundles(self) -> list[dict[str, Any]]:
+        """What displaying the explorer shows: the static form, then the widgets."""
+        return _static_then_widget(self.to_html(), self.readout_text(), self.widget)
+
+    def _ipython_display_(self) -> None:
+        _display_all(self.mimebundles())
 
 
 class _ExplorerFigure:
