@@ -26,7 +26,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-OK, ERROR, TIMEOUT, DIED, NOT_RUN = "ok", "error", "timeout", "died", "not_run"
+OK, ERROR, TIMEOUT, DIED, NOT_RUN, SKIPPED = "ok", "error", "timeout", "died", "not_run", "skipped"
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,20 @@ class Limits:
 
 @dataclass(frozen=True)
 class Step:
-    """One code cell to run: ``replay`` ones are re-run in a fresh kernel after a kernel death."""
+    """One code cell to run.
+
+    ``replay`` ones are re-run in a fresh kernel after a kernel death; a step with ``requires``
+    set runs only if the step with that index ended ``ok`` (else it is ``skipped``).
+    """
 
     code: str
     replay: bool = False
+    requires: int | None = None
 
 
 @dataclass(frozen=True)
 class StepResult:
-    """How one step ended: ``outcome`` is ok, error, timeout, died or not_run."""
+    """How one step ended: ``outcome`` is ok, error, timeout, died, not_run or skipped."""
 
     outcome: str
     ename: str = ""
@@ -166,10 +171,10 @@ def run_steps(
     Examples
     --------
     >>> import tempfile
-    >>> res = run_steps([Step("x = 1"), Step("x + 1"), Step("1 / 0")], Path(tempfile.mkdtemp()),
-    ...                 Limits(cell_timeout=20))
+    >>> steps = [Step("x = 1"), Step("x + 1"), Step("1 / 0"), Step("x", requires=2)]
+    >>> res = run_steps(steps, Path(tempfile.mkdtemp()), Limits(cell_timeout=20))
     >>> [(r.outcome, r.ename, r.result_text) for r in res]
-    [('ok', '', ''), ('ok', '', '2'), ('error', 'ZeroDivisionError', '')]
+    [('ok', '', ''), ('ok', '', '2'), ('error', 'ZeroDivisionError', ''), ('skipped', '', '')]
     """
     results: list[StepResult | None] = [None] * len(steps)
     deadline = time.monotonic() + limits.submission_timeout
@@ -201,7 +206,11 @@ def run_steps(
                         StepResult(NOT_RUN, "TimeoutError", "the submission's time limit passed")
                     ] * (len(steps) - index)
                     return results
-                result = _run_cell(client, steps[index].code, min(limits.cell_timeout, remaining))
+                step = steps[index]
+                if step.requires is not None and results[step.requires].outcome != OK:
+                    result = StepResult(SKIPPED)
+                else:
+                    result = _run_cell(client, step.code, min(limits.cell_timeout, remaining))
                 results[index] = result
                 index += 1
                 if result.outcome in (TIMEOUT, DIED):
