@@ -387,13 +387,6 @@ def _img_tag(png: bytes, alt: str) -> str:
     return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'/>"
 
 
-def _pairs_table_html(question: Question) -> str:
-    rows = "".join(f"<tr><td>{i}</td><td>{w:g}</td><td>{lo:g}</td></tr>"
-                   for i, (w, lo) in enumerate(question.pairs, start=1))
-    return ("<table><tr><th>pair</th><th>r(x, y_w)</th><th>r(x, y_l)</th></tr>"
-            f"{rows}</table>")
-
-
 def _question_header_html(question: Question) -> str:
     q = question
     hint = {"multi_choice": " <i>(select every true statement, then Check)</i>",
@@ -401,8 +394,6 @@ def _question_header_html(question: Question) -> str:
     parts = [f"<h4 style='margin:4px 0'>{html.escape(SCENARIO_TITLES[q.scenario])}"
              f" <small style='color:#57606a'>[{q.id}]</small></h4>",
              f"<p style='margin:4px 0'>{html.escape(q.prompt)}{hint}</p>"]
-    if q.pairs:
-        parts.append(_pairs_table_html(q))
     return "".join(parts)
 
 
