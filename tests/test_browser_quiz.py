@@ -216,6 +216,12 @@ def test_quiz_answers_in_jupyterlab(jupyter_lab, tmp_path):
             numeric.scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "quiz-numeric.png"))
 
+            # A diagnosis question shows its training curves.
+            figure = page.locator(".rmcourse-q-diagnose-stuck-ln2 img")
+            figure.scroll_into_view_if_needed()
+            assert figure.evaluate("img => img.complete && img.naturalWidth") > 300
+            page.screenshot(path=str(tmp_path / "quiz-diagnose.png"))
+
             # The explorer: move the r(x, y_w) slider with the keyboard, read the loss.
             explorer = page.locator(".rmcourse-explorer")
             explorer.scroll_into_view_if_needed()

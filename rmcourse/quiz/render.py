@@ -320,9 +320,21 @@ def _display_all(bundles: list[dict[str, Any]]) -> None:
         display(bundle, raw=True)
 
 
+# Page style that comes with the widgets: hide the static forms; let long option labels wrap
+# (ipywidgets puts a radio's text before its input, hence row-reverse).
+_LIVE_STYLE = f"""<style>
+.{STATIC_CLASS} {{display: none}}
+.rmcourse-question .widget-radio-box label, .rmcourse-question .widget-checkbox label {{
+  display: flex; flex-direction: row-reverse; justify-content: flex-end;
+  align-items: flex-start; gap: 6px; height: auto; white-space: normal;
+  line-height: 1.35; padding: 2px 0}}
+.rmcourse-question .widget-radio-box input {{flex: none; margin: 2px 0 0 0}}
+.rmcourse-question .widget-checkbox {{height: auto}}
+</style>"""
+
+
 def _hide_static_style() -> widgets.HTML:
-    return widgets.HTML(f"<style>.{STATIC_CLASS} {{display: none}}</style>",
-                        layout=widgets.Layout(display="none"))
+    return widgets.HTML(_LIVE_STYLE, layout=widgets.Layout(display="none"))
 
 
 def question_text(question: Question) -> str:
@@ -368,6 +380,8 @@ def _log_png(question: Question) -> bytes:
     for ax, panel in zip(axes[0], panels, strict=True):
         history = {"step": question.log["step"], **panel["series"]}
         plot_learning_curves(history, ax=ax, title=panel["ylabel"], ylabel=panel["ylabel"])
+        if "ylim" in panel:
+            ax.set_ylim(*panel["ylim"])
     fig.suptitle(f"Training log ({question.id})")
     fig.tight_layout()
     return _png(fig)
