@@ -1,0 +1,434 @@
+"""Unit tests of the grading package: checks, source parsing, generation, anti-copy, guard,
+cell runner, gradebook and the command's argument handling. The corpus of whole submissions
+is in test_grading_corpus.py."""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+
+import rmcourse.np_loss
+from rmcourse.grading import command, generate_exercises, grade_command
+from rmcourse.grading.anticopy import copied_names
+from rmcourse.grading.checks import make_checks
+from rmcourse.grading.execute import OK, SKIPPED, TIMEOUT, Limits, Step, run_steps
+from rmcourse.grading.generate import make_exercise
+from rmcourse.grading.grade import ExerciseResult, SubmissionResult
+from rmcourse.grading.gradebook import feedback_markdown, merge_rows, read_rows, record
+from rmcourse.grading.source import (
+    load_assignment,
+    split_hidden,
+    stub_solution,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "solutions"
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def test_close_accepts_values_within_tolerance_and_tensors():
+    close = make_checks().close
+    close([1.0, 2.0], np.array([1.0, 2.0 + 1e-7]))
+    close(torch.tensor([0.5, -1.0]), [0.5, -1.0])
+    close(np.array([np.nan, np.inf, -np.inf]), [np.nan, np.inf, -np.inf])
+    close(1.0, 1.05, rtol=0.1)
+
+
+@pytest.mark.parametrize(
+    ("actual", "expected", "message"),
+    [
+        ([1.0, 3.0], [1.0, 2.0], "loss: 1 of 2 elements differ; worst at index (1,): got 3"),
+        (np.zeros(3), np.zeros((3, 1)), "loss: shape (3,) differs from the expected shape (3, 1)"),
+        ([np.nan], [1.0], "loss: NaN where a number was expected"),
+        (np.inf, -np.inf, "got inf, expected -inf"),
+        (None, 1.0, "loss: got None (does the function return its result?)"),
+        ("one", 1.0, "loss: expected numbers, got str"),
+    ],
+)
+def test_close_says_what_differed(actual, expected, message):
+    with pytest.raises(AssertionError) as info:
+        make_checks().close(actual, expected, what="loss")
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), "1e-6"])
+def test_close_rejects_bad_tolerances(bad):
+    with pytest.raises(ValueError, match="rtol must be a finite number >= 0"):
+        make_checks().close(1.0, 1.0, rtol=bad)
+
+
+def test_close_ignores_numpy_patched_after_it_was_made(monkeypatch):
+    close = make_checks().close
+    monkeypatch.setattr(np, "abs", lambda x: 0 * x)
+    monkeypatch.setattr(np, "any", lambda x: False)
+    with pytest.raises(AssertionError, match="got 2, expected 1"):
+        close(2.0, 1.0)
+
+
+def test_reference_is_lazy_and_limited_to_the_rmcourse_modules():
+    checks = make_checks()
+    assert checks.reference.np_loss is rmcourse.np_loss
+    assert checks.np is np and checks.torch is torch
+    with pytest.raises(AttributeError, match="no reference module 'grading'"):
+        checks.reference.grading  # noqa: B018
+
+
+# --- source and generation ------------------------------------------------------------------
+
+
+def test_stub_keeps_indentation_joins_hints_and_drops_the_solution():
+    src = (
+        'def f(x):\n    y = 1\n    ### BEGIN SOLUTION\n    # HINT: first\n    # HINT: "second"\n'
+        "    return x + y\n    ### END SOLUTION\n\ndef g():\n  ### BEGIN SOLUTION\n  return 2\n"
+        "  ### END SOLUTION"
+    )
+    assert stub_solution(src) == (
+        "def f(x):\n    y = 1\n    # YOUR CODE HERE\n"
+        '    raise NotImplementedError("first \\"second\\"")\n\ndef g():\n'
+        "  # YOUR CODE HERE\n  raise NotImplementedError()"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("### BEGIN SOLUTION\nx = 1", "never closed"),
+        ("x = 1\n### END SOLUTION", "without"),
+        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", "inside an open block"),
+    ],
+)
+def test_unbalanced_markers_are_reported(source, problem):
+    with pytest.raises(ValueError, match=problem):
+        stub_solution(source)
+
+
+def test_split_hidden_separates_every_hidden_block():
+    src = "a = 1\n### BEGIN HIDDEN TESTS\nb = 2\n### END HIDDEN TESTS\nc = 3\n" * 2
+    assert split_hidden(src) == ("a = 1\nc = 3\na = 1\nc = 3", "b = 2\nb = 2")
+
+
+def _meta(grade_id, solution=False, grade=False, points=None):
+    meta = {
+        "schema_version": 3,
+        "grade": grade,
+        "solution": solution,
+        "locked": not solution,
+        "task": False,
+        "grade_id": grade_id,
+    }
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def _write(tmp_path, cells, name="09_x.ipynb"):
+    path = tmp_path / name
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+def test_load_assignment_reads_exercises_names_and_points():
+    a = load_assignment(SOLUTIONS / "02_numpy_loss.ipynb")
+    assert [(e.grade_id, e.names, e.max_points) for e in a.exercises] == [
+        ("log_sigmoid", ("log_sigmoid",), 3.0),
+        ("bt_loss", ("bt_loss",), 5.0),
+        ("bt_loss_grad", ("bt_loss_grad",), 4.0),
+        ("ranking_loss", ("ranking_loss",), 3.0),
+    ]
+    assert a.max_points == 15.0
+
+
+@pytest.mark.parametrize(
+    ("cells", "problem"),
+    [
+        ([("t", False, True, 1)], "test cell 't' comes before any solution cell"),
+        ([("s", True, False, None), ("s", False, True, 1)], "duplicate grade_id 's'"),
+        ([("s", True, False, None), ("t", False, True, -1)], "invalid points -1"),
+        ([("bad id", True, False, None)], "malformed or duplicate grade_id 'bad id'"),
+        ([("setup", False, False, None)], "has no exercise"),
+    ],
+)
+def test_load_assignment_names_the_broken_cell(tmp_path, cells, problem):
+    nb_cells = [
+        nbformat.v4.new_code_cell("def f():\n    return 1", metadata=_meta(g, s, gr, p))
+        for g, s, gr, p in cells
+    ]
+    with pytest.raises(ValueError, match=problem):
+        load_assignment(_write(tmp_path, nb_cells))
+
+
+def test_exercises_folder_is_a_fresh_generation():
+    """Fails when exercises/ was edited by hand or not regenerated after a solution changed."""
+    solutions = sorted(p.name for p in SOLUTIONS.glob("[0-9]*.ipynb"))
+    assert solutions == sorted(p.name for p in (ROOT / "exercises").glob("*.ipynb"))
+    for name in solutions:
+        fresh = make_exercise(nbformat.read(SOLUTIONS / name, as_version=4))
+        committed = nbformat.read(ROOT / "exercises" / name, as_version=4)
+        assert committed == fresh, f"exercises/{name} differs: run `rmcourse exercises`"
+
+
+def test_generation_is_deterministic_and_hides_solutions(tmp_path):
+    first = generate_exercises(SOLUTIONS, tmp_path / "a")
+    second = generate_exercises(SOLUTIONS, tmp_path / "b")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+    for path in first:
+        source = load_assignment(SOLUTIONS / path.name)
+        text = path.read_text()
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN" not in text
+        nb = nbformat.read(path, as_version=4)
+        shipped = {line.strip() for c in nb.cells for line in c.source.splitlines()}
+        visible = {
+            line.strip()
+            for t in (t for e in source.exercises for t in e.tests)
+            for line in t.visible.splitlines()
+        }
+        for exercise in source.exercises:
+            for test in exercise.tests:
+                for line in test.hidden.splitlines():
+                    if line.strip() and line.strip() not in visible:
+                        assert line.strip() not in shipped
+        assert all(c.get("outputs", []) == [] for c in nb.cells)
+        graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        assert graded and all("raises-exception" in c.metadata.tags for c in graded)
+
+
+def test_make_exercise_leaves_the_solution_unchanged():
+    solution = nbformat.read(SOLUTIONS / "02_numpy_loss.ipynb", as_version=4)
+    before = nbformat.writes(solution)
+    make_exercise(solution)
+    assert nbformat.writes(solution) == before
+
+
+def test_generate_refuses_a_missing_folder(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        generate_exercises(tmp_path / "nope", tmp_path / "out")
+
+
+# --- anti-copy -----------------------------------------------------------------------------
+
+NAMES = ("bt_loss", "log_sigmoid")
+
+
+@pytest.mark.parametrize(
+    ("code", "copied"),
+    [
+        ("from rmcourse.np_loss import bt_loss", {"bt_loss"}),
+        ("from rmcourse.np_loss import log_sigmoid as mine", {"log_sigmoid"}),
+        ("from rmcourse import np_loss as m\nf = m.bt_loss", {"bt_loss"}),
+        ("import rmcourse\ng = rmcourse.np_loss\nh = g\nh.log_sigmoid(1)", {"log_sigmoid"}),
+        ("import rmcourse.np_loss as m\nf = getattr(m, 'bt_loss')", {"bt_loss"}),
+        ("from rmcourse.np_loss import *", set(NAMES)),
+        ("import importlib\nm = importlib.import_module('rmcourse.np_loss')", set(NAMES)),
+        ("m = __import__('rmcourse.np_loss')", set(NAMES)),
+        ("import sys\nf = sys.modules['rmcourse.np_loss']", set(NAMES)),
+        ("exec('from rmcourse.np_loss import bt_loss')", {"bt_loss"}),
+        ("def bt_loss(a, b):\n    return 0.0", set()),
+        ("x = _grader.np.log(2.0)\nclass A:\n    bt_loss = 1\nA.bt_loss", set()),
+        ("import importlib\nimportlib.import_module('rmcourse.grading.checks')", set()),
+        ("%timeit bt_loss(1)", set()),
+    ],
+)
+def test_copied_names(code, copied):
+    assert set(copied_names([code], NAMES)) == copied
+
+
+def test_instructor_cells_are_not_held_against_the_student():
+    setup = "from rmcourse.np_loss import bt_loss as reference_loss"
+    assert copied_names([setup], NAMES, trusted=[setup]) == {}
+    assert copied_names([setup + "\n"], NAMES, trusted=[setup]) == {
+        "bt_loss": "from rmcourse.np_loss import bt_loss"
+    }
+
+
+# --- the cell runner and the guard -----------------------------------------------------------
+
+
+def test_limits_reject_nonsense():
+    with pytest.raises(ValueError, match="cell_timeout must be a positive number, got 0"):
+        Limits(cell_timeout=0)
+    with pytest.raises(ValueError, match="restarts must be an int >= 0"):
+        Limits(restarts=-1)
+
+
+def test_a_timeout_replaces_the_kernel_and_replays_what_it_must(tmp_path):
+    steps = [
+        Step("x = 41", replay=True),
+        Step("y = 1"),
+        Step("while True:\n    pass"),
+        Step("x + 1"),
+        Step("y"),
+        Step("print('z' * 100_000)"),
+        Step("1", requires=1),
+        Step("2", requires=2),
+    ]
+    results = run_steps(steps, tmp_path, Limits(cell_timeout=2, output_bytes=5_000))
+    assert [r.outcome for r in results] == [OK, OK, TIMEOUT, OK, "error", OK, OK, SKIPPED]
+    assert results[3].result_text == "42"  # replayed in the new kernel
+    assert results[4].ename == "NameError"  # not replayed
+    assert results[5].truncated and not results[3].truncated
+
+
+def test_guard_restores_what_student_code_patched(tmp_path):
+    key = secrets.token_bytes(32)
+
+    def write_key():
+        (tmp_path / "key").write_bytes(key)
+
+    patches = (
+        "import numpy, builtins, sys, rmcourse.grading.checks as c\n"
+        "numpy.allclose = lambda *a, **k: True\n"
+        "numpy.mean.__code__ if hasattr(numpy.mean, '__code__') else None\n"
+        "c.make_checks.__code__ = (lambda: None).__code__\n"
+        "builtins.abs = lambda x: 0\n"
+        "builtins.AssertionError = type('Fake', (Exception,), {})\n"
+        "builtins.extra_name = 1\n"
+        "sys.excepthook = None\n"
+        "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n"
+        "get_ipython().input_transformers_post.append(lambda lines: lines)\n"
+        "get_ipython().events.register('pre_run_cell', lambda *a: None)\n"
+        "sys.settrace(lambda *a: None)\n"
+        "_grader = None\n"
+        "get_ipython().showtraceback = lambda *a, **k: None\n"
+    )
+    check = (
+        "import numpy, builtins, sys\n"
+        "(numpy.allclose([1], [2]), abs(-3), AssertionError.__name__, hasattr(builtins, "
+        "'extra_name'), sys.excepthook is sys.__excepthook__ or callable(sys.excepthook), "
+        "get_ipython().custom_exceptions, len(get_ipython().input_transformers_post), "
+        "len(get_ipython().events.callbacks['pre_run_cell']) == n_pre, sys.gettrace(), "
+        "type(_grader).__name__, 'showtraceback' in vars(get_ipython()))"
+    )
+    steps = [
+        Step("from rmcourse.grading.checks import checks as _grader"),
+        Step(
+            f"from rmcourse.grading.guard import install\nguard = install(get_ipython(), "
+            f"{str(tmp_path / 'key')!r})\nn_pre = len(get_ipython().events.callbacks"
+            "['pre_run_cell'])\nn_post = len(get_ipython().input_transformers_post)"
+        ),
+        Step("import os; os.path.exists('key')"),
+        Step(patches),
+        Step("guard('challenge')"),
+        Step(check),
+        Step("n_post"),
+    ]
+    results = run_steps(steps, tmp_path, Limits(cell_timeout=30), before_start=write_key)
+    assert [(r.outcome, r.evalue) for r in results] == [(OK, "")] * len(steps)
+    assert results[2].result_text == "False"  # the key file was read and deleted
+    import hashlib
+    import hmac
+
+    assert results[4].result_text == repr(hmac.new(key, b"challenge", hashlib.sha256).hexdigest())
+    n_post = int(results[6].result_text)
+    assert results[5].result_text == (
+        f"(False, 3, 'AssertionError', False, True, (), {n_post}, True, None, 'Checks', False)"
+    )
+
+
+# --- gradebook and command -----------------------------------------------------------------
+
+
+def _result(student, points, assignment="02_numpy_loss"):
+    return SubmissionResult(
+        student,
+        assignment,
+        (ExerciseResult("f", points, 2.0, "partial" if points else "failed", "a note", ()),),
+    )
+
+
+def test_record_updates_one_student_and_keeps_the_others(tmp_path):
+    out = tmp_path / "grades" / "gradebook.csv"
+    record(out, _result("ann", 1.0))
+    record(out, _result("bob", 2.0))
+    record(out, _result("ann", 0.5, assignment="03_pytorch_loss"))
+    record(out, _result("ann", 2.0))
+    rows = read_rows(out)
+    assert [(r["student"], r["exercise"], r["points"]) for r in rows] == [
+        ("ann", "f", "2"),
+        ("bob", "f", "2"),
+    ]  # "f" of 03 replaced "f" of 02: same exercise id
+    assert sorted(p.name for p in out.parent.iterdir()) == [
+        "feedback",
+        "gradebook.csv",
+        "gradebook.json",
+    ]
+    assert (out.parent / "feedback" / "03_pytorch_loss" / "ann.md").exists()
+
+
+def test_merge_rows_keeps_other_exercises_of_the_same_student():
+    rows = [
+        {"student": "ann", "exercise": "g", "points": "1", "max_points": "1", "status": "passed"}
+    ]
+    merged = merge_rows(rows, _result("ann", 1.0))
+    assert [(r["exercise"], r["points"]) for r in merged] == [("g", "1"), ("f", "1")]
+
+
+def test_read_rows_refuses_a_csv_that_is_not_a_gradebook(tmp_path):
+    path = tmp_path / "other.csv"
+    path.write_text("name,score\nann,3\n")
+    with pytest.raises(ValueError, match="is not a gradebook"):
+        read_rows(path)
+
+
+def test_feedback_page_lists_failed_checks():
+    result = SubmissionResult(
+        "ann",
+        "02",
+        (
+            ExerciseResult(
+                "f",
+                1.0,
+                3.0,
+                "partial",
+                "",
+                (
+                    command.grade_submission.__globals__["CheckResult"](
+                        "f_visible", 1.0, 1.0, "passed"
+                    ),
+                    command.grade_submission.__globals__["CheckResult"](
+                        "f_hidden", 0.0, 2.0, "a hidden test failed: ValueError"
+                    ),
+                ),
+            ),
+        ),
+    )
+    page = feedback_markdown(result)
+    assert "**1 / 3 points** (partial)" in page
+    assert "- `f_hidden` (0/2) FAILED: a hidden test failed: ValueError" in page
+    assert "- `f_visible` (1/1) passed" in page
+
+
+@pytest.mark.parametrize(
+    ("assignment", "folder", "message"),
+    [
+        ("99_nope", "subs", "no solution notebook"),
+        ("02_numpy_loss", "missing", "does not exist"),
+        ("02_numpy_loss", "subs", "no .ipynb files"),
+    ],
+)
+def test_grade_command_reports_bad_arguments(tmp_path, capsys, assignment, folder, message):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "notes.txt").write_text("x")
+    status = grade_command(tmp_path / folder, assignment, SOLUTIONS, tmp_path / "g.csv", 10.0)
+    assert status == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "g.csv").exists()
+
+
+def test_grade_command_grades_and_prints_a_summary(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "eve.ipynb").write_text("")
+    out = tmp_path / "g.csv"
+    assert grade_command(subs, "02_numpy_loss", SOLUTIONS, out, 10.0) == 0
+    printed = capsys.readouterr().out
+    assert "eve          0   15  empty" in printed
+    with open(out, newline="") as f:
+        assert {r["status"] for r in csv.DictReader(f)} == {"empty"}
