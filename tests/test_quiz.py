@@ -333,6 +333,17 @@ def test_multi_choice_and_numeric_widgets():
     assert numeric.last.correct and view.score.text.startswith("Score: 2 of 20 solved")
 
 
+def test_widget_answers_with_unknown_keys_are_rejected():
+    view = quiz.show("regularized_loss", score=Score())
+    with pytest.raises(ValueError, match=r"no option 'z'"):
+        view.answer("regularized-margin", "z")
+    with pytest.raises(ValueError, match=r"no option 'x'"):
+        view.answer("regularized-when", ["a", "x"])
+    with pytest.raises(ValueError, match=r"'least-loss-seed' is not shown here"):
+        view.answer("least-loss-seed", "a")
+    assert view.score.attempts == 0
+
+
 def test_one_session_score_counts_across_show_calls():
     score = Score()
     first, second = quiz.show("least_loss", score=score), quiz.show("primary_effect", score=score)

@@ -123,7 +123,7 @@ class QuestionWidget:
         self.retry.add_class("rmcourse-retry")
         self.retry.on_click(lambda _: self.reset())
         self.input, controls = self._make_input()
-        header = widgets.HTML(_question_header_html(question))
+        header = widgets.HTML(_question_header_html(question, live=True))
         children = [header]
         if question.log is not None:
             children.append(widgets.Image(value=log_figure_png(question), format="png",
@@ -138,6 +138,9 @@ class QuestionWidget:
     def answer(self, value: str | list[str] | float) -> Feedback:
         """Answer the question with ``value`` (an option key, a list of keys, or a number)."""
         q = self.question
+        if q.kind != "numeric":
+            for key in [value] if isinstance(value, str) else value:
+                q.option(key)  # ValueError naming the valid keys
         if q.kind == "multi_choice":
             for box, opt in zip(self.input.children, q.options, strict=True):
                 box.value = opt.key in set(value)
@@ -401,10 +404,12 @@ def _img_tag(png: bytes, alt: str) -> str:
     return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'/>"
 
 
-def _question_header_html(question: Question) -> str:
+def _question_header_html(question: Question, live: bool) -> str:
+    """Title and prompt; ``live`` adds how to answer with the widgets."""
     q = question
-    hint = {"multi_choice": " <i>(select every true statement, then Check)</i>",
-            "numeric": " <i>(type a number, then Enter or Check)</i>"}.get(q.kind, "")
+    hints = {"multi_choice": " <i>(select every true statement, then Check)</i>",
+             "numeric": " <i>(type a number, then Enter or Check)</i>"}
+    hint = hints.get(q.kind, "") if live else ""
     parts = [f"<h4 style='margin:4px 0'>{html.escape(SCENARIO_TITLES[q.scenario])}"
              f" <small style='color:#57606a'>[{q.id}]</small></h4>",
              f"<p style='margin:4px 0'>{html.escape(q.prompt)}{hint}</p>"]
@@ -422,7 +427,8 @@ def _feedback_html(question: Question, result: Feedback) -> str:
 
 def _question_html(question: Question) -> str:
     q = question
-    parts = [f"<div class='rmcourse-question-static'>{_question_header_html(q)}"]
+    parts = [f"<div class='rmcourse-question-static' style='border-top: 1px solid #d0d7de; "
+             f"margin-top: 8px'>{_question_header_html(q, live=False)}"]
     if q.log is not None:
         parts.append(_img_tag(log_figure_png(q), f"training log of {q.id}"))
     if q.kind == "numeric":
