@@ -387,9 +387,13 @@ def test_explorer_tracks_the_sliders():
     assert f"∂L/∂r(x, y_l) = {g_r[0]:.4f}" in ex.readout.value
     assert "σ(Δ) = 0.0474" in ex.readout.value  # 1 / (1 + e^3)
     assert ex.plot.value != before and ex.plot.value[:4] == b"\x89PNG"
+    x, y = ex._figure.loss_point.get_data()  # the dot sits on the loss curve at Δ
+    assert (x[0], y[0]) == pytest.approx((-3.0, loss))
     assert "<table>" in ex.mimebundles()[0]["text/html"]
 
 
 def test_explorer_rejects_values_off_the_sliders():
     with pytest.raises(ValueError, match=r"r_chosen=7.5"):
         quiz.explorer(7.5, 0.0)
+    with pytest.raises(TypeError, match=r"r_rejected must be a number, got '1'"):
+        quiz.explorer(0.0, "1")

@@ -1,11 +1,11 @@
 """Rendering the quiz: ipywidgets in a live kernel, HTML and plain text everywhere else.
 
-:func:`show` returns a :class:`QuizView` whose display carries three forms of the same content:
-the widgets (JupyterLab with a kernel), an HTML form with every answer behind a ``<details>``
-toggle (nbconvert, GitHub, any viewer without widget state) and a plain-text form. The forms are
-all rendered from the loaded :class:`~rmcourse.quiz.content.Question` objects, so they cannot
-disagree. :func:`explorer` is the live loss explorer: two reward sliders, the margin, σ(Δ), the
-loss and its gradient, and the point moving on the loss curve.
+:func:`show` returns a :class:`QuizView` that displays as two outputs rendered from the same
+loaded :class:`~rmcourse.quiz.content.Question` objects, so they cannot disagree: a static form
+(HTML with every answer behind a ``<details>`` toggle, plus plain text) that committed notebooks,
+nbconvert and code hosts show, and the widgets, which need a kernel and hide the static form
+while they render. :func:`explorer` is the live loss explorer: two reward sliders, the margin,
+σ(Δ), the loss and its gradient, and the point moving on the loss curve.
 """
 
 from __future__ import annotations
@@ -465,6 +465,8 @@ class Explorer:
     def __init__(self, r_chosen: float = 1.0, r_rejected: float = 0.0,
                  limit: float = 6.0) -> None:
         for name, value in (("r_chosen", r_chosen), ("r_rejected", r_rejected)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"{name} must be a number, got {value!r}")
             if not -limit <= value <= limit:
                 raise ValueError(f"{name}={value!r} is outside the slider range ±{limit:g}")
         slider = dict(min=-limit, max=limit, step=0.1, continuous_update=True,
