@@ -1,16 +1,16 @@
 """A synthetic preference world with a hidden true reward, a word tokenizer and JSONL I/O.
 
-The world asks colour questions ("what color is a banana ?") and writes assistant answers
-("thanks for asking , i think it is really yellow .") built from a few independent parts. Each
-answer has a hidden true reward r*(x, y), a weighted sum of five features:
+The world states a fact and asks about it ("my car is red . what color is it ?") and writes
+assistant answers ("thanks , maybe it is really red . have fun !") built from a few independent
+parts. Each answer has a hidden true reward r*(x, y), a weighted sum of five features:
 
 =========== ========================================================= ===================
 feature     what it is                                                 reads the prompt?
 =========== ========================================================= ===================
-correct     the colour named is the colour of the object asked about   yes
+correct     the answer names the colour the prompt states              yes
 polite      number of polite phrases (opener, closing)                 no
 rude        a rude opener                                              no
-hedge       a hedge ("i think", "maybe", "probably")                   no
+hedge       a hedge ("maybe", "perhaps", "probably")                   no
 filler      number of filler words ("really", "very", ...)             no
 =========== ========================================================= ===================
 
@@ -34,29 +34,20 @@ from pathlib import Path
 
 import numpy as np
 
-# The colour of each object: the lookup table behind the one feature that needs the prompt.
-# Every colour belongs to two objects, so a colour word alone says nothing about correctness.
-OBJECT_COLORS: dict[str, str] = {
-    "tomato": "red", "strawberry": "red",
-    "banana": "yellow", "lemon": "yellow",
-    "sky": "blue", "ocean": "blue",
-    "grass": "green", "frog": "green",
-    "snow": "white", "milk": "white",
-    "coal": "black", "crow": "black",
-    "carrot": "orange", "pumpkin": "orange",
-    "grape": "purple", "plum": "purple",
-}  # fmt: skip
-COLORS: tuple[str, ...] = tuple(dict.fromkeys(OBJECT_COLORS.values()))
+# The prompt states an object's colour; a right answer repeats that colour. Every colour is equally
+# often right and wrong, so a colour word alone says nothing about correctness.
+COLORS: tuple[str, ...] = ("red", "yellow", "blue", "green", "white", "black", "orange", "purple")
+OBJECTS: tuple[str, ...] = ("car", "hat", "bike", "cup", "door", "lamp", "shirt", "ball")
 PROMPT_TEMPLATES: tuple[str, ...] = (
-    "what color is a {obj} ?",
-    "tell me the color of a {obj} .",
-    "which color does a {obj} have ?",
+    "my {obj} is {color} . what color is it ?",
+    "i have a {color} {obj} . its color ?",
+    "{obj} : {color} . color ?",
 )
-POLITE_OPENERS: tuple[str, ...] = ("thanks for asking ,", "happy to help ,", "great question ,")
-RUDE_OPENERS: tuple[str, ...] = ("ugh , obviously ,", "what a dumb question ,")
-HEDGES: tuple[str, ...] = ("i think", "maybe", "probably")
+POLITE_OPENERS: tuple[str, ...] = ("thanks ,", "sure ,", "gladly ,")
+RUDE_OPENERS: tuple[str, ...] = ("ugh ,", "duh ,")
+HEDGES: tuple[str, ...] = ("maybe", "perhaps", "probably")
 FILLERS: tuple[str, ...] = ("really", "very", "quite", "truly", "totally")
-POLITE_CLOSING = "hope this helps !"
+POLITE_CLOSING = "have fun !"
 
 PAD, UNK, SEP, EOS = "<pad>", "<unk>", "<sep>", "<eos>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD, UNK, SEP, EOS)
@@ -254,7 +245,7 @@ class WorldConfig:
     p_rude_opener: float = 0.2
     p_hedge: float = 0.3
     p_closing: float = 0.3
-    max_fillers: int = 4
+    max_fillers: int = 3
 
     def __post_init__(self) -> None:
         for name in ("p_correct", "p_polite_opener", "p_rude_opener", "p_hedge", "p_closing"):
@@ -295,9 +286,9 @@ class PreferenceWorld:
     Examples
     --------
     >>> world = PreferenceWorld(seed=0)
-    >>> world.true_reward("what color is a banana ?", "it is yellow .")
+    >>> world.true_reward("my car is red . what color is it ?", "it is red .")
     2.5
-    >>> world.true_reward("what color is a banana ?", "ugh , obviously , it is really red .")
+    >>> world.true_reward("my car is red . what color is it ?", "ugh , it is really blue .")
     -2.4
     >>> ds = world.sample(3, seed=1)
     >>> len(ds), ds.true_chosen.shape
@@ -307,13 +298,14 @@ class PreferenceWorld:
     seed: int = 0
     config: WorldConfig = field(default_factory=WorldConfig)
 
-    def vocabulary(self) -> list[str]:
+    @staticmethod
+    def vocabulary() -> list[str]:
         """Every word the world can write, in a fixed order."""
         texts = [
             *PROMPT_TEMPLATES, *POLITE_OPENERS, *RUDE_OPENERS, *HEDGES, POLITE_CLOSING, "it is .",
         ]  # fmt: skip
-        words = {w for t in texts for w in split_words(t.format(obj=""))}
-        return sorted(words) + list(OBJECT_COLORS) + list(COLORS) + list(FILLERS)
+        words = {w for t in texts for w in split_words(t.format(obj="", color=""))}
+        return sorted(words) + list(OBJECTS) + list(COLORS) + list(FILLERS)
 
     def tokenizer(self) -> Tokenizer:
         """A tokenizer for the world's vocabulary."""
@@ -325,19 +317,18 @@ class PreferenceWorld:
     def features(prompt: str, response: str) -> Features:
         """Parse the reward features of ``response`` to ``prompt``.
 
-        Raises ``ValueError`` when the prompt asks about no known object.
+        Raises ``ValueError`` when the prompt does not state exactly one colour.
         """
-        asked = [w for w in split_words(prompt) if w in OBJECT_COLORS]
-        if len(asked) != 1:
-            raise ValueError(f"prompt must name exactly one known object, got {prompt!r}")
+        stated = [w for w in split_words(prompt) if w in COLORS]
+        if len(stated) != 1:
+            raise ValueError(f"prompt must state exactly one colour, got {prompt!r}")
         words = split_words(response)
         text = " ".join(words)
-        named = [w for w in words if w in COLORS]
         return Features(
-            correct=named == [OBJECT_COLORS[asked[0]]],
+            correct=[w for w in words if w in COLORS] == stated,
             polite=sum(text.startswith(o) for o in POLITE_OPENERS) + text.endswith(POLITE_CLOSING),
             rude=any(text.startswith(o) for o in RUDE_OPENERS),
-            hedge=any(f" {h} " in f" {text} " for h in HEDGES),
+            hedge=any(h in words for h in HEDGES),
             filler=sum(w in FILLERS for w in words),
         )
 
@@ -360,21 +351,22 @@ class PreferenceWorld:
     def response_only_reward(self, response: str) -> float:
         """The best reward that ignores the prompt: E[r* | response], correctness averaged out.
 
-        Every colour is the right answer for the same share of prompts, so P(correct | response)
-        is 1/len(COLORS) whatever colour the response names.
+        Every colour is stated equally often and named by an answer equally often, so whatever
+        colour the response names, P(correct | response) = ``p_correct``.
         """
-        dummy = f"what color is a {next(iter(OBJECT_COLORS))} ?"
-        f = self.features(dummy, response)
+        f = self.features(f"it is {COLORS[0]} .", response)
         expected = Features(False, f.polite, f.rude, f.hedge, f.filler)
-        return self.reward_of(expected) + self.config.w_correct / len(COLORS)
+        return self.reward_of(expected) + self.config.w_correct * self.config.p_correct
 
     # ----- writing answers
 
     def _prompt(self, rng: np.random.Generator) -> tuple[str, str]:
-        obj = list(OBJECT_COLORS)[rng.integers(len(OBJECT_COLORS))]
-        return obj, PROMPT_TEMPLATES[rng.integers(len(PROMPT_TEMPLATES))].format(obj=obj)
+        obj = OBJECTS[rng.integers(len(OBJECTS))]
+        color = COLORS[rng.integers(len(COLORS))]
+        template = PROMPT_TEMPLATES[rng.integers(len(PROMPT_TEMPLATES))]
+        return color, template.format(obj=obj, color=color)
 
-    def _response(self, obj: str, rng: np.random.Generator) -> tuple[str, Features]:
+    def _response(self, right: str, rng: np.random.Generator) -> tuple[str, Features]:
         c = self.config
         parts = []
         u = rng.random()
@@ -388,7 +380,6 @@ class PreferenceWorld:
         hedge = rng.random() < c.p_hedge
         if hedge:
             parts.append(HEDGES[rng.integers(len(HEDGES))])
-        right = OBJECT_COLORS[obj]
         if rng.random() < c.p_correct:
             color = right
         else:
@@ -413,11 +404,11 @@ class PreferenceWorld:
         rng = np.random.default_rng([self.seed, seed])
         prompts, chosen, rejected, r_chosen, r_rejected = [], [], [], [], []
         for _ in range(n_pairs):
-            obj, prompt = self._prompt(rng)
-            y1, f1 = self._response(obj, rng)
-            y2, f2 = self._response(obj, rng)
+            right, prompt = self._prompt(rng)
+            y1, f1 = self._response(right, rng)
+            y2, f2 = self._response(right, rng)
             while y2 == y1:  # a pair of identical answers teaches nothing
-                y2, f2 = self._response(obj, rng)
+                y2, f2 = self._response(right, rng)
             r1, r2 = self.reward_of(f1), self.reward_of(f2)
             if rng.random() < _sigmoid(np.float64(r1 - r2)):
                 c, r, rc, rr = y1, y2, r1, r2

@@ -22,16 +22,20 @@ from torch import nn
 
 @dataclass
 class RewardModelConfig:
-    """Size of the transformer reward model (defaults: ~70 k parameters, fast on a CPU)."""
+    """Size of the transformer reward model (defaults: ~20 k parameters, fast on a CPU).
+
+    The defaults were chosen by the quality reached per CPU-second (benchmarks/train_bench.py):
+    d_model=64 learns in fewer pairs, but costs 2.5x more per pair than 32.
+    """
 
     vocab_size: int
     pad_id: int = 0
     sep_id: int = 2  # the bag-of-words baseline counts only the words after <sep>
-    max_len: int = 32  # the longest row of the colour world is 27 tokens
-    d_model: int = 64
-    n_heads: int = 4
-    n_layers: int = 2  # one layer to find the object and the colour, one to compare them
-    d_ff: int = 128  # 2x rather than GPT's 4x: the world is small, and CPU time is the budget
+    max_len: int = 32  # the longest row of the colour world is 25 tokens
+    d_model: int = 32
+    n_heads: int = 2
+    n_layers: int = 2  # one layer fails to compare the two colours within a minute; two do not
+    d_ff: int = 64  # 2x rather than GPT's 4x: the world is small, and CPU time is the budget
     dropout: float = 0.0  # fresh samples every epoch and a tiny model: nothing to regularise
 
     def __post_init__(self) -> None:
@@ -118,8 +122,10 @@ class TransformerRewardModel(nn.Module):
         self.pos_emb = nn.Embedding(config.max_len, config.d_model)
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layers)])
-        self.ln_f = nn.LayerNorm(config.d_model)
-        self.head = nn.Linear(config.d_model, 1)
+        # No bias in the last LayerNorm or the head: a bias there only adds one constant to
+        # every reward, which the pair-wise loss (a function of r_c - r_r) never sees.
+        self.ln_f = nn.LayerNorm(config.d_model, bias=False)
+        self.head = nn.Linear(config.d_model, 1, bias=False)
         self.apply(self._init_weights)
 
     @staticmethod
@@ -160,7 +166,7 @@ class BagOfWordsReward(nn.Module):
     >>> with torch.no_grad():
     ...     _ = model.weights.weight.copy_(torch.arange(6.0))
     >>> model(torch.tensor([[4, 2, 5, 5, 3, 0]]))  # counts 5, 5, <eos> after <sep>: 5+5+3
-    tensor([13.], grad_fn=<AddBackward0>)
+    tensor([13.], grad_fn=<SqueezeBackward1>)
     """
 
     kind = "bow"
@@ -168,9 +174,8 @@ class BagOfWordsReward(nn.Module):
     def __init__(self, config: RewardModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.weights = nn.Linear(config.vocab_size, 1, bias=False)
+        self.weights = nn.Linear(config.vocab_size, 1, bias=False)  # no bias: see above
         nn.init.zeros_(self.weights.weight)
-        self.bias = nn.Parameter(torch.zeros(()))
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """``input_ids`` (B, T) -> rewards (B,)."""
@@ -180,7 +185,7 @@ class BagOfWordsReward(nn.Module):
             input_ids.shape[0], self.config.vocab_size, device=input_ids.device
         )  # (B, V)
         counts.scatter_add_(1, input_ids, response.to(counts.dtype))
-        return self.weights(counts).squeeze(-1) + self.bias  # (B,)
+        return self.weights(counts).squeeze(-1)  # (B,)
 
 
 MODEL_KINDS: dict[str, type[nn.Module]] = {
@@ -208,6 +213,6 @@ def count_parameters(model: nn.Module) -> int:
     Examples
     --------
     >>> count_parameters(BagOfWordsReward(RewardModelConfig(vocab_size=5)))
-    6
+    5
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,105 @@
+"""Reward models: shapes, padding invariance, what each model can see, bad configs."""
+
+import pytest
+import torch
+
+from rmcourse.data import PreferenceWorld
+from rmcourse.model import (
+    BagOfWordsReward,
+    RewardModelConfig,
+    TransformerRewardModel,
+    build_model,
+    count_parameters,
+)
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return PreferenceWorld().tokenizer()
+
+
+@pytest.fixture(scope="module")
+def transformer(tok):
+    torch.manual_seed(0)
+    config = RewardModelConfig(vocab_size=len(tok), pad_id=tok.pad_id, sep_id=tok.sep_id,
+                               d_model=32, n_heads=2, d_ff=64)  # fmt: skip
+    model = TransformerRewardModel(config).eval()
+    with torch.no_grad():  # break the symmetry of the zero-initialised biases
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    return model
+
+
+PROMPTS = ["my car is red . what color is it ?", "cup : blue . color ?",
+           "i have a red hat . its color ?"]  # fmt: skip
+RESPONSES = ["it is red .", "thanks , maybe it is really very blue . have fun !",
+             "duh , it is blue ."]  # fmt: skip
+
+
+def test_output_shape_is_one_reward_per_row(tok, transformer):
+    ids = torch.from_numpy(tok.encode_pairs(PROMPTS, RESPONSES, max_len=32))
+    assert transformer(ids).shape == (3,)
+    bow = BagOfWordsReward(transformer.config)
+    assert bow(ids).shape == (3,)
+
+
+def test_padding_invariance(tok, transformer):
+    """The same rows padded to 3 different widths give the same rewards (float32, eval)."""
+    ids = torch.from_numpy(tok.encode_pairs(PROMPTS, RESPONSES, max_len=32))
+    width = ids.shape[1]
+    rewards = []
+    for extra in (0, 5, 32 - width):
+        padded = torch.nn.functional.pad(ids, (0, extra), value=tok.pad_id)
+        rewards.append(transformer(padded))
+    for r in rewards[1:]:
+        torch.testing.assert_close(r, rewards[0], atol=1e-6, rtol=0)
+    # and a row alone equals the same row inside a batch of longer rows
+    alone = torch.from_numpy(tok.encode_pairs(PROMPTS[1:2], RESPONSES[1:2], max_len=32))
+    torch.testing.assert_close(transformer(alone), rewards[0][1:2], atol=1e-6, rtol=0)
+
+
+def test_transformer_reads_the_prompt_bag_of_words_does_not(tok, transformer):
+    right = tok.encode_pairs(["my car is red . what color is it ?"], ["it is red ."], 32)
+    wrong = tok.encode_pairs(["my car is blue . what color is it ?"], ["it is red ."], 32)
+    ids = torch.from_numpy(right).repeat(1, 1), torch.from_numpy(wrong)
+    assert abs(transformer(ids[0]).item() - transformer(ids[1]).item()) > 1e-4
+    bow = BagOfWordsReward(transformer.config)
+    with torch.no_grad():
+        bow.weights.weight.normal_()
+    assert bow(ids[0]).item() == bow(ids[1]).item()
+
+
+def test_bag_of_words_is_a_linear_function_of_response_counts(tok):
+    config = RewardModelConfig(vocab_size=len(tok), pad_id=tok.pad_id, sep_id=tok.sep_id)
+    bow = BagOfWordsReward(config)
+    weights = torch.arange(len(tok), dtype=torch.float32) / 10
+    with torch.no_grad():
+        bow.weights.weight.copy_(weights)
+    ids = torch.from_numpy(tok.encode_pairs(["cup : red . color ?"], ["it is very very red ."], 32))
+    response = tok.encode("it is very very red .") + [tok.eos_id]
+    expected = sum(weights[i].item() for i in response)
+    assert bow(ids).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_default_model_is_small(tok):
+    model = build_model("transformer", RewardModelConfig(vocab_size=len(tok)))
+    assert 10_000 < count_parameters(model) < 200_000
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"vocab_size": 0}, "vocab_size"), ({"vocab_size": 10, "d_model": 30, "n_heads": 4},
+     "divisible"), ({"vocab_size": 10, "dropout": 1.0}, "dropout")],
+)  # fmt: skip
+def test_bad_config_is_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RewardModelConfig(**kwargs)
+
+
+def test_bad_input_is_rejected(transformer):
+    with pytest.raises(ValueError, match="exceed max_len=32"):
+        transformer(torch.ones(1, 33, dtype=torch.long))
+    with pytest.raises(ValueError, match="non-pad token"):
+        transformer(torch.zeros(2, 4, dtype=torch.long))
+    with pytest.raises(ValueError, match="unknown model kind 'rnn'"):
+        build_model("rnn", transformer.config)
