@@ -59,7 +59,7 @@ def new_model(tokenizer: Tokenizer, kind: str = "transformer", **sizes: int | fl
     >>> from rmcourse.data import PreferenceWorld
     >>> model = new_model(PreferenceWorld().tokenizer(), d_model=32)
     >>> model.config.d_model, model.config.vocab_size
-    (32, 67)
+    (32, 48)
     """
     config = RewardModelConfig(
         vocab_size=len(tokenizer), pad_id=tokenizer.pad_id, sep_id=tokenizer.sep_id, **sizes
