@@ -284,6 +284,8 @@ def test_guard_restores_what_student_code_patched(tmp_path):
 
     patches = (
         "import numpy, builtins, sys, rmcourse.grading.checks as c\n"
+        "torch.allclose = lambda *a, **k: True\n"
+        "torch.Tensor.__eq__ = lambda a, b: True\n"
         "numpy.allclose = lambda *a, **k: True\n"
         "numpy.mean.__code__ if hasattr(numpy.mean, '__code__') else None\n"
         "c.make_checks.__code__ = (lambda: None).__code__\n"
@@ -304,10 +306,11 @@ def test_guard_restores_what_student_code_patched(tmp_path):
         "'extra_name'), sys.excepthook is sys.__excepthook__ or callable(sys.excepthook), "
         "get_ipython().custom_exceptions, len(get_ipython().input_transformers_post), "
         "len(get_ipython().events.callbacks['pre_run_cell']) == n_pre, sys.gettrace(), "
-        "type(_grader).__name__, 'showtraceback' in vars(get_ipython()))"
+        "type(_grader).__name__, 'showtraceback' in vars(get_ipython()), "
+        "torch.allclose(torch.zeros(1), torch.ones(1)), '__eq__' in vars(torch.Tensor))"
     )
     steps = [
-        Step("from rmcourse.grading.checks import checks as _grader"),
+        Step("import torch\nfrom rmcourse.grading.checks import checks as _grader"),
         Step(
             f"from rmcourse.grading.guard import install\nguard = install(get_ipython(), "
             f"{str(tmp_path / 'key')!r})\nn_pre = len(get_ipython().events.callbacks"
@@ -327,8 +330,9 @@ def test_guard_restores_what_student_code_patched(tmp_path):
 
     assert results[4].result_text == repr(hmac.new(key, b"challenge", hashlib.sha256).hexdigest())
     n_post = int(results[6].result_text)
-    assert results[5].result_text == (
-        f"(False, 3, 'AssertionError', False, True, (), {n_post}, True, None, 'Checks', False)"
+    assert " ".join(results[5].result_text.split()) == (  # the repr may wrap
+        f"(False, 3, 'AssertionError', False, True, (), {n_post}, True, None, 'Checks', False, "
+        "False, False)"
     )
 
 

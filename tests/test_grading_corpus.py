@@ -342,6 +342,12 @@ def test_feedback_explains_failures_without_hidden_source(graded):
     assert "ranking_loss of one prompt with rewards [3, 1, 0]" in page  # the visible message
     page = (out.parent / "feedback" / "02_numpy_loss" / "copied_static.md").read_text()
     assert "from rmcourse.np_loss import log_sigmoid" in page and "_alias.bt_loss" in page
+    assert results["output_flood"].exercises[0].note == (
+        "your solution cell printed more output than the grader keeps; the rest was dropped."
+    )
+    assert results["copied_static"].exercises[0].note.startswith(
+        "0 points: the function must be your own work, not taken from rmcourse (log_sigmoid: "
+    )
     details = json.loads(out.with_suffix(".json").read_text())
     checks = details["infinite_loop"]["02_numpy_loss"]["exercises"][2]["checks"]
     assert "time limit" in checks[0]["feedback"]

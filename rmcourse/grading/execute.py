@@ -35,8 +35,9 @@ class Limits:
 
     cell_timeout: float = 30.0
     submission_timeout: float = 300.0
-    # torch + numpy map about 1.4 GiB of address space in a kernel (measured on this CPU machine);
-    # every extra thread adds its stack and malloc arena, so leave headroom.
+    # Measured on a 2-core CPU machine, a kernel running solutions/04 (torch, training) peaks at
+    # 1.45 GiB of address space (VmPeak; 0.37 GiB resident). Every extra thread on a bigger
+    # machine adds its stack and malloc arena, and CUDA maps much more: hence the headroom.
     memory_bytes: int = 4 * 2**30
     output_bytes: int = 20_000  # kept per cell; feedback quotes only error messages
     restarts: int = 2

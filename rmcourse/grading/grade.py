@@ -282,15 +282,20 @@ def _score_exercise(
     results: Sequence[StepResult],
     cell_timeout: float,
 ) -> tuple[list[CheckResult], set[str], str]:
-    """(checks, problems seen, note about the solution cell) of one exercise's steps."""
+    """(checks, problems seen, notes for the student) of one exercise's steps."""
     problems: set[str] = set()
-    note = ""
+    notes: list[str] = []
     outcome: dict[str, tuple[bool, str]] = {t.grade_id: (True, "") for t in exercise.tests}
     for i in indices:
         role, result = plan_.roles[i], results[i]
+        if result.truncated and role.kind in ("solution", "visible"):
+            notes.append(
+                f"{role.test or 'your solution cell'} printed more output than the grader"
+                " keeps; the rest was dropped."
+            )
         if role.kind == "solution" and result.outcome != OK:
             problems.add(_problem(result) or "solution_error")
-            note = "your solution cell failed: " + _describe(result, False, cell_timeout)
+            notes.append("your solution cell failed: " + _describe(result, False, cell_timeout))
             continue
         if role.kind not in ("guard", "visible", "hidden") or not outcome[role.test][0]:
             continue
@@ -320,7 +325,7 @@ def _score_exercise(
         )
         for t in exercise.tests
     ]
-    return checks, problems - {""}, note
+    return checks, problems - {""}, notes
 
 
 def score(
@@ -335,17 +340,18 @@ def score(
     exercises = []
     for exercise in assignment.exercises:
         indices = [i for i, r in enumerate(plan_.roles) if r.exercise == exercise.grade_id]
-        checks, problems, note = _score_exercise(exercise, indices, plan_, results, cell_timeout)
+        checks, problems, notes = _score_exercise(exercise, indices, plan_, results, cell_timeout)
         points = sum(c.points for c in checks)
         if exercise.grade_id in copied:
             problems.add("copied")
-            note = (
-                "0 points: the function must be your own work, not taken from rmcourse "
-                f"({copied[exercise.grade_id]})"
+            notes.insert(
+                0,
+                "0 points: the function must be your own work, not taken from "
+                f"rmcourse ({copied[exercise.grade_id]}).",
             )
         if exercise.grade_id in unanswered:
             problems.add("unanswered")
-            note = note or "not answered (solution cell missing or still the stub)"
+            notes.insert(0, "0 points: not answered (solution cell missing or still the stub).")
         if problems & {"copied", "unanswered"}:
             points = 0.0
         if points == exercise.max_points:
@@ -354,7 +360,12 @@ def score(
         status = next(s for s in STATUS_ORDER if s in problems)
         exercises.append(
             ExerciseResult(
-                exercise.grade_id, points, exercise.max_points, status, note, tuple(checks)
+                exercise.grade_id,
+                points,
+                exercise.max_points,
+                status,
+                " ".join(notes),
+                tuple(checks),
             )
         )
     return tuple(exercises)

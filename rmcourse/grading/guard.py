@@ -8,8 +8,9 @@ that the grader calls (under a random name) right before every test cell. ``guar
 2. puts back ``builtins`` entries (``abs``, ``AssertionError``, ``print``, ...) and removes added
    ones; rebinds the user namespace's ``__builtins__``;
 3. puts back the ``sys.modules`` entries and module attributes of numpy, torch, rmcourse, math and
-   builtins as they were (``np.allclose = ...`` undone), and the code, defaults and class
-   attributes of their Python functions and classes (``f.__code__ = ...`` undone);
+   builtins as they were (``np.allclose = ...`` undone), the code and defaults of their Python
+   functions (``f.__code__ = ...`` undone) and the attributes of their Python classes (changed
+   ones put back, added ones such as ``torch.Tensor.__eq__`` removed);
 4. puts back ``sys.excepthook`` / ``displayhook`` / ``stdout`` / ``stderr`` and IPython's
    custom exception handler (``set_custom_exc``), input and AST transformers, event callbacks, and
    the shell's and kernel's methods (instance overrides removed, class attributes restored);
@@ -58,7 +59,10 @@ def _snapshot_objects(modules: dict[str, types.ModuleType]) -> tuple[dict, dict]
     functions, classes = {}, {}
     for module in modules.values():
         for value in list(vars(module).values()):
-            inner = getattr(value, "_implementation", None)  # numpy's array-function dispatchers
+            # numpy's array-function dispatchers wrap a Python function; a plain getattr could
+            # run a lazy module's __getattr__ (torch.cuda's raises without CUDA)
+            is_dispatcher = type(value).__name__ == "_ArrayFunctionDispatcher"
+            inner = value._implementation if is_dispatcher else None
             for obj in (value, inner):
                 if isinstance(obj, types.FunctionType):
                     functions[obj] = _function_state(obj)
@@ -115,7 +119,7 @@ def install(shell: Any, key_file: str) -> Callable[[str], str]:
     new_hmac, sha256 = hmac.new, hashlib.sha256
     settrace, setprofile = sys.settrace, sys.setprofile
     thread_settrace, thread_setprofile = threading.settrace, threading.setprofile
-    restore_mapping, setattr_, getattr_ = _restore_mapping, setattr, getattr
+    restore_mapping, setattr_, getattr_, delattr_ = _restore_mapping, setattr, getattr, delattr
     isinstance_ = isinstance
     sys_modules, vars_, list_, function_type = sys.modules, vars, list, types.FunctionType
     gc_enable = gc.enable
@@ -142,6 +146,9 @@ def install(shell: Any, key_file: str) -> Callable[[str], str]:
             for attr, value in saved.items():
                 if current.get(attr, guard) is not value and attr not in ("__dict__", "__doc__"):
                     setattr_(cls, attr, value)
+            if cls in classes:  # e.g. torch.Tensor.__eq__ added over the inherited C method
+                for attr in [a for a in current if a not in saved]:
+                    delattr_(cls, attr)
         for name, value in sys_hooks.items():
             setattr_(sys, name, value)
         for name, saved in shell_lists.items():

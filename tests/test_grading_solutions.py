@@ -1,0 +1,90 @@
+"""Every solution notebook graded as a submission: full marks for the solutions, zero for the
+untouched exercises, and (lesson 03) torch monkey-patches that earn nothing. Lesson 02's
+corpus of broken and adversarial submissions is in test_grading_corpus.py."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rmcourse.grading import command
+from rmcourse.grading.execute import Limits
+from rmcourse.grading.generate import make_exercise
+from rmcourse.grading.grade import SubmissionResult
+from rmcourse.grading.source import Assignment, is_solution, load_assignment, nbgrader
+
+pytestmark = pytest.mark.slow
+
+SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
+ASSIGNMENTS = ("01_bradley_terry", "03_pytorch_loss", "04_train_reward_model")
+LIMITS = Limits(cell_timeout=60, submission_timeout=300)
+TORCH_PATCHES = (
+    "import torch\n"
+    "torch.allclose = lambda *a, **k: True\n"
+    "torch.Tensor.__eq__ = lambda a, b: True\n"
+    "torch.Tensor.item = lambda self: 0.0\n"
+    "torch.testing.assert_close = lambda *a, **k: None\n"
+    "def ranking_loss(rewards):\n"
+    "    return torch.zeros(())\n"
+)
+
+
+def _filled(name: str, answers: dict[str, str] | None = None) -> nbformat.NotebookNode:
+    solution = nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4)
+    code = {nbgrader(c)["grade_id"]: c.source for c in solution.cells if is_solution(c)}
+    code.update(answers or {})
+    nb = make_exercise(solution)
+    for cell in nb.cells:
+        if is_solution(cell):
+            cell.source = code[nbgrader(cell)["grade_id"]]
+    return nb
+
+
+@functools.cache
+def _graded(name: str) -> tuple[Assignment, dict[str, SubmissionResult]]:
+    """Grade the solved, the untouched and (lesson 03) a torch-patching submission of ``name``."""
+    folder = Path(tempfile.mkdtemp(prefix=f"grading-{name}-"))
+    nbformat.write(_filled(name), folder / "solved.ipynb")
+    untouched = make_exercise(nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4))
+    nbformat.write(untouched, folder / "untouched.ipynb")
+    if name == "03_pytorch_loss":
+        nbformat.write(_filled(name, {"ranking_loss": TORCH_PATCHES}), folder / "torch_cheat.ipynb")
+    solution = SOLUTIONS / f"{name}.ipynb"
+    results = command.grade_folder(
+        sorted(folder.glob("*.ipynb")), solution, folder / "gradebook.csv", LIMITS
+    )
+    shutil.rmtree(folder)
+    return load_assignment(solution), {r.student: r for r in results}
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_solution_earns_full_marks(name):
+    assignment, results = _graded(name)
+    solved = results["solved"]
+    assert [(e.exercise, e.points, e.status) for e in solved.exercises] == [
+        (e.grade_id, e.max_points, "passed") for e in assignment.exercises
+    ], solved
+    assert solved.points == assignment.max_points > 0
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_untouched_exercise_earns_nothing(name):
+    assignment, results = _graded(name)
+    assert [(e.points, e.status) for e in results["untouched"].exercises] == [
+        (0.0, "unanswered")
+    ] * len(assignment.exercises)
+
+
+def test_torch_monkey_patches_earn_nothing():
+    _, results = _graded("03_pytorch_loss")
+    got = {e.exercise: (e.points, e.status) for e in results["torch_cheat"].exercises}
+    assert got == {
+        "accuracy": (3, "passed"),
+        "bt_loss": (6, "passed"),
+        "ranking_loss": (0, "failed"),
+    }
