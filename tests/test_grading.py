@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import secrets
+import time
 from pathlib import Path
 
 import nbformat
@@ -17,7 +18,7 @@ import rmcourse.np_loss
 from rmcourse.grading import command, generate_exercises, grade_command
 from rmcourse.grading.anticopy import copied_names
 from rmcourse.grading.checks import make_checks
-from rmcourse.grading.execute import OK, SKIPPED, TIMEOUT, Limits, Step, run_steps
+from rmcourse.grading.execute import NOT_RUN, OK, SKIPPED, TIMEOUT, Limits, Step, run_steps
 from rmcourse.grading.generate import make_exercise
 from rmcourse.grading.grade import ExerciseResult, SubmissionResult
 from rmcourse.grading.gradebook import feedback_markdown, merge_rows, read_rows, record
@@ -274,6 +275,31 @@ def test_a_timeout_replaces_the_kernel_and_replays_what_it_must(tmp_path):
     assert results[3].result_text == "42"  # replayed in the new kernel
     assert results[4].ename == "NameError"  # not replayed
     assert results[5].truncated and not results[3].truncated
+
+
+def test_the_kernel_runs_under_the_memory_cap(tmp_path):
+    steps = [
+        Step("import resource\nresource.getrlimit(resource.RLIMIT_DATA)"),
+        Step("import numpy\nx = numpy.ones(2**28)"),  # 2 GiB
+        Step("y = [0] * 2**28"),  # 2 GiB of pointers
+        Step("z = numpy.ones(2**24)\nfloat(z.sum())"),  # 128 MiB is fine
+    ]
+    results = run_steps(steps, tmp_path, Limits(cell_timeout=30, memory_bytes=2**30))
+    assert results[0].result_text == f"({2**30}, {2**30})"
+    assert [r.ename for r in results[1:3]] == ["MemoryError", "MemoryError"]
+    assert results[3].result_text == "16777216.0"
+
+
+def test_the_submission_time_limit_stops_grading(tmp_path):
+    start = time.monotonic()
+    steps = [Step("import time"), Step("time.sleep(60)"), Step("1")]
+    results = run_steps(steps, tmp_path, Limits(cell_timeout=60, submission_timeout=4))
+    assert time.monotonic() - start < 20
+    assert results[1].outcome in (TIMEOUT, NOT_RUN)
+    assert (results[2].outcome, results[2].evalue) == (
+        NOT_RUN,
+        "the submission's time limit passed",
+    )
 
 
 def test_guard_restores_what_student_code_patched(tmp_path):

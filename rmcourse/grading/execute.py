@@ -1,7 +1,7 @@
 """Running a graded notebook's steps in a fresh, limited kernel, one code cell at a time.
 
 Limits (see :class:`Limits`): each cell has a timeout, the whole submission a time budget, the
-kernel process an address-space cap (``RLIMIT_AS``, set in the kernel before it starts), and the
+kernel process a memory cap (``RLIMIT_DATA``, set in the kernel's process before it starts), and the
 output kept per cell a size cap (the rest is dropped as it arrives, so a flood cannot fill the
 grader's memory). A cell that kills the kernel or runs past its timeout ends that kernel: a fresh
 one is started, the steps marked ``replay`` that succeeded before (the trusted setup, the guard
@@ -35,9 +35,13 @@ class Limits:
 
     cell_timeout: float = 30.0
     submission_timeout: float = 300.0
-    # Measured on a 2-core CPU machine, a kernel running solutions/04 (torch, training) peaks at
-    # 1.45 GiB of address space (VmPeak; 0.37 GiB resident). Every extra thread on a bigger
-    # machine adds its stack and malloc arena, and CUDA maps much more: hence the headroom.
+    # The cap is on the data segment (RLIMIT_DATA: heap and private writable mappings), not on
+    # the address space: CUDA reserves far more address space than it uses, and an RLIMIT_AS
+    # of 4 GiB made torch's CUDA initialisation fail with "out of memory" on an H100 (a
+    # process there doing one matrix product on the GPU: VmPeak 17.3 GiB, VmData 1.45 GiB;
+    # under RLIMIT_DATA = 4 GiB CUDA worked and an 8 GiB NumPy array raised MemoryError).
+    # On a 2-core CPU machine a kernel running solutions/04 (torch, training) reaches VmData
+    # 0.40 GiB (VmPeak 1.43 GiB, resident 0.36 GiB).
     memory_bytes: int = 4 * 2**30
     output_bytes: int = 20_000  # kept per cell; feedback quotes only error messages
     restarts: int = 2
@@ -84,8 +88,8 @@ class _Capture:
 
 
 def _limit_memory(memory_bytes: int) -> None:
-    """Runs in the kernel's process between fork and exec: cap its address space."""
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    """Runs in the kernel's process between fork and exec: cap its data segment."""
+    resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
 
 
 class _CappedClient(NotebookClient):
