@@ -349,7 +349,7 @@ class PreferenceWorld:
         return self.reward_of(self.features(prompt, response))
 
     def response_only_reward(self, response: str) -> float:
-        """The best reward that ignores the prompt: E[r* | response], correctness averaged out.
+        """The true reward expected from the response alone, E[r* | response].
 
         Every colour is stated equally often and named by an answer equally often, so whatever
         colour the response names, P(correct | response) = ``p_correct``.
