@@ -32,7 +32,18 @@ itself after replacing it; patch tests from a background thread between the guar
 rewrite ipykernel's message handling so an error reply is sent as ``ok``; patch C-level state of
 extension modules. These need deliberate work against this grader; the feedback and the
 gradebook make such submissions stand out (status ``tampered`` when the guard fails).
-Hidden test source never reaches feedback: a hidden failure reports only its exception type.
+Hidden test source never reaches feedback: a hidden failure reports only its exception type,
+and only when that is a built-in one. This is a referee against cheating, not a security
+sandbox: the kernel runs as the grader's user with its file system and network, so grade
+untrusted submissions inside a container or a throw-away account.
+
+Statuses, per (student, exercise) row, most specific first: ``not_a_notebook`` / ``empty`` (the
+file; 0 everywhere), ``grader_error`` (the grader broke on this file; 0), ``copied`` (0),
+``unanswered`` (0), ``tampered`` (a guard call did not answer: that test scores 0),
+``memory_limit``, ``timeout``, ``kernel_died`` (a test or the solution cell hit the memory cap, a
+time limit, or killed its kernel), ``solution_error`` (the solution cell raised), then ``passed``,
+``partial``, ``failed`` by points. Points are the sum of the passed tests' points, except for
+``copied`` and ``unanswered``. A student's status is ``ok`` or their rows' other statuses.
 """
 
 from __future__ import annotations
@@ -158,7 +169,21 @@ class Plan:
 
 
 def read_submission(path: Path) -> tuple[nbformat.NotebookNode | None, str, str]:
-    """(notebook or None, status, note): status ``ok``, ``empty`` or ``not_a_notebook``."""
+    """Read a submitted file.
+
+    Returns
+    -------
+    tuple
+        (notebook or None, status, note): status ``ok``, ``empty`` or ``not_a_notebook``.
+
+    Examples
+    --------
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "ann.ipynb").write_text("my answers are 1, 2, 3")
+    >>> nb, status, note = read_submission(folder / "ann.ipynb")
+    >>> nb, status
+    (None, 'not_a_notebook')
+    """
     try:
         return read_notebook(path), OK, ""
     except ValueError as exc:
@@ -166,7 +191,23 @@ def read_submission(path: Path) -> tuple[nbformat.NotebookNode | None, str, str]
 
 
 def solution_code(submission: nbformat.NotebookNode, assignment: Assignment) -> dict[str, str]:
-    """The student's code per exercise; answered exercises only (not missing, not the stub)."""
+    """The student's code per exercise, for the answered exercises only.
+
+    A solution cell is found by its ``grade_id`` (the first code cell with that id); an
+    exercise whose cell is missing or still holds the generated stub is left out.
+
+    Examples
+    --------
+    >>> import rmcourse.grading.generate as gen
+    >>> import rmcourse
+    >>> from rmcourse.grading.source import load_assignment
+    >>> solutions = Path(rmcourse.__file__).parents[1] / "solutions"
+    >>> assignment = load_assignment(solutions / "02_numpy_loss.ipynb")
+    >>> submission = gen.make_exercise(assignment.notebook)
+    >>> submission.cells[3].source = "def log_sigmoid(x):\\n    return x"
+    >>> solution_code(submission, assignment)
+    {'log_sigmoid': 'def log_sigmoid(x):\\n    return x'}
+    """
     stubs = {
         nbgrader(cell)["grade_id"]: stub_solution(cell.source)
         for cell in assignment.notebook.cells
@@ -181,8 +222,22 @@ def solution_code(submission: nbformat.NotebookNode, assignment: Assignment) -> 
 
 
 def copied_exercises(submission: nbformat.NotebookNode, assignment: Assignment) -> dict[str, str]:
-    """Exercise -> why, for exercises whose must-write functions the submission takes from
-    rmcourse (searched in every code cell of the submission)."""
+    """Exercise -> why, for the exercises whose must-write functions come from rmcourse.
+
+    Every code cell of the submission is searched (see :func:`copied_names`).
+
+    Examples
+    --------
+    >>> import rmcourse.grading.generate as gen
+    >>> import rmcourse
+    >>> from rmcourse.grading.source import load_assignment
+    >>> solutions = Path(rmcourse.__file__).parents[1] / "solutions"
+    >>> assignment = load_assignment(solutions / "02_numpy_loss.ipynb")
+    >>> submission = gen.make_exercise(assignment.notebook)
+    >>> submission.cells.append(nbformat.v4.new_code_cell("from rmcourse.np_loss import *"))
+    >>> sorted(copied_exercises(submission, assignment))
+    ['bt_loss', 'bt_loss_grad', 'log_sigmoid', 'ranking_loss']
+    """
     sources = [cell.source for cell in submission.cells if cell.cell_type == "code"]
     trusted = [cell.source for cell in assignment.notebook.cells if cell.cell_type == "code"]
     names = {name for exercise in assignment.exercises for name in exercise.names}
@@ -195,7 +250,24 @@ def copied_exercises(submission: nbformat.NotebookNode, assignment: Assignment) 
 
 
 def plan(assignment: Assignment, answers: dict[str, str], key_file: str) -> Plan:
-    """The steps that grade ``answers`` (exercise -> code) against ``assignment``."""
+    """The steps that grade ``answers`` (exercise -> code) against ``assignment``.
+
+    The source's setup cells, the guard install (reading its key from ``key_file``), then the
+    source's code cells in order with the answers in place of the solution cells, and a guard
+    call before every visible and every hidden test part.
+
+    Examples
+    --------
+    >>> import rmcourse
+    >>> from rmcourse.grading.source import load_assignment
+    >>> solutions = Path(rmcourse.__file__).parents[1] / "solutions"
+    >>> assignment = load_assignment(solutions / "02_numpy_loss.ipynb")
+    >>> p = plan(assignment, {"log_sigmoid": "def log_sigmoid(x):\\n    return x"}, "key")
+    >>> [role.kind for role in p.roles][:8]
+    ['setup', 'install', 'solution', 'guard', 'visible', 'guard', 'visible', 'guard']
+    >>> [role.kind for role in p.roles].count("hidden"), len(p.challenges)
+    (4, 12)
+    """
     guard_name = f"_rmcourse_guard_{secrets.token_hex(8)}"
     install = (
         "from rmcourse.grading.guard import install as _rmcourse_install\n"
@@ -384,7 +456,34 @@ def zero_result(student: str, assignment: Assignment, status: str, note: str) ->
 
 
 def grade_submission(path: Path, assignment: Assignment, limits: Limits) -> SubmissionResult:
-    """Grade the notebook at ``path`` (file stem = student id) in a scratch folder."""
+    """Grade the notebook at ``path`` (file stem = student id) in a scratch folder.
+
+    Parameters
+    ----------
+    path : Path
+        The submitted file (any content: broken files get a status, not an exception).
+    assignment : Assignment
+        The parsed solution notebook (:func:`load_assignment`).
+    limits : Limits
+        Time, memory and output limits of the kernel.
+
+    Returns
+    -------
+    SubmissionResult
+        Points, status, notes and per-test feedback of every exercise.
+
+    Examples
+    --------
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "bob.ipynb").write_text("")
+    >>> import rmcourse
+    >>> from rmcourse.grading.source import load_assignment
+    >>> solutions = Path(rmcourse.__file__).parents[1] / "solutions"
+    >>> assignment = load_assignment(solutions / "02_numpy_loss.ipynb")
+    >>> result = grade_submission(folder / "bob.ipynb", assignment, Limits())
+    >>> result.student, result.points, result.max_points, result.status
+    ('bob', 0.0, 15.0, 'empty')
+    """
     path = Path(path)
     submission, status, note = read_submission(path)
     if submission is None:

@@ -28,7 +28,7 @@ GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
-class TestCell:
+class GradeCell:
     """One graded test cell: ``visible`` code (shipped) and ``hidden`` code ("" when none)."""
 
     grade_id: str
@@ -43,7 +43,7 @@ class Exercise:
 
     grade_id: str
     names: tuple[str, ...]
-    tests: tuple[TestCell, ...]
+    tests: tuple[GradeCell, ...]
 
     @property
     def max_points(self) -> float:
@@ -197,7 +197,7 @@ def defined_functions(source: str) -> tuple[str, ...]:
 
 def _exercises(nb: nbformat.NotebookNode) -> tuple[Exercise, ...]:
     seen: set[str] = set()
-    exercises: list[tuple[str, tuple[str, ...], list[TestCell]]] = []
+    exercises: list[tuple[str, tuple[str, ...], list[GradeCell]]] = []
     for index, cell in enumerate(nb.cells):
         meta = nbgrader(cell)
         grade_id = meta.get("grade_id")
@@ -223,7 +223,7 @@ def _exercises(nb: nbformat.NotebookNode) -> tuple[Exercise, ...]:
         if not exercises:
             raise ValueError(f"test cell {grade_id!r} comes before any solution cell")
         visible, hidden = split_hidden(cell.source)
-        exercises[-1][2].append(TestCell(grade_id, float(points), visible, hidden))
+        exercises[-1][2].append(GradeCell(grade_id, float(points), visible, hidden))
     return tuple(Exercise(g, names, tuple(tests)) for g, names, tests in exercises)
 
 
