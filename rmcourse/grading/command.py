@@ -49,6 +49,16 @@ def grade_folder(
 
     A submission that breaks the grader itself is recorded as ``grader_error`` and grading goes
     on; an interrupt (Ctrl-C) stops after the students already recorded.
+
+    Examples
+    --------
+    >>> import tempfile, rmcourse
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "cid.ipynb").write_text("{}")
+    >>> solution = Path(rmcourse.__file__).parents[1] / "solutions" / "02_numpy_loss.ipynb"
+    >>> [r] = grade_folder([folder / "cid.ipynb"], solution, folder / "g.csv", Limits())
+    >>> r.status, (folder / "g.csv").exists()
+    ('not_a_notebook', True)
     """
     assignment = load_assignment(solution)
     results = []
@@ -67,7 +77,26 @@ def grade_folder(
 def grade_command(
     submissions_dir: Path, assignment: str, solutions_dir: Path, out: Path, timeout: float
 ) -> int:
-    """The ``rmcourse grade`` command; returns its exit status (2 for bad arguments)."""
+    """The ``rmcourse grade`` command; returns its exit status (2 for bad arguments).
+
+    Parameters
+    ----------
+    submissions_dir : Path
+        Folder of ``*.ipynb`` files, one per student (file stem = student id).
+    assignment : str
+        Stem of the solution notebook in ``solutions_dir``, e.g. ``02_numpy_loss``.
+    solutions_dir : Path
+        Folder of the solution notebooks.
+    out : Path
+        The gradebook CSV; its JSON twin and ``feedback/`` are written beside it.
+    timeout : float
+        Seconds per cell; a submission gets ``SUBMISSION_TIMEOUTS`` times that (at least 60).
+
+    Examples
+    --------
+    >>> grade_command(Path("."), "99_none", Path("solutions"), Path("g.csv"), 30.0)
+    2
+    """
     submissions_dir, solution = Path(submissions_dir), Path(solutions_dir) / f"{assignment}.ipynb"
     problem = ""
     if not solution.is_file():

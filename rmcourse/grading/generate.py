@@ -64,7 +64,15 @@ def make_exercise(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def solution_paths(solutions_dir: Path) -> list[Path]:
-    """The solution notebooks (``NN_name.ipynb``) of ``solutions_dir``, sorted by name."""
+    """The solution notebooks (``NN_name.ipynb``) of ``solutions_dir``, sorted by name.
+
+    Examples
+    --------
+    >>> solution_paths(Path("no-such-folder"))
+    Traceback (most recent call last):
+    ...
+    ValueError: solutions folder no-such-folder does not exist
+    """
     solutions_dir = Path(solutions_dir)
     if not solutions_dir.is_dir():
         raise ValueError(f"solutions folder {solutions_dir} does not exist")
@@ -77,6 +85,13 @@ def generate_exercises(solutions_dir: Path, out_dir: Path) -> list[Path]:
     Every solution notebook is checked against the conventions first (``ValueError`` naming the
     notebook and cell otherwise), so nothing is written from a broken source. Returns the written
     paths, in order.
+
+    Examples
+    --------
+    >>> import tempfile, rmcourse
+    >>> solutions = Path(rmcourse.__file__).parents[1] / "solutions"
+    >>> [p.name for p in generate_exercises(solutions, Path(tempfile.mkdtemp()))][:2]
+    ['01_bradley_terry.ipynb', '02_numpy_loss.ipynb']
     """
     sources = [load_assignment(path) for path in solution_paths(solutions_dir)]
     out_dir = Path(out_dir)

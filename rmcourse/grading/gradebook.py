@@ -47,7 +47,17 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
-    """The rows of an existing gradebook CSV (``[]`` when there is none); checks the header."""
+    """The rows of an existing gradebook CSV (``[]`` when there is none); checks the header.
+
+    Examples
+    --------
+    >>> p = Path(tempfile.mkdtemp()) / "g.csv"
+    >>> read_rows(p)
+    []
+    >>> _ = p.write_text("student,exercise,points,max_points,status\\nann,f,1,2,partial\\n")
+    >>> read_rows(p)
+    [{'student': 'ann', 'exercise': 'f', 'points': '1', 'max_points': '2', 'status': 'partial'}]
+    """
     path = Path(path)
     if not path.exists():
         return []
@@ -102,7 +112,23 @@ def _csv_text(rows: list[dict[str, str]]) -> str:
 
 
 def feedback_markdown(result: SubmissionResult) -> str:
-    """The student's feedback page: points per exercise, and why each failed check failed."""
+    """The student's feedback page: points per exercise, and why each failed check failed.
+
+    Examples
+    --------
+    >>> from rmcourse.grading.grade import CheckResult, ExerciseResult
+    >>> check = CheckResult("f_hidden", 0.0, 2.0, "a hidden test failed: ValueError")
+    >>> result = SubmissionResult("ann", "02", (ExerciseResult("f", 0.0, 2.0, "failed", "",
+    ...                                                        (check,)),))
+    >>> print(feedback_markdown(result))
+    # Feedback: 02, ann
+    <BLANKLINE>
+    **0 / 2 points** (failed)
+    <BLANKLINE>
+    ## f: 0 / 2 (failed)
+    - `f_hidden` (0/2) FAILED: a hidden test failed: ValueError
+    <BLANKLINE>
+    """
     lines = [
         f"# Feedback: {result.assignment}, {result.student}",
         "",
@@ -123,7 +149,20 @@ def feedback_markdown(result: SubmissionResult) -> str:
 
 
 def record(out: Path, result: SubmissionResult) -> None:
-    """Write one student's result into the CSV at ``out``, its JSON twin and the feedback page."""
+    """Write one student's result into the CSV at ``out``, its JSON twin and the feedback page.
+
+    Examples
+    --------
+    >>> from rmcourse.grading.grade import ExerciseResult
+    >>> out = Path(tempfile.mkdtemp()) / "gradebook.csv"
+    >>> record(out, SubmissionResult("ann", "02", (ExerciseResult("f", 1.0, 2.0, "partial", "",
+    ...                                                          ()),)))
+    >>> print(out.read_text().strip())
+    student,exercise,points,max_points,status
+    ann,f,1,2,partial
+    >>> sorted(str(p.relative_to(out.parent)) for p in out.parent.rglob("*.*"))
+    ['feedback/02/ann.md', 'gradebook.csv', 'gradebook.json']
+    """
     out = Path(out)
     rows = merge_rows(read_rows(out), result)
     json_path = out.with_suffix(".json")

@@ -79,7 +79,15 @@ def nbgrader(cell: nbformat.NotebookNode) -> dict:
 
 
 def is_solution(cell: nbformat.NotebookNode) -> bool:
-    """Whether ``cell`` is a code cell students write (nbgrader ``solution: true``)."""
+    """Whether ``cell`` is a code cell students write (nbgrader ``solution: true``).
+
+    Examples
+    --------
+    >>> meta = {"nbgrader": {"solution": True, "grade": False}}
+    >>> is_solution(nbformat.v4.new_code_cell("", metadata=meta)), is_test(
+    ...     nbformat.v4.new_code_cell("", metadata=meta))
+    (True, False)
+    """
     return cell.cell_type == "code" and bool(nbgrader(cell).get("solution"))
 
 
@@ -232,6 +240,16 @@ def load_assignment(path: Path) -> Assignment:
 
     Raises ``ValueError`` naming the cell when the notebook breaks the conventions (duplicate or
     malformed grade_id, test before any solution, bad points, unbalanced markers).
+
+    Examples
+    --------
+    >>> import rmcourse
+    >>> solutions = Path(rmcourse.__file__).parents[1] / "solutions"
+    >>> a = load_assignment(solutions / "02_numpy_loss.ipynb")
+    >>> a.name, a.max_points, [(e.grade_id, e.max_points) for e in a.exercises][:2]
+    ('02_numpy_loss', 15.0, [('log_sigmoid', 3.0), ('bt_loss', 5.0)])
+    >>> [t.grade_id for t in a.exercises[0].tests], bool(a.exercises[0].tests[1].hidden)
+    (['log_sigmoid_visible', 'log_sigmoid_hidden'], True)
     """
     path = Path(path)
     nb = read_notebook(path)
