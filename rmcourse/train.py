@@ -122,7 +122,9 @@ class TrainResult:
     """A trained model (the best checkpoint by validation loss) and what happened on the way.
 
     ``history`` has one entry per step (``"step"``, ``"lr"`` and :data:`METRICS` on the training
-    batch); ``val_history`` one per validation pass (``"step"`` and :data:`METRICS`).
+    batch); ``val_history`` one per validation pass (``"step"`` and :data:`METRICS`). The logged
+    ``"loss"`` is the plain Bradley-Terry loss, without margin or centering, so runs with and
+    without those options can be compared.
     """
 
     model: nn.Module
