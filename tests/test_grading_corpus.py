@@ -81,7 +81,11 @@ def _wrong_ranking_with(prelude: str) -> dict[str, str]:
 NAIVE_LOG_SIGMOID = (
     "def log_sigmoid(x):\n    return np.log(1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float))))\n"
 )
-EXFILTRATE = "def _called_from():\n    return '\\n'.join(get_ipython().user_ns['In'][-2:])\n"
+STEAL = (
+    "import sys, linecache\n_stash = []\n"
+    "def _caller_source():\n"
+    "    return ''.join(linecache.getlines(sys._getframe(2).f_code.co_filename))\n"
+)
 
 # student id -> (submission text or notebook, expected {exercise: (points, status)})
 CASES: dict[str, tuple[object, dict[str, tuple[float, str]]]] = {
@@ -129,6 +133,17 @@ CASES: dict[str, tuple[object, dict[str, tuple[float, str]]]] = {
                 "import builtins\n"
                 "builtins.AssertionError = type('AssertionError', (Exception,), {})\n"
                 "__builtins__.abs = lambda x: 0\nbuiltins.print = lambda *a, **k: None\n"
+            )
+        ),
+        _rest(ranking_loss=(0, "failed")),
+    ),
+    "reference_patch": (
+        # the hidden test compares with _grader.reference.np_loss.ranking_loss: patch that
+        _submission(
+            _wrong_ranking_with(
+                "import importlib\n"
+                "_m = importlib.import_module('rmcourse.' + 'np' + '_loss')\n"
+                "setattr(_m, 'ranking' + '_loss', lambda rewards: 0.0)\n"
             )
         ),
         _rest(ranking_loss=(0, "failed")),
@@ -239,27 +254,26 @@ CASES: dict[str, tuple[object, dict[str, tuple[float, str]]]] = {
         _rest(),
     ),
     "exfiltrate_hidden": (
-        # visible tests pass; when a hidden test calls, raise with the calling code as message
+        # bt_loss_grad reads the source of the cell calling it and keeps it; called from a hidden
+        # test it raises an exception named after that source; ranking_loss's visible test then
+        # gets everything kept, and the input history, as its failure message
         _submission(
             {
-                "bt_loss_grad": EXFILTRATE
+                "bt_loss_grad": STEAL
                 + _solution_code()["bt_loss_grad"].replace(
                     '    """(d',
-                    "    if '_ref' in _called_from():\n"
-                    '        raise AssertionError(\'LEAK \' + _called_from())\n    """(d',
+                    "    _src = _caller_source()\n"
+                    "    _stash.append(_src)\n"
+                    "    if '_ref' in _src:\n"
+                    "        raise type('_'.join(_src.split())[:50], (Exception,), {})\n"
+                    '    """(d',
                     1,
                 ),
-                "ranking_loss": EXFILTRATE
-                + _solution_code()["ranking_loss"].replace(
-                    '    """Mean',
-                    "    if '_ref' in _called_from():\n"
-                    "        raise type('_'.join(_called_from().split())[:50], (Exception,), {})\n"
-                    '    """Mean',
-                    1,
-                ),
+                "ranking_loss": "def ranking_loss(rewards):\n"
+                "    raise AssertionError('LEAK ' + '\\n'.join(_stash) + str(In))\n",
             }
         ),
-        _rest(bt_loss_grad=(1, "partial"), ranking_loss=(1, "partial")),
+        _rest(bt_loss_grad=(1, "partial"), ranking_loss=(0, "failed")),
     ),
 }
 
@@ -332,12 +346,19 @@ def test_feedback_explains_failures_without_hidden_source(graded):
     texts += [p.read_text(encoding="utf-8") for p in (out.parent / "feedback").rglob("*.md")]
     assert len(texts) == 1 + len(CASES)
     for text in texts:
-        assert "LEAK" not in text and "_ref" not in text
+        for word in ("LEAK", "_ref"):
+            assert word not in text, text[text.find(word) - 600 : text.find(word) + 200]
         leaked = [line for line in hidden_lines if line in text]
         assert not leaked, leaked
     page = (out.parent / "feedback" / "02_numpy_loss" / "exfiltrate_hidden.md").read_text()
-    assert "a hidden test failed: AssertionError" in page
-    assert "a hidden test failed: an exception of the notebook's own type" in page
+    assert (
+        "- `bt_loss_grad_hidden` (0/3) FAILED: a hidden test failed: an exception of the "
+        "notebook's own type" in page
+    )
+    assert (
+        "- `ranking_loss_visible` (0/1) FAILED: (message withheld: it quotes hidden test "
+        "code)" in page
+    )
     page = (out.parent / "feedback" / "02_numpy_loss" / "one_wrong.md").read_text()
     assert "ranking_loss of one prompt with rewards [3, 1, 0]" in page  # the visible message
     page = (out.parent / "feedback" / "02_numpy_loss" / "copied_static.md").read_text()
@@ -345,8 +366,12 @@ def test_feedback_explains_failures_without_hidden_source(graded):
     assert results["output_flood"].exercises[0].note == (
         "your solution cell printed more output than the grader keeps; the rest was dropped."
     )
-    assert results["copied_static"].exercises[0].note.startswith(
-        "0 points: the function must be your own work, not taken from rmcourse (log_sigmoid: "
+    assert (
+        results["copied_static"]
+        .exercises[0]
+        .note.startswith(
+            "0 points: the function must be your own work, not taken from rmcourse (log_sigmoid: "
+        )
     )
     details = json.loads(out.with_suffix(".json").read_text())
     checks = details["infinite_loop"]["02_numpy_loss"]["exercises"][2]["checks"]

@@ -60,12 +60,14 @@ class Step:
     """One code cell to run.
 
     ``replay`` ones are re-run in a fresh kernel after a kernel death; a step with ``requires``
-    set runs only if the step with that index ended ``ok`` (else it is ``skipped``).
+    set runs only if the step with that index ended ``ok`` (else it is ``skipped``); a
+    ``secret`` one is kept out of the kernel's input history (``In``, ``_ih``).
     """
 
     code: str
     replay: bool = False
     requires: int | None = None
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,13 +132,13 @@ def _result(cell: nbformat.NotebookNode, capture: _Capture) -> StepResult:
     )
 
 
-def _run_cell(client: _CappedClient, code: str, timeout: float) -> StepResult:
-    cell = nbformat.v4.new_code_cell(code)
+def _run_cell(client: _CappedClient, step: Step, timeout: float) -> StepResult:
+    cell = nbformat.v4.new_code_cell(step.code)
     client.nb.cells.append(cell)
     client.capture = _Capture()
     client.timeout = max(1, int(timeout))
     try:
-        client.execute_cell(cell, len(client.nb.cells) - 1)
+        client.execute_cell(cell, len(client.nb.cells) - 1, store_history=not step.secret)
     except CellTimeoutError:
         return StepResult(TIMEOUT, ename="TimeoutError", evalue=f"cell ran past {timeout:g} s")
     except DeadKernelError:
@@ -202,7 +204,7 @@ def run_steps(
         with client.setup_kernel(**launch):
             for index, step in enumerate(steps[:start]):  # replay after a restart
                 if step.replay and results[index].outcome == OK:
-                    _run_cell(client, step.code, max(1.0, deadline - time.monotonic()))
+                    _run_cell(client, step, max(1.0, deadline - time.monotonic()))
             index = start
             while index < len(steps):
                 remaining = deadline - time.monotonic()
@@ -215,7 +217,7 @@ def run_steps(
                 if step.requires is not None and results[step.requires].outcome != OK:
                     result = StepResult(SKIPPED)
                 else:
-                    result = _run_cell(client, step.code, min(limits.cell_timeout, remaining))
+                    result = _run_cell(client, step, min(limits.cell_timeout, remaining))
                 results[index] = result
                 index += 1
                 if result.outcome in (TIMEOUT, DIED):

@@ -33,9 +33,14 @@ rewrite ipykernel's message handling so an error reply is sent as ``ok``; patch 
 extension modules. These need deliberate work against this grader; the feedback and the
 gradebook make such submissions stand out (status ``tampered`` when the guard fails).
 Hidden test source never reaches feedback: a hidden failure reports only its exception type,
-and only when that is a built-in one. This is a referee against cheating, not a security
-sandbox: the kernel runs as the grader's user with its file system and network, so grade
-untrusted submissions inside a container or a throw-away account.
+and only when that is a built-in one; hidden parts stay out of the kernel's input history; any
+message or note quoting a line of hidden code verbatim is withheld (student code can read the
+code calling it from frames and ``linecache``, and raise it in a later visible test). Not
+defended: such a message in an encoded form, or written to a file outside the scratch folder.
+
+This is a referee against cheating, not a security sandbox: the kernel runs as the grader's
+user with its file system and network, so grade untrusted submissions inside a container or a
+throw-away account.
 
 Statuses, per (student, exercise) row, most specific first: ``not_a_notebook`` / ``empty`` (the
 file; 0 everywhere), ``grader_error`` (the grader broke on this file; 0), ``copied`` (0),
@@ -166,6 +171,7 @@ class Plan:
     roles: tuple[Role, ...]
     key: bytes
     challenges: dict[int, str]  # step index -> challenge, for guard steps
+    secret_lines: frozenset[str]  # hidden-test lines that feedback must not quote
 
 
 def read_submission(path: Path) -> tuple[nbformat.NotebookNode | None, str, str]:
@@ -287,7 +293,7 @@ def plan(assignment: Assignment, answers: dict[str, str], key_file: str) -> Plan
         challenges[len(steps)] = challenge
         call = f"{guard_name}({challenge!r})"
         add(Step(call, requires=requires), Role("guard", role.exercise, role.test))
-        add(Step(code, requires=len(steps) - 1), role)
+        add(Step(code, requires=len(steps) - 1, secret=role.kind == "hidden"), role)
         return len(steps) - 1
 
     installed, exercise = False, ""
@@ -309,7 +315,9 @@ def plan(assignment: Assignment, answers: dict[str, str], key_file: str) -> Plan
                 add_guarded(hidden, Role("hidden", exercise, meta["grade_id"]), requires=shown)
         else:
             add(Step(cell.source, replay=True), Role("setup" if not installed else "cell"))
-    return Plan(tuple(steps), tuple(roles), secrets.token_bytes(32), challenges)
+    return Plan(
+        tuple(steps), tuple(roles), secrets.token_bytes(32), challenges, assignment.secret_lines
+    )
 
 
 def _digest(key: bytes, challenge: str) -> str:
@@ -317,6 +325,25 @@ def _digest(key: bytes, challenge: str) -> str:
     import hmac
 
     return repr(hmac.new(key, challenge.encode(), hashlib.sha256).hexdigest())
+
+
+def withhold_secrets(text: str, secret_lines: frozenset[str]) -> str:
+    """``text``, or a notice instead when it quotes a line of hidden-test code.
+
+    Student code can read the hidden tests it is called from (frames, ``linecache``) and raise
+    them as a visible test's message; such a message is not shown.
+
+    Examples
+    --------
+    >>> secret = frozenset({"assert f(1e4) == 0"})
+    >>> withhold_secrets("AssertionError: f(0) should be 1", secret)
+    'AssertionError: f(0) should be 1'
+    >>> withhold_secrets("boom: assert f(1e4) == 0", secret)
+    '(message withheld: it quotes hidden test code)'
+    """
+    if any(line in text for line in secret_lines):
+        return "(message withheld: it quotes hidden test code)"
+    return text
 
 
 def _safe_name(ename: str) -> str:
@@ -343,8 +370,7 @@ def _describe(result: StepResult, hidden: bool, cell_timeout: float) -> str:
         return f"not run: {result.evalue}"
     if hidden:
         return f"a hidden test failed: {_safe_name(result.ename)}"
-    message = f"{result.ename}: {result.evalue}" if result.evalue else result.ename
-    return message[:MESSAGE_CHARS]
+    return f"{result.ename}: {result.evalue}" if result.evalue else result.ename
 
 
 def _score_exercise(
@@ -388,16 +414,17 @@ def _score_exercise(
         elif result.outcome != OK:
             problems.add(_problem(result))
             outcome[role.test] = (False, _describe(result, role.kind == "hidden", cell_timeout))
+    secret = plan_.secret_lines
     checks = [
         CheckResult(
             t.grade_id,
             t.points if outcome[t.grade_id][0] else 0.0,
             t.points,
-            outcome[t.grade_id][1] or "passed",
+            withhold_secrets(outcome[t.grade_id][1], secret)[:MESSAGE_CHARS] or "passed",
         )
         for t in exercise.tests
     ]
-    return checks, problems - {""}, notes
+    return checks, problems - {""}, [withhold_secrets(n, secret)[:MESSAGE_CHARS] for n in notes]
 
 
 def score(

@@ -7,10 +7,12 @@ that the grader calls (under a random name) right before every test cell. ``guar
 1. switches off ``sys.settrace`` / ``sys.setprofile`` hooks (also for new threads);
 2. puts back ``builtins`` entries (``abs``, ``AssertionError``, ``print``, ...) and removes added
    ones; rebinds the user namespace's ``__builtins__``;
-3. puts back the ``sys.modules`` entries and module attributes of numpy, torch, rmcourse, math and
-   builtins as they were (``np.allclose = ...`` undone), the code and defaults of their Python
-   functions (``f.__code__ = ...`` undone) and the attributes of their Python classes (changed
-   ones put back, added ones such as ``torch.Tensor.__eq__`` removed);
+3. puts back the ``sys.modules`` entries and module attributes of numpy, torch, rmcourse, math,
+   importlib and builtins as they were (``np.allclose = ...`` undone), the code and defaults of
+   their Python functions (``f.__code__ = ...`` undone) and the attributes of their Python
+   classes (changed ones put back, added ones such as ``torch.Tensor.__eq__`` removed); rmcourse
+   modules imported since the snapshot are forgotten, so a test's ``_grader.reference.np_loss``
+   is imported afresh, unpatched;
 4. puts back ``sys.excepthook`` / ``displayhook`` / ``stdout`` / ``stderr`` and IPython's
    custom exception handler (``set_custom_exc``), input and AST transformers, event callbacks, and
    the shell's and kernel's methods (instance overrides removed, class attributes restored);
@@ -36,7 +38,7 @@ from collections.abc import Callable
 from typing import Any
 
 # Top-level packages whose modules are restored before every test.
-PROTECTED_PACKAGES = ("numpy", "torch", "rmcourse", "math", "builtins")
+PROTECTED_PACKAGES = ("numpy", "torch", "rmcourse", "math", "builtins", "importlib")
 SYS_HOOKS = ("excepthook", "displayhook", "stdout", "stderr", "breakpointhook", "unraisablehook")
 SHELL_LISTS = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
 SHELL_ATTRS = ("custom_exceptions", "CustomTB", "displayhook", "display_pub", "user_ns")
@@ -134,6 +136,8 @@ def install(shell: Any, key_file: str) -> Callable[[str], str]:
         for name, module in modules.items():
             sys_modules[name] = module
             restore_mapping(vars_(module), module_dicts[name], drop_added=False)
+        for name in [n for n in sys_modules if n.startswith("rmcourse.") and n not in modules]:
+            del sys_modules[name]  # imported since the snapshot: the next import is pristine
         for fn, (code, defaults, kwdefaults) in functions.items():
             if fn.__code__ is not code:
                 fn.__code__ = code

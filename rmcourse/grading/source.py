@@ -64,6 +64,25 @@ class Assignment:
         """The sum of the exercises' points."""
         return sum(exercise.max_points for exercise in self.exercises)
 
+    @property
+    def secret_lines(self) -> frozenset[str]:
+        """Lines of hidden-test code (stripped, 8+ characters) that no shipped cell contains."""
+        shipped = {
+            line.strip()
+            for cell in self.notebook.cells
+            if cell.cell_type == "code"
+            for line in (
+                split_hidden(cell.source)[0] if is_test(cell) else cell.source
+            ).splitlines()
+        }
+        return frozenset(
+            line.strip()
+            for exercise in self.exercises
+            for test in exercise.tests
+            for line in test.hidden.splitlines()
+            if len(line.strip()) >= 8 and line.strip() not in shipped
+        )
+
 
 def nbgrader(cell: nbformat.NotebookNode) -> dict:
     """The cell's nbgrader metadata (``{}`` when it has none).
