@@ -20,9 +20,11 @@ from rmcourse.grading.anticopy import copied_names
 from rmcourse.grading.checks import make_checks
 from rmcourse.grading.execute import NOT_RUN, OK, SKIPPED, TIMEOUT, Limits, Step, run_steps
 from rmcourse.grading.generate import make_exercise
-from rmcourse.grading.grade import ExerciseResult, SubmissionResult
+from rmcourse.grading.grade import ExerciseResult, SubmissionResult, copied_exercises
 from rmcourse.grading.gradebook import feedback_markdown, merge_rows, read_rows, record
 from rmcourse.grading.source import (
+    Assignment,
+    Exercise,
     load_assignment,
     split_hidden,
     stub_solution,
@@ -239,6 +241,45 @@ NAMES = ("bt_loss", "log_sigmoid")
 )
 def test_copied_names(code, copied):
     assert set(copied_names([code], NAMES)) == copied
+
+
+def test_an_exercise_with_two_functions_is_copied_when_one_is():
+    meta = {
+        "schema_version": 3,
+        "grade": False,
+        "solution": True,
+        "locked": False,
+        "task": False,
+        "grade_id": "pair",
+    }
+    solution = nbformat.v4.new_code_cell(
+        "def bt_loss(a, b):\n    ### BEGIN SOLUTION\n    return 0\n    ### END SOLUTION\n"
+        "def log_sigmoid(x):\n    ### BEGIN SOLUTION\n    return 0\n    ### END SOLUTION",
+        metadata={"nbgrader": meta},
+    )
+    test = nbformat.v4.new_code_cell(
+        "assert True",
+        metadata={
+            "nbgrader": dict(
+                meta, grade=True, solution=False, locked=True, grade_id="pair_test", points=1
+            )
+        },
+    )
+    assignment = Assignment(
+        "x",
+        nbformat.v4.new_notebook(cells=[solution, test]),
+        (Exercise("pair", ("bt_loss", "log_sigmoid"), ()),),
+    )
+    submission = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "from rmcourse.np_loss import log_sigmoid\ndef bt_loss(a, b):\n    return 0"
+            )
+        ]
+    )
+    assert copied_exercises(submission, assignment) == {
+        "pair": "log_sigmoid: from rmcourse.np_loss import log_sigmoid"
+    }
 
 
 def test_instructor_cells_are_not_held_against_the_student():

@@ -249,7 +249,9 @@ def copied_exercises(submission: nbformat.NotebookNode, assignment: Assignment) 
     names = {name for exercise in assignment.exercises for name in exercise.names}
     copied = copied_names(sources, names, trusted)
     return {
-        exercise.grade_id: "; ".join(f"{name}: {copied[name]}" for name in exercise.names)
+        exercise.grade_id: "; ".join(
+            f"{name}: {copied[name]}" for name in exercise.names if name in copied
+        )
         for exercise in assignment.exercises
         if any(name in copied for name in exercise.names)
     }
