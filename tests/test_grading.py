@@ -237,6 +237,13 @@ NAMES = ("bt_loss", "log_sigmoid")
         ("x = _grader.np.log(2.0)\nclass A:\n    bt_loss = 1\nA.bt_loss", set()),
         ("import importlib\nimportlib.import_module('rmcourse.grading.checks')", set()),
         ("%timeit bt_loss(1)", set()),
+        ("import importlib\nm = importlib.import_module('rmc' + 'ourse.np_loss')", set(NAMES)),
+        ("f = __import__(''.join(['rmcourse']))", set(NAMES)),
+        ("exec(code)", set(NAMES)),
+        ("import builtins\nbuiltins.eval(text)", set(NAMES)),
+        ("import sys\nm = sys.modules[name]", set(NAMES)),
+        ("import rmcourse.np_loss as m\nf = getattr(m, 'bt_' + 'loss')", set(NAMES)),
+        ("model.eval()\nfast = torch.compile(model)\nx = eval('1 + 1')", set()),
     ],
 )
 def test_copied_names(code, copied):
@@ -366,6 +373,7 @@ def test_guard_restores_what_student_code_patched(tmp_path):
         "sys.settrace(lambda *a: None)\n"
         "_grader = None\n"
         "get_ipython().showtraceback = lambda *a, **k: None\n"
+        "import rmcourse.np_loss as _m\n_m.log_sigmoid = None\n"
     )
     check = (
         "import numpy, builtins, sys\n"
@@ -388,6 +396,9 @@ def test_guard_restores_what_student_code_patched(tmp_path):
         Step("guard('challenge')"),
         Step(check),
         Step("n_post"),
+        Step(
+            "import importlib\nfloat(importlib.import_module('rmcourse.np_loss').log_sigmoid(0.0))"
+        ),
     ]
     results = run_steps(steps, tmp_path, Limits(cell_timeout=30), before_start=write_key)
     assert [(r.outcome, r.evalue) for r in results] == [(OK, "")] * len(steps)
@@ -397,6 +408,7 @@ def test_guard_restores_what_student_code_patched(tmp_path):
 
     assert results[4].result_text == repr(hmac.new(key, b"challenge", hashlib.sha256).hexdigest())
     n_post = int(results[6].result_text)
+    assert results[7].result_text == "-0.6931471805599453"  # re-imported, unpatched
     assert " ".join(results[5].result_text.split()) == (  # the repr may wrap
         f"(False, 3, 'AssertionError', False, True, (), {n_post}, True, None, 'Checks', False, "
         "False, False)"

@@ -137,8 +137,9 @@ CASES: dict[str, tuple[object, dict[str, tuple[float, str]]]] = {
         ),
         _rest(ranking_loss=(0, "failed")),
     ),
-    "reference_patch": (
-        # the hidden test compares with _grader.reference.np_loss.ranking_loss: patch that
+    "obfuscated_import": (
+        # patches the reference the hidden test compares with, through an import the grader
+        # cannot read statically: every exercise counts as copied
         _submission(
             _wrong_ranking_with(
                 "import importlib\n"
@@ -146,7 +147,7 @@ CASES: dict[str, tuple[object, dict[str, tuple[float, str]]]] = {
                 "setattr(_m, 'ranking' + '_loss', lambda rewards: 0.0)\n"
             )
         ),
-        _rest(ranking_loss=(0, "failed")),
+        _all(0, "copied"),
     ),
     "fake_passed": (
         _submission(

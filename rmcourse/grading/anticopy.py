@@ -3,9 +3,12 @@
 Detected statically, from the syntax trees of a notebook's code cells: ``from rmcourse... import
 NAME`` (or ``*``), ``ALIAS.NAME`` / ``getattr(ALIAS, "NAME")`` where ``ALIAS`` is bound to an
 rmcourse module (``import rmcourse.np_loss as m``, ``from rmcourse import np_loss``, ``m2 = m``),
-dynamic imports of rmcourse (``importlib.import_module``, ``__import__``, ``sys.modules[...]``), and
-string literals naming both rmcourse and NAME (``exec("from rmcourse... import NAME")``). A cell
-identical to one of the instructor's is not held against the student.
+dynamic imports of rmcourse (``importlib.import_module``, ``__import__``, ``sys.modules[...]``),
+string literals naming both rmcourse and NAME (``exec("from rmcourse... import NAME")``), and --
+since the grader cannot see through them -- ``import_module`` / ``__import__`` / ``exec`` /
+``eval`` / ``compile`` / ``runpy`` calls, ``sys.modules[...]`` and ``getattr(ALIAS, ...)`` with a
+computed argument (``__import__("rmc" + "ourse")``). A cell identical to one of the instructor's
+is not held against the student.
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from collections.abc import Iterable
 
 PACKAGE = "rmcourse"
 ANY_NAME = "*"  # a finding about every must-write name (star import, dynamic import)
+# Calls that run or import code named by their argument: with a computed argument (not a string
+# literal) the grader cannot tell what they reach, so they count as reaching into rmcourse.
+# Builtins by name (``exec(...)``, ``builtins.exec(...)``), importers also as methods; not
+# ``model.eval()`` or ``torch.compile(...)``.
+DYNAMIC_BUILTINS = frozenset({"__import__", "exec", "eval", "compile"})
+DYNAMIC_IMPORTERS = frozenset({"import_module", "__import__", "run_module", "run_path"})
 
 
 def _is_rmcourse(module: str | None) -> bool:
@@ -50,6 +59,17 @@ def _aliases(trees: Iterable[ast.AST]) -> set[str]:
     return aliases
 
 
+def _is_dynamic(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in DYNAMIC_BUILTINS | DYNAMIC_IMPORTERS
+    if isinstance(func, ast.Attribute):
+        owner = func.value.id if isinstance(func.value, ast.Name) else ""
+        return func.attr in DYNAMIC_IMPORTERS or (
+            func.attr in DYNAMIC_BUILTINS and owner in ("builtins", "__builtins__")
+        )
+    return False
+
+
 def _findings(trees: list[ast.AST], names: set[str], aliases: set[str]) -> set[tuple[str, str]]:
     """(name or ``*``, description) pairs of the ways ``trees`` obtain names from rmcourse."""
     found: set[tuple[str, str]] = set()
@@ -71,17 +91,27 @@ def _findings(trees: list[ast.AST], names: set[str], aliases: set[str]) -> set[t
                     if isinstance(a, ast.Constant) and isinstance(a.value, str)
                 ]
                 func = ast.unparse(node.func)
+                first = node.args[0] if node.args else None
+                literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+                if _is_dynamic(node.func) and not literal:
+                    found.add((ANY_NAME, f"{func}(...) with a computed argument cannot be checked"))
                 if func.endswith(("import_module", "__import__")) and any(
                     _is_rmcourse(s) and ".grading" not in s for s in strings
                 ):
                     found.add((ANY_NAME, f"{func}({strings[0]!r}) imports rmcourse dynamically"))
-                if func == "getattr" and node.args and _root(node.args[0]) in aliases:
-                    for s in strings:
-                        if s in names:
-                            found.add((s, f"getattr(..., {s!r}) reaches into rmcourse"))
+                if func == "getattr" and first is not None and _root(first) in aliases:
+                    name = node.args[1] if len(node.args) > 1 else None
+                    if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+                        found.add((ANY_NAME, "getattr on rmcourse with a computed name"))
+                    elif name.value in names:
+                        found.add(
+                            (name.value, f"getattr(..., {name.value!r}) reaches into rmcourse")
+                        )
             elif isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("modules"):
                 key = node.slice
-                if isinstance(key, ast.Constant) and _is_rmcourse(str(key.value)):
+                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                    found.add((ANY_NAME, "sys.modules[...] with a computed key cannot be checked"))
+                elif _is_rmcourse(key.value):
                     found.add((ANY_NAME, f"sys.modules[{key.value!r}] reaches into rmcourse"))
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if PACKAGE in node.value:
