@@ -505,6 +505,17 @@ def test_grade_command_reports_bad_arguments(tmp_path, capsys, assignment, folde
     assert not (tmp_path / "g.csv").exists()
 
 
+def test_grade_command_refuses_to_overwrite_a_csv_that_is_not_a_gradebook(tmp_path, capsys):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "eve.ipynb").write_text("")
+    other = tmp_path / "marks.csv"
+    other.write_text("name,mark\neve,3\n")
+    assert grade_command(tmp_path / "subs", "02_numpy_loss", SOLUTIONS, other, 10.0) == 2
+    assert "is not a gradebook" in capsys.readouterr().err
+    assert other.read_text() == "name,mark\neve,3\n"
+    assert not (tmp_path / "feedback").exists()
+
+
 def test_grade_command_grades_and_prints_a_summary(tmp_path, capsys):
     subs = tmp_path / "subs"
     subs.mkdir()

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.grade import SubmissionResult, grade_submission, zero_result
-from rmcourse.grading.gradebook import record
+from rmcourse.grading.gradebook import read_rows, record
 from rmcourse.grading.source import load_assignment
 
 # A submission may use this many cell timeouts in all (and at least a minute).
@@ -115,6 +115,7 @@ def grade_command(
         print(f"rmcourse grade: error: no .ipynb files in {submissions_dir}", file=sys.stderr)
         return 2
     try:
+        read_rows(Path(out))  # an existing file must be a gradebook before anyone is graded
         limits = Limits(
             cell_timeout=timeout, submission_timeout=max(60.0, SUBMISSION_TIMEOUTS * timeout)
         )
