@@ -107,14 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default=None, help="folder to save the best checkpoint in")
 
     exercises = sub.add_parser("exercises", help="write exercises/ from solutions/")
-    exercises.add_argument("--solutions", default="solutions")
-    exercises.add_argument("--out", default="exercises")
+    exercises.add_argument("--solutions", default="solutions", help="instructor notebooks")
+    exercises.add_argument("--out", default="exercises", help="folder for the student notebooks")
 
     grade = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     grade.add_argument("submissions", help="folder of .ipynb files, one per student")
     grade.add_argument("--assignment", required=True, help="notebook stem in solutions/")
-    grade.add_argument("--solutions", default="solutions")
-    grade.add_argument("--out", default="gradebook.csv")
+    grade.add_argument("--solutions", default="solutions", help="folder of NAME.ipynb")
+    grade.add_argument("--out", default="gradebook.csv", help="gradebook CSV (JSON beside it)")
     grade.add_argument("--timeout", type=float, default=30.0, help="seconds per cell")
     return parser
 
