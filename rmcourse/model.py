@@ -25,7 +25,8 @@ class RewardModelConfig:
     """Size of the transformer reward model (defaults: ~20 k parameters, fast on a CPU).
 
     The defaults were chosen by the quality reached per CPU-second (benchmarks/train_bench.py):
-    d_model=64 learns in fewer pairs, but costs 2.5x more per pair than 32.
+    d_model=64 learns in fewer pairs, but costs 2.5x more per pair than 32 (both compared under
+    the earlier std-0.02 initialisation; with the current one, a wider model did not help either).
     """
 
     vocab_size: int
@@ -34,7 +35,7 @@ class RewardModelConfig:
     max_len: int = 32  # the longest row of the colour world is 25 tokens
     d_model: int = 32
     n_heads: int = 2
-    n_layers: int = 2  # one layer fails to compare the two colours within a minute; two do not
+    n_layers: int = 2  # one layer failed to compare the two colours within a minute (std-0.02 init)
     d_ff: int = 64  # 2x rather than GPT's 4x: the world is small, and CPU time is the budget
     dropout: float = 0.0  # fresh samples every epoch and a tiny model: nothing to regularise
 
