@@ -11,6 +11,7 @@ Command line::
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -67,17 +68,28 @@ def execute_notebook(
     Raises ``nbclient.exceptions.CellExecutionError`` naming the failing cell when a cell raises
     (cells tagged ``raises-exception`` may raise).
     """
+    from jupyter_client import KernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(Path(path).parent.resolve())}},
-        store_widget_state=store_widget_state,
-    )
-    client.execute()
+    # Local sockets (IPC) rather than TCP: nothing listens on the network, and the kernel has
+    # no reason to warn about unencrypted TCP on every start.
+    with tempfile.TemporaryDirectory(prefix="rmcourse-kernel-") as sockets:
+        manager = KernelManager(
+            kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel")
+        )
+        client = NotebookClient(
+            nb,
+            km=manager,
+            timeout=timeout,
+            resources={"metadata": {"path": str(Path(path).parent.resolve())}},
+            store_widget_state=store_widget_state,
+        )
+        try:
+            client.execute()
+        finally:  # the client only shuts down kernels it made itself
+            if manager.has_kernel:
+                manager.shutdown_kernel()
     return nb
 
 
