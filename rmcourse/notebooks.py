@@ -10,6 +10,7 @@ Command line::
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import time
@@ -24,6 +25,9 @@ VOLATILE_NOTEBOOK_METADATA = ("widgets", "toc", "varInspector")
 # A widget's view output refers to a model that lives only in a running kernel (or in saved widget
 # state, which changes on every run): committed notebooks keep the plain-text/HTML forms instead.
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+# The HTML pages typeset their formulas with a MathJax copied beside them, not from a CDN, so the
+# course reads offline.
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"  # a configuration that package ships
 
 
 def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -117,7 +121,7 @@ def build_course(notebook_dir: Path, out_dir: Path, timeout: int = 600) -> int:
         return 1
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    exporter = HTMLExporter()
+    exporter = HTMLExporter(mathjax_url=_copy_mathjax(out_dir))
     failed = []
     pages = []
     for path in lessons:
@@ -140,6 +144,15 @@ def build_course(notebook_dir: Path, out_dir: Path, timeout: int = 600) -> int:
         print(f"{len(failed)} lesson(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _copy_mathjax(out_dir: Path) -> str:
+    """Copy MathJax (from the jupyter_server_mathjax package) into ``out_dir``; its page URL."""
+    import jupyter_server_mathjax
+
+    static = Path(jupyter_server_mathjax.__file__).parent / "static"
+    shutil.copytree(static, out_dir / "mathjax", dirs_exist_ok=True)
+    return f"mathjax/MathJax.js?config={MATHJAX_CONFIG}"
 
 
 def _write_index(out_dir: Path, pages: Sequence[Path]) -> None:

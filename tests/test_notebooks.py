@@ -25,7 +25,10 @@ def test_refresh_executes_in_order_from_the_notebooks_folder(tmp_path):
 def test_build_course_writes_every_lesson_and_reports_the_failing_one(tmp_path, capsys):
     lessons = tmp_path / "notebooks"
     lessons.mkdir()
-    _write(lessons / "01_good.ipynb", "print('lesson one ran')")
+    lesson = _write(lessons / "01_good.ipynb", "print('lesson one ran')")
+    nb = nbformat.read(lesson, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("$L = -\\log \\sigma(\\Delta)$"))
+    nbformat.write(nb, lesson)
     _write(lessons / "02_broken.ipynb", "raise RuntimeError('boom')")
     _write(lessons / "03_good.ipynb", "print('lesson three ran')")
     _write(lessons / "notes.ipynb", "print('not a lesson')")
@@ -33,8 +36,13 @@ def test_build_course_writes_every_lesson_and_reports_the_failing_one(tmp_path, 
 
     assert build_course(lessons, out, timeout=60) == 1
 
-    assert sorted(p.name for p in out.iterdir()) == ["01_good.html", "03_good.html", "index.html"]
-    assert "lesson one ran" in (out / "01_good.html").read_text()
+    pages = ["01_good.html", "03_good.html", "index.html"]
+    assert sorted(p.name for p in out.iterdir()) == pages + ["mathjax"]
+    page = (out / "01_good.html").read_text()
+    assert "lesson one ran" in page
+    # formulas are typeset by the MathJax copied beside the pages: the course reads offline
+    assert 'src="mathjax/MathJax.js?config=' in page and "libs/mathjax" not in page
+    assert (out / "mathjax" / "MathJax.js").is_file()
     assert "03_good.html" in (out / "index.html").read_text()
     captured = capsys.readouterr()
     assert "02_broken.ipynb" in captured.err and "boom" in captured.err
