@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rmcourse.np_loss import sigmoid
+
 # The prompt states an object's colour; a right answer repeats that colour. Every colour is equally
 # often right and wrong, so a colour word alone says nothing about correctness.
 COLORS: tuple[str, ...] = ("red", "yellow", "blue", "green", "white", "black", "orange", "purple")
@@ -52,10 +54,6 @@ POLITE_CLOSING = "have fun !"
 PAD, UNK, SEP, EOS = "<pad>", "<unk>", "<sep>", "<eos>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD, UNK, SEP, EOS)
 _WORD_RE = re.compile(r"[\w']+|[^\w\s]")
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return np.exp(-np.logaddexp(0.0, -x))
 
 
 # --------------------------------------------------------------------------- tokenizer
@@ -410,7 +408,7 @@ class PreferenceWorld:
             while y2 == y1:  # a pair of identical answers teaches nothing
                 y2, f2 = self._response(right, rng)
             r1, r2 = self.reward_of(f1), self.reward_of(f2)
-            if rng.random() < _sigmoid(np.float64(r1 - r2)):
+            if rng.random() < sigmoid(np.float64(r1 - r2)):
                 c, r, rc, rr = y1, y2, r1, r2
             else:
                 c, r, rc, rr = y2, y1, r2, r1
@@ -442,7 +440,7 @@ class PreferenceWorld:
         if not dataset.has_true_rewards:
             raise ValueError("dataset has no true rewards (loaded from a file?)")
         delta = dataset.true_chosen - dataset.true_rejected
-        return float(np.mean(_sigmoid(np.abs(delta))))
+        return float(np.mean(sigmoid(np.abs(delta))))
 
 
 # --------------------------------------------------------------------------- JSONL

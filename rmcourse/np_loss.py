@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["log_sigmoid", "bt_loss", "bt_loss_grad", "ranking_loss"]
+__all__ = ["log_sigmoid", "sigmoid", "bt_loss", "bt_loss_grad", "ranking_loss"]
 
 
 def log_sigmoid(x: ArrayLike) -> np.ndarray | np.floating:
@@ -67,6 +67,21 @@ def log_sigmoid(x: ArrayLike) -> np.ndarray | np.floating:
         x = x.astype(np.float64)
     with np.errstate(under="ignore"):
         return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+
+def sigmoid(x: ArrayLike) -> np.ndarray | np.floating:
+    """The logistic sigmoid ``sigma(x) = 1 / (1 + exp(-x))``, as ``exp(log_sigmoid(x))``.
+
+    The Bradley-Terry probability that the response scored ``r_c`` beats the one scored ``r_r``
+    is ``sigma(r_c - r_r)`` (Bradley & Terry 1952). No overflow warnings for any ``x``.
+
+    Examples
+    --------
+    >>> from rmcourse.np_loss import sigmoid
+    >>> print(sigmoid([-1e4, 0.0, 1e4]))
+    [0.  0.5 1. ]
+    """
+    return np.exp(log_sigmoid(x))
 
 
 def bt_loss(

@@ -26,6 +26,7 @@ from torch import nn
 from rmcourse import torch_loss
 from rmcourse.data import PreferenceDataset, PreferenceWorld, Tokenizer, load_jsonl
 from rmcourse.model import RewardModelConfig, build_model, count_parameters
+from rmcourse.np_loss import sigmoid
 
 METRICS = ("loss", "accuracy", "margin", "reward_chosen", "reward_rejected", "reward_mean",
            "reward_std")  # fmt: skip
@@ -318,10 +319,6 @@ def train(
 # --------------------------------------------------------------------------- evaluation
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return np.exp(-np.logaddexp(0.0, -x))
-
-
 def rank_average(x: np.ndarray) -> np.ndarray:
     """Ranks 1..n of ``x``, ties sharing the mean of their ranks (scipy's ``rankdata``).
 
@@ -380,7 +377,7 @@ def expected_accuracy(true_delta: np.ndarray, learned_delta: np.ndarray) -> floa
             f"true_delta {true_delta.shape} and learned_delta {learned_delta.shape} must have "
             "one non-empty shape"
         )
-    right = _sigmoid(np.abs(true_delta))
+    right = sigmoid(np.abs(true_delta))
     return float(np.mean(np.where(learned_delta * true_delta > 0, right, 1.0 - right)))
 
 
@@ -405,7 +402,7 @@ def accuracy_by_margin(
         raise ValueError(f"edges must be an increasing 1-d array of >= 2 values, got {edges}")
     size = np.abs(true_delta)
     agree = learned_delta * true_delta > 0
-    right = _sigmoid(size)
+    right = sigmoid(size)
     out = {name: np.full(edges.size - 1, np.nan) for name in ("agreement", "expected", "bayes")}
     out["count"] = np.zeros(edges.size - 1, dtype=int)
     for i, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
@@ -433,7 +430,7 @@ def calibration_curve(learned_delta: np.ndarray, n_bins: int = 10) -> dict[str, 
     """
     if not isinstance(n_bins, int) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
-    p = _sigmoid(np.asarray(learned_delta, dtype=float))
+    p = sigmoid(np.asarray(learned_delta, dtype=float))
     predicted = np.concatenate([p, 1.0 - p])
     observed = np.concatenate([np.ones_like(p), np.zeros_like(p)])
     bins = np.minimum((predicted * n_bins).astype(int), n_bins - 1)

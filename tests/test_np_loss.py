@@ -239,3 +239,17 @@ def test_non_numeric_rewards_raise_type_error():
 def test_bad_rankings_raise_value_error_naming_the_problem(rewards, match):
     with pytest.raises(ValueError, match=match):
         ranking_loss(rewards)
+
+
+def test_sigmoid_is_exp_of_log_sigmoid_and_symmetric_without_warnings():
+    import warnings
+
+    from rmcourse.np_loss import sigmoid
+
+    x = np.array([-1e4, -30.0, -1.0, 0.0, 2.0, 1e4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = sigmoid(x)
+    np.testing.assert_allclose(s[1:-1], 1.0 / (1.0 + np.exp(-x[1:-1])), rtol=1e-14)
+    assert s[0] == 0.0 and s[-1] == 1.0 and s[3] == 0.5
+    np.testing.assert_allclose(s + sigmoid(-x), 1.0, rtol=1e-14)
