@@ -1,4 +1,4 @@
-"""A synthetic preference world with a hidden true reward, a word tokenizer and JSONL I/O.
+"""A synthetic preference world with a hidden true reward r*(x, y) and Bradley-Terry labels.
 
 The world states a fact and asks about it ("my car is red . what color is it ?") and writes
 assistant answers ("thanks , maybe it is really red . have fun !") built from a few independent
@@ -17,23 +17,16 @@ filler      number of filler words ("really", "very", ...)             no
 Preference labels come from the Bradley-Terry model itself: of two answers y1, y2 to the same
 prompt, y1 is preferred with probability σ(r*(x, y1) − r*(x, y2)). So even a perfect reward model
 cannot predict every label; the best possible (Bayes) accuracy is the mean of σ(|Δ*|) over pairs.
-
-JSONL files use the preference format of TRL's reward trainer: one object per line with string
-fields ``"prompt"``, ``"chosen"`` and ``"rejected"``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import tempfile
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
+from rmcourse.data.dataset import PreferenceDataset
+from rmcourse.data.tokenizer import Tokenizer, split_words
 from rmcourse.np_loss import sigmoid
 
 # The prompt states an object's colour; a right answer repeats that colour. Every colour is equally
@@ -50,181 +43,6 @@ RUDE_OPENERS: tuple[str, ...] = ("ugh ,", "duh ,")
 HEDGES: tuple[str, ...] = ("maybe", "perhaps", "probably")
 FILLERS: tuple[str, ...] = ("really", "very", "quite", "truly", "totally")
 POLITE_CLOSING = "have fun !"
-
-PAD, UNK, SEP, EOS = "<pad>", "<unk>", "<sep>", "<eos>"
-SPECIAL_TOKENS: tuple[str, ...] = (PAD, UNK, SEP, EOS)
-_WORD_RE = re.compile(r"[\w']+|[^\w\s]")
-
-
-# --------------------------------------------------------------------------- tokenizer
-
-
-def split_words(text: str) -> list[str]:
-    """Lower-case ``text`` and split it into words and punctuation marks.
-
-    Examples
-    --------
-    >>> split_words("What color is a Banana?")
-    ['what', 'color', 'is', 'a', 'banana', '?']
-    """
-    return _WORD_RE.findall(text.lower())
-
-
-class Tokenizer:
-    """Word-level tokenizer: one id per word, ids 0-3 for ``<pad> <unk> <sep> <eos>``.
-
-    A prompt and a response are encoded together as ``prompt <sep> response <eos>``.
-
-    Parameters
-    ----------
-    words : iterable of str
-        The vocabulary (special tokens are added first; duplicates are ignored).
-
-    Examples
-    --------
-    >>> tok = Tokenizer(["it", "is", "red", "."])
-    >>> tok.encode("it is blue .")
-    [4, 5, 1, 7]
-    >>> tok.decode(tok.encode("it is red ."))
-    'it is red .'
-    >>> tok.pad_id, tok.unk_id, tok.sep_id, tok.eos_id, len(tok)
-    (0, 1, 2, 3, 8)
-    """
-
-    def __init__(self, words: Iterable[str]) -> None:
-        self.words: list[str] = list(dict.fromkeys([*SPECIAL_TOKENS, *words]))
-        self._ids = {w: i for i, w in enumerate(self.words)}
-        self.pad_id, self.unk_id = self._ids[PAD], self._ids[UNK]
-        self.sep_id, self.eos_id = self._ids[SEP], self._ids[EOS]
-
-    @classmethod
-    def from_texts(cls, texts: Iterable[str]) -> Tokenizer:
-        """A tokenizer whose vocabulary is every word of ``texts``, sorted.
-
-        Examples
-        --------
-        >>> Tokenizer.from_texts(["b a", "a c"]).words[4:]
-        ['a', 'b', 'c']
-        """
-        return cls(sorted({w for t in texts for w in split_words(t)}))
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def encode(self, text: str) -> list[int]:
-        """Ids of the words of ``text``; unknown words get ``unk_id``."""
-        return [self._ids.get(w, self.unk_id) for w in split_words(text)]
-
-    def decode(self, ids: Iterable[int]) -> str:
-        """The words of ``ids`` joined by spaces, padding left out."""
-        return " ".join(self.words[i] for i in ids if i != self.pad_id)
-
-    def encode_pairs(
-        self, prompts: Sequence[str], responses: Sequence[str], max_len: int
-    ) -> np.ndarray:
-        """Encode ``prompt <sep> response <eos>`` rows, right-padded to the longest row.
-
-        A row longer than ``max_len`` loses words from the start of its prompt, so the response
-        is always kept whole.
-
-        Returns
-        -------
-        numpy.ndarray of int64, shape (N, T) with T ≤ max_len
-
-        Examples
-        --------
-        >>> tok = Tokenizer(["q", "a", "b"])
-        >>> tok.encode_pairs(["q"], ["a b"], max_len=8)
-        array([[4, 2, 5, 6, 3]])
-        >>> tok.encode_pairs(["q q q"], ["a"], max_len=4)
-        array([[4, 2, 5, 3]])
-        """
-        if len(prompts) != len(responses):
-            raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
-        rows = []
-        for prompt, response in zip(prompts, responses, strict=True):
-            tail = [self.sep_id, *self.encode(response), self.eos_id]
-            if len(tail) > max_len:
-                raise ValueError(
-                    f"response of {len(tail) - 2} words does not fit max_len={max_len}: "
-                    f"{response[:60]!r}"
-                )
-            head = self.encode(prompt)
-            rows.append(head[max(0, len(head) + len(tail) - max_len) :] + tail)
-        out = np.full((len(rows), max(len(r) for r in rows)), self.pad_id, dtype=np.int64)
-        for i, row in enumerate(rows):
-            out[i, : len(row)] = row
-        return out
-
-    def to_json(self) -> str:
-        """The vocabulary as JSON (``Tokenizer.from_json`` reads it back)."""
-        return json.dumps({"words": self.words}, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> Tokenizer:
-        """Inverse of ``to_json``."""
-        return cls(json.loads(text)["words"])
-
-
-# --------------------------------------------------------------------------- datasets
-
-
-@dataclass
-class PreferenceDataset:
-    """Preference triples (prompt, chosen, rejected), with hidden true rewards when known.
-
-    ``true_chosen`` and ``true_rejected`` are r* of each response (``None`` for a user's file).
-    """
-
-    prompts: list[str]
-    chosen: list[str]
-    rejected: list[str]
-    true_chosen: np.ndarray | None = None
-    true_rejected: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        n = len(self.prompts)
-        if len(self.chosen) != n or len(self.rejected) != n:
-            raise ValueError(
-                f"prompts, chosen, rejected have lengths {n}, {len(self.chosen)}, "
-                f"{len(self.rejected)}; they must be equal"
-            )
-        if (self.true_chosen is None) != (self.true_rejected is None):
-            raise ValueError("give both true_chosen and true_rejected, or neither")
-        for name in ("true_chosen", "true_rejected"):
-            value = getattr(self, name)
-            if value is not None and np.shape(value) != (n,):
-                raise ValueError(f"{name} has shape {np.shape(value)}, expected ({n},)")
-
-    def __len__(self) -> int:
-        return len(self.prompts)
-
-    @property
-    def has_true_rewards(self) -> bool:
-        """Whether the hidden true rewards are known (data from a ``PreferenceWorld``)."""
-        return self.true_chosen is not None
-
-    def subset(self, indices: Sequence[int] | np.ndarray) -> PreferenceDataset:
-        """The pairs at ``indices``, in that order.
-
-        Examples
-        --------
-        >>> ds = PreferenceDataset(["p", "q"], ["a", "b"], ["c", "d"])
-        >>> ds.subset([1]).chosen
-        ['b']
-        """
-        idx = np.asarray(indices, dtype=np.int64)
-        pick = [int(i) for i in idx]
-        return PreferenceDataset(
-            [self.prompts[i] for i in pick],
-            [self.chosen[i] for i in pick],
-            [self.rejected[i] for i in pick],
-            None if self.true_chosen is None else self.true_chosen[idx],
-            None if self.true_rejected is None else self.true_rejected[idx],
-        )
-
-
-# --------------------------------------------------------------------------- the world
 
 
 @dataclass(frozen=True)
@@ -441,69 +259,3 @@ class PreferenceWorld:
             raise ValueError("dataset has no true rewards (loaded from a file?)")
         delta = dataset.true_chosen - dataset.true_rejected
         return float(np.mean(sigmoid(np.abs(delta))))
-
-
-# --------------------------------------------------------------------------- JSONL
-
-
-def save_jsonl(dataset: PreferenceDataset, path: str | os.PathLike) -> None:
-    """Write ``{"prompt", "chosen", "rejected"}`` lines atomically (temporary file, then rename).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> ds = PreferenceDataset(["what color is a sky ?"], ["it is blue ."], ["it is red ."])
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "prefs.jsonl"
-    >>> save_jsonl(ds, path)
-    >>> load_jsonl(path).chosen
-    ['it is blue .']
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for p, c, r in zip(dataset.prompts, dataset.chosen, dataset.rejected, strict=True):
-                f.write(json.dumps({"prompt": p, "chosen": c, "rejected": r}) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
-def load_jsonl(path: str | os.PathLike) -> PreferenceDataset:
-    """Read a preference file; every line must be a valid object (blank lines are allowed).
-
-    Raises
-    ------
-    ValueError
-        Naming the file, the line number and the problem: bad JSON, not an object, a missing
-        or non-string field, an empty prompt or response, or no pairs at all.
-    """
-    path = Path(path)
-    prompts, chosen, rejected = [], [], []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}, line {lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{where}: not valid JSON ({exc.msg})") from None
-            if not isinstance(obj, dict):
-                raise ValueError(f"{where}: expected a JSON object, got {type(obj).__name__}")
-            for key in ("prompt", "chosen", "rejected"):
-                if key not in obj:
-                    raise ValueError(f"{where}: missing field {key!r}")
-                if not isinstance(obj[key], str):
-                    raise ValueError(
-                        f"{where}: field {key!r} must be a string, got {type(obj[key]).__name__}"
-                    )
-                if not obj[key].strip():
-                    raise ValueError(f"{where}: field {key!r} is empty")
-            prompts.append(obj["prompt"])
-            chosen.append(obj["chosen"])
-            rejected.append(obj["rejected"])
-    if not prompts:
-        raise ValueError(f"{path}: no preference pairs in the file")
-    return PreferenceDataset(prompts, chosen, rejected)
