@@ -26,11 +26,12 @@ reward hacking", arXiv:2312.09244 (2023).
 
 from __future__ import annotations
 
-import math
 from numbers import Real
 
 import torch
 import torch.nn.functional as F
+
+from rmcourse.validate import finite_number, ranking_shape
 
 __all__ = ["log_sigmoid", "bt_loss", "ranking_loss", "accuracy"]
 
@@ -144,7 +145,7 @@ def bt_loss(
     r_c, r_r = _check_pair(r_chosen, r_rejected)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    coef = _check_center_coef(center_coef)
+    coef = finite_number(center_coef, "center_coef", lower=0.0)
     logits = r_c - r_r
     if margin is not None:
         logits = logits - _check_margin(margin, r_c)
@@ -199,16 +200,7 @@ def ranking_loss(rewards: torch.Tensor) -> torch.Tensor:
     0.693147
     """
     _check_float_tensor(rewards, "rewards")
-    if rewards.ndim != 2:
-        raise ValueError(
-            f"rewards must be 2-D of shape (B, K), got shape {tuple(rewards.shape)}; "
-            "one prompt's ranking r is r.reshape(1, -1)"
-        )
-    n_prompts, k = rewards.shape
-    if k < 2:
-        raise ValueError(f"rewards needs K >= 2 responses per prompt to rank, got K = {k}")
-    if n_prompts == 0:
-        raise ValueError("rewards is empty: got B = 0 prompts")
+    _, k = ranking_shape(tuple(rewards.shape))
     better, worse = torch.triu_indices(k, k, offset=1, device=rewards.device)  # (2, C(K, 2))
     r = _upcast(rewards)  # (B, K)
     return -F.logsigmoid(r[:, better] - r[:, worse]).mean()  # mean of (B, C(K, 2))
@@ -291,15 +283,4 @@ def _check_margin(margin: float | torch.Tensor, rewards: torch.Tensor) -> torch.
         return margin.to(dtype=rewards.dtype, device=rewards.device)
     if not isinstance(margin, Real) or isinstance(margin, bool):
         raise TypeError(f"margin must be None, a number or a tensor, got {type(margin).__name__}")
-    if not math.isfinite(margin):
-        raise ValueError(f"margin must be finite, got {margin}")
-    return torch.tensor(float(margin), dtype=rewards.dtype, device=rewards.device)
-
-
-def _check_center_coef(center_coef: float) -> float:
-    """``center_coef`` as a float; it must be a finite number >= 0."""
-    if not isinstance(center_coef, Real) or isinstance(center_coef, bool):
-        raise TypeError(f"center_coef must be a number, got {type(center_coef).__name__}")
-    if not math.isfinite(center_coef) or center_coef < 0:
-        raise ValueError(f"center_coef must be a finite number >= 0, got {center_coef}")
-    return float(center_coef)
+    return torch.tensor(finite_number(margin, "margin"), dtype=rewards.dtype, device=rewards.device)

@@ -1,4 +1,6 @@
-"""Checks of single numbers passed as options: one wording for every ``TypeError``/``ValueError``.
+"""Checks of arguments written once: numbers passed as options, the shape of a ranking.
+
+One wording for every ``TypeError``/``ValueError`` they raise, whichever module calls them.
 
 Examples
 --------
@@ -35,7 +37,7 @@ def finite_number(
     ValueError: tol must be a finite number > 0.0, got 0.0
     """
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+        raise TypeError(f"{name} must be a number, got {value!r}")
     number = float(value)
     if lower is None:
         if not math.isfinite(number):
@@ -60,3 +62,29 @@ def positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def ranking_shape(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``(B, K)`` of a batch of rankings: B >= 1 prompts, K >= 2 responses each, best first.
+
+    Examples
+    --------
+    >>> ranking_shape((4, 3))
+    (4, 3)
+    >>> ranking_shape((3, 1))
+    Traceback (most recent call last):
+    ...
+    ValueError: rewards needs K >= 2 responses per prompt to rank, got K = 1
+    """
+    shape = tuple(shape)
+    if len(shape) != 2:
+        raise ValueError(
+            f"rewards must be 2-D of shape (B, K), got shape {shape}; one prompt's ranking of K "
+            "rewards is a (1, K) row, r.reshape(1, -1)"
+        )
+    n_prompts, k = shape
+    if k < 2:
+        raise ValueError(f"rewards needs K >= 2 responses per prompt to rank, got K = {k}")
+    if n_prompts == 0:
+        raise ValueError("rewards is empty: got B = 0 prompts")
+    return n_prompts, k
