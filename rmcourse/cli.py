@@ -1,4 +1,4 @@
-"""The ``rmcourse`` command: ``demo | course | refresh | train | exercises | grade``.
+"""The ``rmcourse`` command: ``demo | course | refresh | train | exercises | grade | doctor``.
 
 Each sub-command parses its arguments here and calls the layers that do the work; this module
 only wires them together and prints what they return.
@@ -147,6 +147,12 @@ def _grade(args: argparse.Namespace) -> int:
     )
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from rmcourse.doctor import doctor
+
+    return doctor()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``rmcourse`` command."""
     parser = argparse.ArgumentParser(
@@ -185,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--solutions", default="solutions", help="folder of NAME.ipynb")
     grade.add_argument("--out", default="gradebook.csv", help="gradebook CSV (JSON beside it)")
     grade.add_argument("--timeout", type=float, default=30.0, help="seconds per cell")
+
+    sub.add_parser("doctor", help="print the Python, package versions, GPU and widget status")
     return parser
 
 
@@ -197,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "train": _train,
         "exercises": _exercises,
         "grade": _grade,
+        "doctor": _doctor,
     }
     if args.command == "demo":
         return _demo()
