@@ -4,8 +4,11 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 from rmcourse.notebooks import build_course, refresh
+
+pytestmark = pytest.mark.kernel
 
 
 def _write(path, *sources):

@@ -4,6 +4,8 @@ import copy
 import json
 import math
 import re
+import subprocess
+import sys
 from importlib import resources
 
 import jsonschema
@@ -12,8 +14,9 @@ import pytest
 
 from rmcourse import quiz
 from rmcourse.np_loss import bt_loss, bt_loss_grad
-from rmcourse.quiz.content import SCENARIOS, question_by_id
-from rmcourse.quiz.render import Score, select_questions
+from rmcourse.quiz.content import SCENARIOS, question_by_id, select_questions
+from rmcourse.quiz.static import question_text
+from rmcourse.quiz.widgets import Score
 
 LN2 = math.log(2)
 
@@ -397,3 +400,29 @@ def test_explorer_rejects_values_off_the_sliders():
         quiz.explorer(7.5, 0.0)
     with pytest.raises(TypeError, match=r"r_rejected must be a number, got '1'"):
         quiz.explorer(0.0, "1")
+
+
+# --- structure -------------------------------------------------------------------------------
+
+
+def test_static_forms_need_no_ipywidgets():
+    code = ("import sys; from rmcourse.quiz import static, content; "
+            "q = content.question_by_id('calculate-single-pair'); static.question_html(q); "
+            "print('ipywidgets' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_scenario_titles_come_from_the_content():
+    content = _raw()
+    content["scenarios"]["calculate_loss"] = "Loss by hand"
+    (q,) = [q for q in quiz.load_questions(content) if q.id == "calculate-single-pair"]
+    assert q.title == "Loss by hand"
+    assert question_text(q).splitlines()[0] == "[calculate-single-pair] Loss by hand"
+    assert list(SCENARIOS) == list(_raw()["scenarios"])
+
+
+def test_only_questions_answered_by_a_click_have_no_check_button():
+    view = quiz.show(None, score=Score())
+    for widget in view.questions.values():
+        assert (widget.check_button is None) == (widget.question.kind == "choice")
