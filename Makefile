@@ -46,8 +46,8 @@ test: setup browser lint
 
 # The edit-test loop: everything except notebooks, kernels, the browser and slow tests (< 1 min).
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow and not kernel and not browser" --doctest-modules \
-	  rmcourse tests
+	$(BIN)/python -m pytest -q -n 2 -m "not slow and not kernel and not browser" \
+	  --doctest-modules rmcourse tests
 
 # Re-execute the committed lessons in place (after a library change), without volatile metadata.
 notebooks: setup
