@@ -46,7 +46,7 @@ test: setup browser lint
 
 # Re-execute the committed lessons in place (after a library change), without volatile metadata.
 notebooks: setup
-	$(BIN)/python -m rmcourse.notebooks refresh notebooks/*.ipynb
+	$(BIN)/rmcourse refresh notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) $(SETTINGS) build .pytest_cache .ruff_cache
