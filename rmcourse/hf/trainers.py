@@ -25,7 +25,7 @@ from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer
 from rmcourse import torch_loss
 from rmcourse.data import PreferenceDataset, PreferenceWorld
 from rmcourse.hf.data import to_hf_dataset
-from rmcourse.train import expected_accuracy, spearman
+from rmcourse.metrics import expected_accuracy, spearman
 
 
 @dataclass
