@@ -15,20 +15,20 @@ import pytest
 import torch
 
 import rmcourse.np_loss
-from rmcourse.grading import command, generate_exercises, grade_command
-from rmcourse.grading.anticopy import copied_names
+from rmcourse.grading import generate_exercises, grade_command
+from rmcourse.grading.anticopy import copied_exercises, copied_names
 from rmcourse.grading.checks import make_checks
 from rmcourse.grading.execute import NOT_RUN, OK, SKIPPED, TIMEOUT, Limits, Step, run_steps
 from rmcourse.grading.generate import make_exercise
-from rmcourse.grading.grade import ExerciseResult, SubmissionResult, copied_exercises
 from rmcourse.grading.gradebook import feedback_markdown, merge_rows, read_rows, record
+from rmcourse.grading.results import CheckResult, ExerciseResult, SubmissionResult, by_points
 from rmcourse.grading.source import (
-    Assignment,
-    Exercise,
     load_assignment,
+    parse_assignment,
     split_hidden,
     stub_solution,
 )
+from rmcourse.grading.submission import student_work
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
@@ -272,11 +272,7 @@ def test_an_exercise_with_two_functions_is_copied_when_one_is():
             )
         },
     )
-    assignment = Assignment(
-        "x",
-        nbformat.v4.new_notebook(cells=[solution, test]),
-        (Exercise("pair", ("bt_loss", "log_sigmoid"), ()),),
-    )
+    assignment = parse_assignment("x", nbformat.v4.new_notebook(cells=[solution, test]))
     submission = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_code_cell(
@@ -284,7 +280,7 @@ def test_an_exercise_with_two_functions_is_copied_when_one_is():
             )
         ]
     )
-    assert copied_exercises(submission, assignment) == {
+    assert copied_exercises(student_work(submission, assignment), assignment) == {
         "pair": "log_sigmoid: from rmcourse.np_loss import log_sigmoid"
     }
 
@@ -422,7 +418,7 @@ def _result(student, points, assignment="02_numpy_loss"):
     return SubmissionResult(
         student,
         assignment,
-        (ExerciseResult("f", points, 2.0, "partial" if points else "failed", "a note", ()),),
+        (ExerciseResult("f", points, 2.0, by_points(points, 2.0), "a note", ()),),
     )
 
 
@@ -472,12 +468,8 @@ def test_feedback_page_lists_failed_checks():
                 "partial",
                 "",
                 (
-                    command.grade_submission.__globals__["CheckResult"](
-                        "f_visible", 1.0, 1.0, "passed"
-                    ),
-                    command.grade_submission.__globals__["CheckResult"](
-                        "f_hidden", 0.0, 2.0, "a hidden test failed: ValueError"
-                    ),
+                    CheckResult("f_visible", 1.0, 1.0, "passed"),
+                    CheckResult("f_hidden", 0.0, 2.0, "a hidden test failed: ValueError"),
                 ),
             ),
         ),

@@ -19,7 +19,7 @@ import pytest
 from rmcourse.grading import command
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.generate import make_exercise
-from rmcourse.grading.grade import ExerciseResult, SubmissionResult
+from rmcourse.grading.results import ExerciseResult, SubmissionResult
 from rmcourse.grading.source import is_solution, is_test, load_assignment, nbgrader
 
 pytestmark = pytest.mark.slow

@@ -15,7 +15,7 @@ import pytest
 from rmcourse.grading import command
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.generate import make_exercise
-from rmcourse.grading.grade import SubmissionResult
+from rmcourse.grading.results import SubmissionResult
 from rmcourse.grading.source import Assignment, is_solution, load_assignment, nbgrader
 
 pytestmark = pytest.mark.slow

@@ -88,10 +88,19 @@ def generate_exercises(solutions_dir: Path, out_dir: Path) -> list[Path]:
 
     Examples
     --------
-    >>> import tempfile, rmcourse
-    >>> solutions = Path(rmcourse.__file__).parents[1] / "solutions"
-    >>> [p.name for p in generate_exercises(solutions, Path(tempfile.mkdtemp()))][:2]
-    ['01_bradley_terry.ipynb', '02_numpy_loss.ipynb']
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> meta = {"schema_version": 3, "grade_id": "f", "solution": True, "grade": False,
+    ...         "locked": False, "task": False}
+    >>> solution = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+    ...     "def f():\\n    ### BEGIN SOLUTION\\n    return 1\\n    ### END SOLUTION",
+    ...     metadata={"nbgrader": meta})])
+    >>> nbformat.write(solution, folder / "09_demo.ipynb")
+    >>> [path] = generate_exercises(folder, folder / "exercises")
+    >>> print(nbformat.read(path, as_version=4).cells[0].source)
+    def f():
+        # YOUR CODE HERE
+        raise NotImplementedError()
     """
     sources = [load_assignment(path) for path in solution_paths(solutions_dir)]
     out_dir = Path(out_dir)
