@@ -7,12 +7,12 @@ from __future__ import annotations
 import csv
 import secrets
 import time
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT, SOLUTIONS
 
 import rmcourse.np_loss
 from rmcourse.grading import generate_exercises, grade_command
@@ -29,10 +29,6 @@ from rmcourse.grading.source import (
     stub_solution,
 )
 from rmcourse.grading.submission import student_work
-
-ROOT = Path(__file__).resolve().parents[1]
-SOLUTIONS = ROOT / "solutions"
-
 
 # --- checks -------------------------------------------------------------------------------
 

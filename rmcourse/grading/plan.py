@@ -88,6 +88,15 @@ class _Builder:
             self.guarded(test.hidden, role, requires=shown)
 
 
+def _section(assignment: Assignment, index: int) -> str:
+    """The exercise whose part of the notebook a cell after ``layout[index]`` stands in: that of
+    the next solution or test cell, else the last exercise."""
+    for item in assignment.layout[index + 1 :]:
+        if isinstance(item, (Exercise, GradeCell)):
+            return item.grade_id if isinstance(item, Exercise) else item.exercise
+    return assignment.exercises[-1].grade_id
+
+
 def plan(assignment: Assignment, work: StudentWork, key_file: str) -> Plan:
     """The steps that grade ``work`` against ``assignment``; the guard reads its key from
     ``key_file``.
@@ -123,19 +132,16 @@ def plan(assignment: Assignment, work: StudentWork, key_file: str) -> Plan:
     for cell in work.cells:  # none before the guard install
         placed[max(cell.after, first - 1)].append(cell)
     build = _Builder(key_file)
-    region = assignment.exercises[0].grade_id
     for index in range(-1, len(layout)):
         item = layout[index] if index >= 0 else None
         if isinstance(item, LockedCell):
             build.add(Step(item.code, replay=True), Role("setup" if index < first else "cell"))
-        elif isinstance(item, Exercise):
-            region = item.grade_id
         elif isinstance(item, GradeCell) and item.exercise not in work.unanswered:
             build.test(item)
         if index == first - 1:
             build.install()
         for cell in placed[index]:
-            build.student(cell, region)
+            build.student(cell, _section(assignment, index))
     return Plan(
         tuple(build.steps),
         tuple(build.roles),

@@ -79,6 +79,12 @@ def read_submission(path: Path) -> tuple[nbformat.NotebookNode | None, str, str]
         return None, "empty" if "empty file" in str(exc) else "not_a_notebook", str(exc)
 
 
+def _blank(code: str) -> bool:
+    """Whether a cell holds nothing to run (blank, or comments only)."""
+    tree = parse(code)
+    return tree is not None and not tree.body
+
+
 def _instructor_cells(assignment: Assignment) -> tuple[dict[str, int], dict[str, int]]:
     """(grade_id -> layout index, code fingerprint -> layout index) of the instructor's cells."""
     by_id: dict[str, int] = {}
@@ -91,7 +97,8 @@ def _instructor_cells(assignment: Assignment) -> tuple[dict[str, int], dict[str,
         if item.grade_id:
             by_id[item.grade_id] = index
         shipped = item.code if isinstance(item, LockedCell) else item.visible
-        by_code.setdefault(fingerprint(shipped), index)
+        if not _blank(shipped):  # a cell of comments only says nothing about where it stands
+            by_code.setdefault(fingerprint(shipped), index)
     return by_id, by_code
 
 
@@ -131,7 +138,6 @@ def student_work(submission: nbformat.NotebookNode, assignment: Assignment) -> S
         grade_id = grade_id if isinstance(grade_id, str) else ""
         code = unix_newlines(cell.source)
         key = fingerprint(code)
-        tree = parse(code)
         if grade_id in exercises:
             if key != fingerprint(exercises[grade_id].stub):  # not before its own place
                 found.append((code, (grade_id,), max(after, by_id[grade_id] - 1), number))
@@ -139,7 +145,7 @@ def student_work(submission: nbformat.NotebookNode, assignment: Assignment) -> S
             after = max(after, by_id[grade_id])
         elif grade_id in by_id or key in by_code:
             after = max(after, by_id.get(grade_id, by_code.get(key, -1)))
-        elif tree is None or tree.body:  # not a cell of comments only
+        elif not _blank(code):
             found.append((code, (), after, number))
     with_id = {number for numbers in carried.values() for number in numbers}
     by_name: dict[str, list[int]] = defaultdict(list)
@@ -148,6 +154,7 @@ def student_work(submission: nbformat.NotebookNode, assignment: Assignment) -> S
             continue
         for i, (code, answers, where, number) in enumerate(found):
             if number not in with_id and set(defined_functions(code)) & set(exercise.names):
+                where = max(where, by_id[exercise.grade_id] - 1)  # not before its own place
                 found[i] = (code, answers + (exercise.grade_id,), where, number)
                 by_name[exercise.grade_id].append(number)
     return StudentWork(
