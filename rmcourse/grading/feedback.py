@@ -111,6 +111,19 @@ def descriptions(hidden: str) -> tuple[Description, ...]:
     return tuple(sorted(found, key=lambda d: (d.first_line, d.last_line)))
 
 
+def unstated(lines: frozenset[str], hidden: list[str]) -> frozenset[str]:
+    """The ``lines`` that no description of the ``hidden`` codes states (what feedback must not
+    quote: a description may say ``dataset_loss([]) should raise``, a line of the test).
+
+    Examples
+    --------
+    >>> unstated(frozenset({"f([]) == 0", "g(secret)"}), ["assert f([]) == 0, 'f([]) == 0'"])
+    frozenset({'g(secret)'})
+    """
+    texts = [check.text for code in hidden for check in descriptions(code)]
+    return frozenset(line for line in lines if not any(line in text for text in texts))
+
+
 def _mismatch(detail: str) -> str:
     for start, words in CLOSE_MISMATCH:
         if detail.startswith(start):

@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from rmcourse.grading.execute import Step
+from rmcourse.grading.feedback import unstated
 from rmcourse.grading.pycode import definitions_only
 from rmcourse.grading.source import Assignment, Exercise, GradeCell, LockedCell
 from rmcourse.grading.submission import StudentCell, StudentWork
@@ -147,5 +148,7 @@ def plan(assignment: Assignment, work: StudentWork, key_file: str) -> Plan:
         tuple(build.roles),
         secrets.token_bytes(32),
         build.challenges,
-        assignment.secret_lines,
+        unstated(
+            assignment.secret_lines, [t.hidden for e in assignment.exercises for t in e.tests]
+        ),
     )
