@@ -108,14 +108,12 @@ def grade_folder(
     Examples
     --------
     >>> import tempfile
-    >>> from rmcourse.grading.source import BEGIN_SOLUTION, END_SOLUTION
     >>> import nbformat
+    >>> from rmcourse.grading.source import nbgrader_cell
     >>> folder = Path(tempfile.mkdtemp())
-    >>> meta = {"schema_version": 3, "grade_id": "f", "solution": True, "grade": False,
-    ...         "locked": False, "task": False}
-    >>> solution = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
-    ...     f"def f():\\n    {BEGIN_SOLUTION}\\n    return 1\\n    {END_SOLUTION}",
-    ...     metadata={"nbgrader": meta})])
+    >>> answer = "def g(x):\\n    ### BEGIN SOLUTION\\n    return 2 * x\\n    ### END SOLUTION"
+    >>> cells = [nbgrader_cell(answer, "g", solution=True), nbgrader_cell("g(1)", "t", points=1)]
+    >>> solution = nbformat.v4.new_notebook(cells=cells)
     >>> nbformat.write(solution, folder / "09_demo.ipynb")
     >>> _ = (folder / "cid.ipynb").write_text("{}")
     >>> [r] = grade_folder([folder / "cid.ipynb"], folder / "09_demo.ipynb", folder / "g.csv",

@@ -55,14 +55,11 @@ def grade_submission(path: Path, assignment: Assignment, limits: Limits) -> Subm
     Examples
     --------
     >>> import nbformat
-    >>> from rmcourse.grading.source import parse_assignment
-    >>> meta = {"schema_version": 3, "grade_id": "f", "solution": True, "grade": False,
-    ...         "locked": False, "task": False}
+    >>> from rmcourse.grading.source import nbgrader_cell, parse_assignment
     >>> assignment = parse_assignment("09_demo", nbformat.v4.new_notebook(cells=[
-    ...     nbformat.v4.new_code_cell("def f():\\n    ### BEGIN SOLUTION\\n    return 1\\n"
-    ...                               "    ### END SOLUTION", metadata={"nbgrader": meta}),
-    ...     nbformat.v4.new_code_cell("assert f() == 1", metadata={"nbgrader": dict(
-    ...         meta, grade_id="f_test", solution=False, grade=True, locked=True, points=2)})]))
+    ...     nbgrader_cell("def f():\\n    ### BEGIN SOLUTION\\n    return 1\\n    ### END SOLUTION",
+    ...                   "f", solution=True),
+    ...     nbgrader_cell("assert f() == 1", "f_test", points=2)]))
     >>> folder = Path(tempfile.mkdtemp())
     >>> _ = (folder / "bob.ipynb").write_text("")
     >>> result = grade_submission(folder / "bob.ipynb", assignment, Limits())

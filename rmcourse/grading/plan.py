@@ -105,19 +105,14 @@ def plan(assignment: Assignment, work: StudentWork, key_file: str) -> Plan:
     Examples
     --------
     >>> import nbformat
-    >>> from rmcourse.grading.source import parse_assignment
+    >>> from rmcourse.grading.source import nbgrader_cell, parse_assignment
     >>> from rmcourse.grading.submission import StudentCell, StudentWork
-    >>> def cell(source, grade_id, solution=False, points=None):
-    ...     meta = {"schema_version": 3, "grade_id": grade_id, "solution": solution,
-    ...             "grade": points is not None, "locked": not solution, "task": False}
-    ...     return nbformat.v4.new_code_cell(
-    ...         source, metadata={"nbgrader": dict(meta, **({"points": points} if points else {}))})
     >>> assignment = parse_assignment("09_demo", nbformat.v4.new_notebook(cells=[
-    ...     cell("import math", "setup"),
-    ...     cell("def f(x):\\n    ### BEGIN SOLUTION\\n    return x\\n    ### END SOLUTION", "f",
-    ...          solution=True),
-    ...     cell("assert f(1) == 1\\n### BEGIN HIDDEN TESTS\\nassert f(2) == 2\\n"
-    ...          "### END HIDDEN TESTS", "f_test", points=1)]))
+    ...     nbgrader_cell("import math", "setup"),
+    ...     nbgrader_cell("def f(x):\\n    ### BEGIN SOLUTION\\n    return x\\n"
+    ...                   "    ### END SOLUTION", "f", solution=True),
+    ...     nbgrader_cell("assert f(1) == 1\\n### BEGIN HIDDEN TESTS\\nassert f(2) == 2\\n"
+    ...                   "### END HIDDEN TESTS", "f_test", points=1)]))
     >>> work = StudentWork((StudentCell("h = 1", (), -1, 1), StudentCell("def f(x): return x",
     ...                     ("f",), 1, 2)), frozenset(), {}, {})
     >>> p = plan(assignment, work, "key")

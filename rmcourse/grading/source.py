@@ -81,12 +81,7 @@ class Assignment:
     @property
     def secret_lines(self) -> frozenset[str]:
         """Lines of hidden-test code (stripped, 8+ characters) that no shipped cell contains."""
-        shipped = {
-            line.strip()
-            for item in self.layout
-            for code in _shipped_code(item)
-            for line in code.splitlines()
-        }
+        shipped = "\n".join(code for item in self.layout for code in _shipped_code(item))
         return frozenset(
             line.strip()
             for exercise in self.exercises
@@ -131,6 +126,31 @@ def is_solution(cell: nbformat.NotebookNode) -> bool:
 def is_test(cell: nbformat.NotebookNode) -> bool:
     """Whether ``cell`` is a graded test cell (nbgrader ``grade: true``, not a solution)."""
     return cell.cell_type == "code" and bool(nbgrader(cell).get("grade")) and not is_solution(cell)
+
+
+def nbgrader_cell(
+    source: str, grade_id: str, *, solution: bool = False, points: float | None = None
+) -> nbformat.NotebookNode:
+    """A code cell with nbgrader metadata (schema 3): a solution cell, a test cell worth
+    ``points``, or (neither) a locked cell.
+
+    Examples
+    --------
+    >>> cell = nbgrader_cell("assert f() == 1", "f_test", points=2)
+    >>> is_test(cell), is_solution(cell), nbgrader(cell)["points"]
+    (True, False, 2)
+    """
+    meta = {
+        "schema_version": 3,
+        "grade_id": grade_id,
+        "solution": solution,
+        "grade": points is not None,
+        "locked": not solution,
+        "task": False,
+    }
+    if points is not None:
+        meta["points"] = points
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta})
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
@@ -280,17 +300,12 @@ def parse_assignment(name: str, nb: nbformat.NotebookNode) -> Assignment:
 
     Examples
     --------
-    >>> def cell(source, grade_id, solution=False, points=None):
-    ...     meta = {"schema_version": 3, "grade_id": grade_id, "solution": solution,
-    ...             "grade": points is not None, "locked": not solution, "task": False}
-    ...     return nbformat.v4.new_code_cell(
-    ...         source, metadata={"nbgrader": dict(meta, **({"points": points} if points else {}))})
     >>> nb = nbformat.v4.new_notebook(cells=[
-    ...     cell("import math", "setup"),
-    ...     cell("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION", "f",
-    ...          solution=True),
-    ...     cell("assert f(1) == 1\n### BEGIN HIDDEN TESTS\nassert f(2) == 2\n"
-    ...          "### END HIDDEN TESTS", "f_test", points=2)])
+    ...     nbgrader_cell("import math", "setup"),
+    ...     nbgrader_cell("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
+    ...                   "f", solution=True),
+    ...     nbgrader_cell("assert f(1) == 1\n### BEGIN HIDDEN TESTS\nassert f(2) == 2\n"
+    ...                   "### END HIDDEN TESTS", "f_test", points=2)])
     >>> a = parse_assignment("09_demo", nb)
     >>> [type(item).__name__ for item in a.layout], a.max_points
     (['LockedCell', 'Exercise', 'GradeCell'], 2.0)

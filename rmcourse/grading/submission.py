@@ -107,16 +107,11 @@ def student_work(submission: nbformat.NotebookNode, assignment: Assignment) -> S
 
     Examples
     --------
-    >>> from rmcourse.grading.source import parse_assignment
-    >>> def cell(source, grade_id, solution=False, points=None):
-    ...     meta = {"schema_version": 3, "grade_id": grade_id, "solution": solution,
-    ...             "grade": points is not None, "locked": not solution, "task": False}
-    ...     return nbformat.v4.new_code_cell(
-    ...         source, metadata={"nbgrader": dict(meta, **({"points": points} if points else {}))})
+    >>> from rmcourse.grading.source import nbgrader_cell, parse_assignment
     >>> source = nbformat.v4.new_notebook(cells=[
-    ...     cell("def f(x):\\n    ### BEGIN SOLUTION\\n    return x\\n    ### END SOLUTION", "f",
-    ...          solution=True),
-    ...     cell("assert f(1) == 1", "f_test", points=1)])
+    ...     nbgrader_cell("def f(x):\\n    ### BEGIN SOLUTION\\n    return x\\n"
+    ...                   "    ### END SOLUTION", "f", solution=True),
+    ...     nbgrader_cell("assert f(1) == 1", "f_test", points=1)])
     >>> assignment = parse_assignment("09_demo", source)
     >>> mine = nbformat.v4.new_notebook(cells=[
     ...     nbformat.v4.new_code_cell("def helper(x):\\r\\n    return x"),
