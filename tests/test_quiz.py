@@ -402,6 +402,26 @@ def test_explorer_rejects_values_off_the_sliders():
         quiz.explorer(0.0, "1")
 
 
+def test_the_right_option_is_not_given_away_by_its_length():
+    """In at most a third of the choice questions is the right option the (strictly) longest."""
+    questions = [q for q in quiz.load_questions()
+                 if q.kind == "choice" and all(o.rewards is None for o in q.options)]
+    longest = []
+    for q in questions:
+        lengths = {o.key: len(o.text) for o in q.options}
+        top = max(lengths.values())
+        if [k for k, n in lengths.items() if n == top] == [q.answer]:
+            longest.append(q.id)
+    assert len(questions) >= 12
+    assert len(longest) <= len(questions) / 3, f"the right option is the longest in {longest}"
+
+
+def test_the_right_option_is_not_always_in_the_same_place():
+    answers = [q.answer for q in quiz.load_questions() if q.kind == "choice"]
+    most_common = max(answers.count(key) for key in set(answers))
+    assert most_common <= len(answers) / 2, answers
+
+
 # --- structure -------------------------------------------------------------------------------
 
 
