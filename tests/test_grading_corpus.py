@@ -23,7 +23,7 @@ from rmcourse.grading.generate import make_exercise
 from rmcourse.grading.results import ExerciseResult, SubmissionResult
 from rmcourse.grading.source import is_test, load_assignment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 SOLUTION = ROOT / "solutions" / "02_numpy_loss.ipynb"
 EXERCISES = ("log_sigmoid", "bt_loss", "bt_loss_grad", "ranking_loss")
