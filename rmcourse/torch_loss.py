@@ -30,11 +30,12 @@ model", NeurIPS 2023, arXiv:2305.18290.
 from __future__ import annotations
 
 import functools
-import math
 from numbers import Real
 
 import torch
 import torch.nn.functional as F
+
+from rmcourse.validate import finite_number, ranking_shape
 
 __all__ = ["log_sigmoid", "bt_loss", "ranking_loss", "accuracy", "dpo_rewards", "dpo_loss"]
 
@@ -148,7 +149,7 @@ def bt_loss(
     r_c, r_r = _check_pair(r_chosen, r_rejected)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    coef = _check_center_coef(center_coef)
+    coef = finite_number(center_coef, "center_coef", lower=0.0)
     logits = r_c - r_r
     if margin is not None:
         logits = logits - _check_margin(margin, r_c)
@@ -203,16 +204,7 @@ def ranking_loss(rewards: torch.Tensor) -> torch.Tensor:
     0.693147
     """
     _check_float_tensor(rewards, "rewards")
-    if rewards.ndim != 2:
-        raise ValueError(
-            f"rewards must be 2-D of shape (B, K), got shape {tuple(rewards.shape)}; "
-            "one prompt's ranking r is r.reshape(1, -1)"
-        )
-    n_prompts, k = rewards.shape
-    if k < 2:
-        raise ValueError(f"rewards needs K >= 2 responses per prompt to rank, got K = {k}")
-    if n_prompts == 0:
-        raise ValueError("rewards is empty: got B = 0 prompts")
+    _, k = ranking_shape(tuple(rewards.shape))
     better, worse = torch.triu_indices(k, k, offset=1, device=rewards.device)  # (2, C(K, 2))
     r = _upcast(rewards)  # (B, K)
     return -F.logsigmoid(r[:, better] - r[:, worse]).mean()  # mean of (B, C(K, 2))
@@ -295,18 +287,7 @@ def _check_margin(margin: float | torch.Tensor, rewards: torch.Tensor) -> torch.
         return margin.to(dtype=rewards.dtype, device=rewards.device)
     if not isinstance(margin, Real) or isinstance(margin, bool):
         raise TypeError(f"margin must be None, a number or a tensor, got {type(margin).__name__}")
-    if not math.isfinite(margin):
-        raise ValueError(f"margin must be finite, got {margin}")
-    return torch.tensor(float(margin), dtype=rewards.dtype, device=rewards.device)
-
-
-def _check_center_coef(center_coef: float) -> float:
-    """``center_coef`` as a float; it must be a finite number >= 0."""
-    if not isinstance(center_coef, Real) or isinstance(center_coef, bool):
-        raise TypeError(f"center_coef must be a number, got {type(center_coef).__name__}")
-    if not math.isfinite(center_coef) or center_coef < 0:
-        raise ValueError(f"center_coef must be a finite number >= 0, got {center_coef}")
-    return float(center_coef)
+    return torch.tensor(finite_number(margin, "margin"), dtype=rewards.dtype, device=rewards.device)
 
 
 def dpo_rewards(
@@ -374,7 +355,7 @@ def dpo_rewards(
         policy_chosen_logps=policy_chosen_logps, policy_rejected_logps=policy_rejected_logps,
         ref_chosen_logps=ref_chosen_logps, ref_rejected_logps=ref_rejected_logps,
     )  # fmt: skip
-    beta = _check_beta(beta)
+    beta = finite_number(beta, "beta", lower=0.0, strict=True)
     pol_c, pol_r, ref_c, ref_r = logps  # 4 x (B,) in the compute dtype
     return beta * (pol_c - ref_c), beta * (pol_r - ref_r)  # (B,), (B,)
 
@@ -456,12 +437,3 @@ def _check_logps(**logps: torch.Tensor) -> list[torch.Tensor]:
         raise ValueError("the log-prob tensors are empty: need at least one pair")
     dtype = functools.reduce(torch.promote_types, (v.dtype for v in logps.values()))
     return [_upcast(v.to(dtype)) for v in logps.values()]
-
-
-def _check_beta(beta: float) -> float:
-    """``beta`` as a float; it must be a finite number > 0."""
-    if not isinstance(beta, Real) or isinstance(beta, bool):
-        raise TypeError(f"beta must be a number, got {type(beta).__name__}")
-    if not math.isfinite(beta) or beta <= 0:
-        raise ValueError(f"beta must be a finite number > 0, got {beta}")
-    return float(beta)
