@@ -9,6 +9,8 @@ decay (``TrainConfig.lr_at``), bf16 autocast on a GPU, gradient clipping, a log 
 - :func:`dpo` — a copy of pi_ref trained with :func:`rmcourse.torch_loss.dpo_loss` on preference
   pairs; pi_ref's log-probs are computed once, before training (TRL's
   ``precompute_ref_log_probs``), since pi_ref is frozen.
+- :func:`preference_pairs` — pairs a policy wrote, labelled by the world's true reward;
+  :func:`implicit_rewards`, :func:`sample_with_log_ratios` — what lesson 07 measures.
 
 References
 ----------
@@ -28,9 +30,13 @@ import torch
 from torch import nn
 
 from rmcourse import torch_loss
-from rmcourse.data import PreferenceDataset, Tokenizer
+from rmcourse.data import PreferenceDataset, PreferenceWorld, Tokenizer
+from rmcourse.device import autocast, resolve_device
+from rmcourse.model import parameter_groups
+from rmcourse.np_loss import sigmoid
 from rmcourse.policy import (
     CausalLM,
+    decode_responses,
     encode_prompts,
     encode_responses,
     join_rows,
@@ -38,7 +44,7 @@ from rmcourse.policy import (
     sequence_logprobs,
     token_logprobs,
 )
-from rmcourse.train import TrainConfig, _autocast, resolve_device
+from rmcourse.train import TrainConfig
 
 StepLoss = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
@@ -70,18 +76,16 @@ def optimise(
     """Minimise ``step_loss(batch indices)`` over ``config``'s budget, the loop of ``train``.
 
     batch → forward and loss (``step_loss``, under autocast) → zero_grad → backward → clip →
-    step → log. ``step_loss`` returns the loss and a dict of floats to log.
+    step → log. ``step_loss`` returns the loss and a dict of floats to log. The model trains
+    from the weights it has (``config.reinit`` does not apply); ``config.seed`` sets the batch
+    order. The weights after the last step are kept.
     """
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     model.to(device).train()
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "emb" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "emb" not in n)]
     optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay},
-         {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.lr, betas=(0.9, 0.98),
-    )  # fmt: skip
+        parameter_groups(model, config.weight_decay), lr=config.lr, betas=(0.9, 0.98)
+    )
     batches = _index_batches(n_examples, config.batch_size, config.seed)
     history: dict[str, list[float]] = {"step": [], "lr": []}
     step, seconds = 0, 0.0
@@ -92,7 +96,7 @@ def optimise(
     while fraction_done() < 1.0:
         start = time.perf_counter()
         idx = next(batches)  # (B,)
-        with _autocast(device):
+        with autocast(device):
             loss, metrics = step_loss(idx)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the loss is {loss.item()} at step {step + 1}: lower lr")
@@ -233,3 +237,35 @@ def sample_with_log_ratios(
         reference, prompt_ids, responses
     )
     return responses, log_ratio.numpy()
+
+
+def preference_pairs(
+    world: PreferenceWorld,
+    policy: CausalLM,
+    tokenizer: Tokenizer,
+    prompts: Sequence[str],
+    seed: int = 0,
+) -> PreferenceDataset:
+    """Two answers to each prompt written by ``policy``, labelled by the world (Bradley-Terry).
+
+    As :meth:`rmcourse.data.PreferenceWorld.sample` labels its pairs: the first answer y1 is
+    chosen with probability σ(r*(x, y1) − r*(x, y2)); prompts whose two answers are the same
+    are dropped (a pair of identical answers teaches nothing). Seeded by ``seed``.
+    """
+    x = encode_prompts(tokenizer, prompts)
+    first, second = (
+        decode_responses(tokenizer, sample(policy, x, seed=s)) for s in (2 * seed, 2 * seed + 1)
+    )
+    keep = [i for i, (a, b) in enumerate(zip(first, second, strict=True)) if a != b]
+    kept_prompts = [prompts[i] for i in keep]
+    y1, y2 = [first[i] for i in keep], [second[i] for i in keep]
+    r1 = world.true_rewards(kept_prompts, [[y] for y in y1])[:, 0]  # (N,)
+    r2 = world.true_rewards(kept_prompts, [[y] for y in y2])[:, 0]  # (N,)
+    first_wins = np.random.default_rng(seed).random(len(keep)) < sigmoid(r1 - r2)  # (N,)
+    return PreferenceDataset(
+        kept_prompts,
+        [a if w else b for a, b, w in zip(y1, y2, first_wins, strict=True)],
+        [b if w else a for a, b, w in zip(y1, y2, first_wins, strict=True)],
+        np.where(first_wins, r1, r2),
+        np.where(first_wins, r2, r1),
+    )

@@ -217,3 +217,23 @@ def test_policy_config_rejects_bad_sizes():
         PolicyConfig(vocab_size=0)
     with pytest.raises(ValueError, match="max_len"):
         lm(max_len=4)(torch.zeros(1, 5, dtype=torch.long) + 4)
+
+
+def test_preference_pairs_are_seeded_labelled_by_the_world_and_never_identical():
+    from rmcourse.data import PreferenceWorld
+    from rmcourse.policy_train import preference_pairs
+
+    world = PreferenceWorld(seed=0)
+    tok = world.tokenizer()
+    torch.manual_seed(0)
+    policy = new_policy(tok, d_model=16, n_layers=1).eval()
+    prompts = world.sample(200, seed=1).prompts
+    pairs = preference_pairs(world, policy, tok, prompts, seed=4)
+    again = preference_pairs(world, policy, tok, prompts, seed=4)
+    assert pairs.chosen == again.chosen and pairs.rejected == again.rejected
+    assert 0 < len(pairs) <= 200 and all(
+        c != r for c, r in zip(pairs.chosen, pairs.rejected, strict=True)
+    )
+    for i in range(len(pairs)):
+        assert pairs.true_chosen[i] == world.true_reward(pairs.prompts[i], pairs.chosen[i])
+        assert pairs.true_rejected[i] == world.true_reward(pairs.prompts[i], pairs.rejected[i])
