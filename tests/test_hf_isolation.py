@@ -24,7 +24,7 @@ sys.meta_path.insert(0, Absent())
 import rmcourse
 imported = []
 for info in pkgutil.walk_packages(rmcourse.__path__, "rmcourse."):
-    if info.name == "rmcourse.hf" or info.name.startswith("rmcourse.hf.") or info.name == "rmcourse.__main__":
+    if info.name.split(".")[:2] == ["rmcourse", "hf"] or info.name == "rmcourse.__main__":
         continue
     importlib.import_module(info.name)
     imported.append(info.name)

@@ -5,7 +5,8 @@
 - :mod:`rmcourse.hf.model` — tiny Llama-style models built from a config (nothing downloaded)
 - :mod:`rmcourse.hf.trainers` — TRL's ``RewardTrainer`` / ``DPOTrainer`` set up for a CPU, and
   the course's evaluation of what they trained
-- :mod:`rmcourse.hf.command` — ``rmcourse hf-train``, also under ``torchrun`` / ``accelerate launch``
+- :mod:`rmcourse.hf.command` — ``rmcourse hf-train``, also under ``torchrun`` and
+  ``accelerate launch``
 
 Nothing below this package imports it. Importing it switches the Hugging Face libraries to
 offline mode (no hub access, no telemetry) unless the caller has set those variables already.

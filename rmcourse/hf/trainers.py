@@ -109,7 +109,8 @@ def dpo_trainer(
     config: HFTrainConfig,
     output_dir: str | None = None,
 ) -> DPOTrainer:
-    """A ``DPOTrainer`` (sigmoid loss, ``beta = config.beta``) for ``policy`` against ``reference``."""
+    """A ``DPOTrainer`` (sigmoid loss, ``beta = config.beta``) for ``policy`` against ``reference``.
+    """
     args = DPOConfig(
         **_common_args(config, output_dir),
         beta=config.beta,
@@ -129,7 +130,8 @@ def _rows(
     tokenizer: PreTrainedTokenizerBase, prompts: list[str], responses: list[str]
 ) -> dict[str, torch.Tensor]:
     """``prompt + " " + response + eos`` rows, right-padded, as TRL builds them."""
-    texts = [f"{p} {r.lstrip()}{tokenizer.eos_token}" for p, r in zip(prompts, responses, strict=True)]
+    eos = tokenizer.eos_token
+    texts = [f"{p} {r.lstrip()}{eos}" for p, r in zip(prompts, responses, strict=True)]
     return tokenizer(texts, padding=True, padding_side="right", return_tensors="pt")
 
 
