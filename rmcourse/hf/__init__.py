@@ -24,6 +24,8 @@ OFFLINE_ENV: dict[str, str] = {
     "DISABLE_TELEMETRY": "1",
     "WANDB_DISABLED": "true",  # and report_to="none" in every config we build
     "TOKENIZERS_PARALLELISM": "false",  # no fork warnings from the Rust tokenizer
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",  # a few seconds of mapping: no bars in the lesson
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
 }
 for _name, _value in OFFLINE_ENV.items():
     os.environ.setdefault(_name, _value)

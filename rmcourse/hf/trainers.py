@@ -77,6 +77,7 @@ def _common_args(config: HFTrainConfig, output_dir: str | None) -> dict:
         "disable_tqdm": True,
         "dataloader_num_workers": 0,
         "use_cpu": config.use_cpu,
+        "ddp_find_unused_parameters": False,  # every parameter gets a gradient: skip the search
     }
 
 
