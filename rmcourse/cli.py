@@ -1,4 +1,5 @@
-"""The ``rmcourse`` command: ``demo | course | refresh | train | exercises | grade | doctor``.
+"""The ``rmcourse`` command: ``demo | course | refresh | train | exercises | grade | doctor |
+hf-train``.
 
 Each sub-command parses its arguments here and calls the layers that do the work; this module
 only wires them together and prints what they return.
@@ -148,6 +149,18 @@ def _grade(args: argparse.Namespace) -> int:
     )
 
 
+def _hf_train(args: argparse.Namespace) -> int:
+    """Train the tiny Hugging Face model with TRL; also under torchrun / accelerate launch."""
+    try:
+        from rmcourse.hf.command import hf_train_command
+    except ImportError as exc:
+        print(f"rmcourse hf-train needs the [hf] extra (pip install -e '.[hf]'): {exc}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    return hf_train_command(args.data, args.out, dpo=args.dpo, steps=args.steps,
+                            batch_size=args.batch_size, seed=args.seed)  # fmt: skip
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from rmcourse.doctor import doctor
 
@@ -201,6 +214,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sub.add_parser("doctor", help="print the Python, package versions, GPU and widget status")
+
+    hf = sub.add_parser(
+        "hf-train", help="train a tiny transformers reward model (or DPO policy) with TRL",
+        description="Runs unchanged under `torchrun --nproc_per_node N -m rmcourse hf-train ...` "
+        "and `accelerate launch -m rmcourse hf-train ...` (needs the [hf] extra).",
+    )  # fmt: skip
+    hf.add_argument("--data", required=True, help="JSONL file of {prompt, chosen, rejected}")
+    hf.add_argument("--out", required=True, help="folder for metrics.json, rank*.json, model/")
+    hf.add_argument("--dpo", action="store_true", help="train a DPO policy instead")
+    hf.add_argument("--steps", type=int, default=400, help="optimiser steps")
+    hf.add_argument("--batch-size", type=int, default=64, help="pairs per step and process")
+    hf.add_argument("--seed", type=int, default=0, help="seed of the model, split and batches")
     return parser
 
 
@@ -214,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "exercises": _exercises,
         "grade": _grade,
         "doctor": _doctor,
+        "hf-train": _hf_train,
     }
     if args.command == "demo":
         return _demo()

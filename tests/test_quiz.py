@@ -362,8 +362,9 @@ def test_static_forms_hold_every_question_and_answer_behind_a_toggle():
     assert "application/vnd.jupyter.widget-view+json" not in static
     page, text = static["text/html"], static["text/plain"]
     assert page.startswith("<div class='rmcourse-static'>")
-    assert page.count("<details>") == len(quiz.load_questions()) == 20
-    for q in quiz.load_questions():
+    lesson_05 = select_questions(None)
+    assert page.count("<details>") == len(lesson_05) == 20
+    for q in lesson_05:
         assert f"[{q.id}]" in page and f"[{q.id}]" in text
     assert "Answer: 0.2014 (± 0.002)" in text
     assert page.count("data:image/png;base64,") == 4  # the four training logs
@@ -446,3 +447,15 @@ def test_only_questions_answered_by_a_click_have_no_check_button():
     view = quiz.show(None, score=Score())
     for widget in view.questions.values():
         assert (widget.check_button is None) == (widget.question.kind == "choice")
+
+
+def test_questions_of_a_later_lesson_stay_out_of_lesson_05s_quiz():
+    every = quiz.load_questions()
+    later = [q for q in every if q.lesson is not None]
+    assert later and all(q.lesson > "05" for q in later)
+    assert [q.id for q in select_questions(None)] == [q.id for q in every if q.lesson is None]
+    assert {q.scenario for q in select_questions(None)}.isdisjoint({q.scenario for q in later})
+    content = _raw()
+    content["questions"][0]["lesson"] = "six"
+    with pytest.raises(ValueError, match="lesson"):
+        quiz.load_questions(content)
