@@ -329,6 +329,7 @@ def graded(request, tmp_path_factory):
     (folder / "in").mkdir()
     dump = folder / "history.json"
     notebooks = {
+        "solved": _filled(name),
         "ordinary": _ordinary(name),
         "no_metadata": _without_metadata(_reformatted(_filled(name), "all")),
         "crash": _crashing(name),
@@ -346,26 +347,28 @@ def _rows(result: SubmissionResult) -> list[tuple[str, float, str]]:
     return [(e.exercise, e.points, str(e.status)) for e in result.exercises]
 
 
-def _full(assignment: Assignment) -> list[tuple[str, float, str]]:
-    return [(e.grade_id, e.max_points, "passed") for e in assignment.exercises]
+def _solved_rows(results: dict[str, SubmissionResult]) -> list[tuple[str, float, str]]:
+    """What the solution itself earns (full marks: tests/test_grading_solutions.py checks it);
+    honest work must earn the same."""
+    return _rows(results["solved"])
 
 
 @pytest.mark.slow
 @pytest.mark.kernel
-def test_ordinary_work_earns_full_marks(graded):
+def test_ordinary_work_earns_what_the_solution_earns(graded):
     assignment, _, _, results = graded
     ordinary = results["ordinary"]
-    assert _rows(ordinary) == _full(assignment), ordinary
+    assert _rows(ordinary) == _solved_rows(results), ordinary
     for exercise in ordinary.exercises:
         assert "all carry this exercise's cell id" in exercise.note
 
 
 @pytest.mark.slow
 @pytest.mark.kernel
-def test_lost_metadata_earns_full_marks_with_a_note(graded):
+def test_lost_metadata_earns_what_the_solution_earns_with_a_note(graded):
     assignment, _, _, results = graded
     named = results["no_metadata"]
-    assert _rows(named) == _full(assignment), named
+    assert _rows(named) == _solved_rows(results), named
     assert all("matched by function name" in e.note for e in named.exercises)
 
 
@@ -374,8 +377,8 @@ def test_lost_metadata_earns_full_marks_with_a_note(graded):
 def test_a_cell_that_kills_its_kernel_costs_only_its_own_exercise(graded):
     assignment, _, _, results = graded
     crash = results["crash"]
-    first, *rest = assignment.exercises
-    assert _rows(crash) == [(first.grade_id, 0.0, "kernel_died")] + _full(assignment)[1:], crash
+    first = assignment.exercises[0]
+    assert _rows(crash) == [(first.grade_id, 0.0, "kernel_died")] + _solved_rows(results)[1:]
     assert "kept the cell's definitions" in crash.exercises[0].note
     assert all(c.feedback.startswith("not counted") for c in crash.exercises[0].checks)
     last = crash.exercises[-1].note
