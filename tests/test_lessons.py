@@ -8,13 +8,12 @@ that value is wrong, with a hint.
 """
 
 import ast
-from pathlib import Path
 
 import matplotlib
 import nbformat
 import pytest
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 NUMPY_LESSONS = ["01_bradley_terry.ipynb", "02_numpy_loss.ipynb"]
 LESSONS = NUMPY_LESSONS + ["03_pytorch_loss.ipynb"]

@@ -2,7 +2,6 @@
 
 import re
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -11,10 +10,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - the pinned environment is Python 3.11
     tomllib = pytest.importorskip("tomli")
 
+from conftest import ROOT
 from packaging.requirements import Requirement
 from packaging.version import Version
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _canonical(name: str) -> str:

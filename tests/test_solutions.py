@@ -24,12 +24,12 @@ import ast
 import copy
 import math
 import re
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT
 
 from rmcourse import bt_fit, np_loss, torch_loss
 from rmcourse import train as rm_train
@@ -37,7 +37,6 @@ from rmcourse.data import PreferenceWorld
 from rmcourse.model import new_model
 from rmcourse.scoring import encode_dataset
 
-ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 NOTEBOOKS = ("01_bradley_terry", "02_numpy_loss", "03_pytorch_loss", "04_train_reward_model")
 
