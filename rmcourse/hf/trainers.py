@@ -25,7 +25,7 @@ from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer
 from rmcourse import torch_loss
 from rmcourse.data import PreferenceDataset, PreferenceWorld
 from rmcourse.hf.data import to_hf_dataset
-from rmcourse.metrics import expected_accuracy, spearman
+from rmcourse.metrics import bayes_accuracy, expected_accuracy, spearman
 
 
 @dataclass
@@ -230,7 +230,7 @@ def evaluate_rewards(
     )
     if dataset.has_true_rewards:
         true_delta = dataset.true_chosen - dataset.true_rejected
-        result.bayes_accuracy = PreferenceWorld.bayes_accuracy(dataset)
+        result.bayes_accuracy = bayes_accuracy(true_delta)
         result.expected_accuracy = expected_accuracy(true_delta, r_chosen - r_rejected)
         result.ratio = result.expected_accuracy / result.bayes_accuracy
         result.spearman = spearman(
