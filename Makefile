@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt $(SETTINGS)
 	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
 	$(BIN)/python scripts/install_torch.py $(TORCH)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,hf]"
 	@touch $(STAMP)
 
 # Debian's Chromium for the browser test; installed when missing and when we may (root or sudo).

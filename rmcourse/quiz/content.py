@@ -58,6 +58,7 @@ class Question:
     tolerance: float | None = None
     pairs: tuple[tuple[float, float], ...] = ()
     log: Mapping[str, Any] | None = field(default=None, compare=False)
+    lesson: str | None = None  # "06": shown in that lesson; None: lesson 05's quiz
 
     def option(self, key: str) -> Option:
         """The option with this ``key``; ``ValueError`` naming the valid keys otherwise."""
@@ -134,8 +135,8 @@ def question_by_id(question_id: str) -> Question:
 
 
 def select_questions(what: str | Question | None = None) -> list[Question]:
-    """The package's questions for ``what``: ``None`` for all, a scenario name, a question id,
-    or a :class:`Question` itself.
+    """The package's questions for ``what``: ``None`` for lesson 05's quiz (every question that
+    belongs to no other lesson), a scenario name, a question id, or a :class:`Question` itself.
 
     Examples
     --------
@@ -144,7 +145,7 @@ def select_questions(what: str | Question | None = None) -> list[Question]:
     """
     questions = load_questions()
     if what is None:
-        return questions
+        return [q for q in questions if q.lesson is None]
     if isinstance(what, Question):
         return [what]
     if not isinstance(what, str):
@@ -230,6 +231,7 @@ def _build_question(raw: Mapping[str, Any], title: str) -> Question:
         tolerance=float(raw["tolerance"]) if "tolerance" in raw else None,
         pairs=pairs,
         log=raw.get("log"),
+        lesson=raw.get("lesson"),
     )
 
 

@@ -245,7 +245,7 @@ def show(what: str | Question | None = None, score: Score | None = None) -> Quiz
     Parameters
     ----------
     what : str or Question, optional
-        ``None`` for every question, a scenario name (e.g. ``"least_loss"``), a question id, or a
+        ``None`` for lesson 05's quiz, a scenario name (e.g. ``"least_loss"``), a question id, or a
         :class:`Question` (see :func:`rmcourse.quiz.content.select_questions`).
     score : Score, optional
         The running score to count answers in; default: one score for the whole session.
