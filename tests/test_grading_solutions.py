@@ -19,7 +19,7 @@ from rmcourse.grading.generate import make_exercise
 from rmcourse.grading.results import SubmissionResult
 from rmcourse.grading.source import Assignment, load_assignment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 ASSIGNMENTS = ("01_bradley_terry", "03_pytorch_loss", "04_train_reward_model")
 LIMITS = Limits(cell_timeout=60, submission_timeout=300)
