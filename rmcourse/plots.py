@@ -22,6 +22,16 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 3.5)) -> Axe
     return ax
 
 
+def _label(ax: Axes, title: str, xlabel: str, ylabel: str, legend: bool = True) -> Axes:
+    """Title and axis labels (every figure has them), and the legend of the labelled lines."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if legend:
+        ax.legend()
+    return ax
+
+
 def plot_learning_curves(
     history: Mapping[str, Sequence[float]],
     ax: Axes | None = None,
@@ -80,11 +90,7 @@ def plot_learning_curves(
                 f"metric {name!r} has {values.size} values but 'step' has {steps.size}"
             )
         ax.plot(steps, values, label=name)
-    ax.set_xlabel("optimiser step")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend()
-    return ax
+    return _label(ax, title, "optimiser step", ylabel)
 
 
 def plot_reward_scatter(
@@ -114,10 +120,7 @@ def plot_reward_scatter(
         )
     ax = _new_axes(ax)
     ax.scatter(true_reward, learned_reward, s=6, alpha=0.4)
-    ax.set_xlabel("true reward r*(x, y)")
-    ax.set_ylabel("learned reward r(x, y)")
-    ax.set_title(title)
-    return ax
+    return _label(ax, title, "true reward r*(x, y)", "learned reward r(x, y)", legend=False)
 
 
 def plot_calibration(
@@ -151,11 +154,7 @@ def plot_calibration(
             )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("predicted P(chosen preferred) = σ(r_c − r_r)")
-    ax.set_ylabel("observed frequency")
-    ax.set_title(title)
-    ax.legend()
-    return ax
+    return _label(ax, title, "predicted P(chosen preferred) = σ(r_c − r_r)", "observed frequency")
 
 
 def plot_accuracy_by_bucket(
@@ -194,11 +193,7 @@ def plot_accuracy_by_bucket(
                 label="Bayes ceiling")
     ax.set_xticks(x, [f"{lo:.1f}–{hi:.1f}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
     ax.set_ylim(0, 1)
-    ax.set_xlabel("true margin |r*(x, y_1) − r*(x, y_2)|")
-    ax.set_ylabel("accuracy")
-    ax.set_title(title)
-    ax.legend()
-    return ax
+    return _label(ax, title, "true margin |r*(x, y_1) − r*(x, y_2)|", "accuracy")
 
 
 def plot_bon_curves(

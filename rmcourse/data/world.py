@@ -342,14 +342,3 @@ class PreferenceWorld:
             self.sample(n_val, seed=3 * seed + 1),
             self.sample(n_test, seed=3 * seed + 2),
         )
-
-    @staticmethod
-    def bayes_accuracy(dataset: PreferenceDataset) -> float:
-        """The best expected label accuracy of any reward model: mean σ(|Δ*|) over pairs.
-
-        Ordering each pair by r* is right with probability σ(|Δ*|) under Bradley-Terry labels.
-        """
-        if not dataset.has_true_rewards:
-            raise ValueError("dataset has no true rewards (loaded from a file?)")
-        delta = dataset.true_chosen - dataset.true_rejected
-        return float(np.mean(sigmoid(np.abs(delta))))
