@@ -56,6 +56,12 @@ CONSTANTS = {
         0.4: "weight of a filler word",
     },
     "05": {},
+    "06": {
+        0.4: "weight of a filler word in the world's true reward",
+        0.8: "the annotators' length bias b, set in the code",
+        200: "the number of bins of the KL simulation, set in the code",
+        300: "the training steps of every reward model, set in the code",
+    },
 }
 
 NUMBER = re.compile(r"(?<![\w.^{])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*(%))?(?![\w^])")

@@ -38,7 +38,8 @@ from rmcourse.model import new_model
 from rmcourse.scoring import encode_dataset
 
 SOLUTIONS = ROOT / "solutions"
-NOTEBOOKS = ("01_bradley_terry", "02_numpy_loss", "03_pytorch_loss", "04_train_reward_model")
+NOTEBOOKS = ("01_bradley_terry", "02_numpy_loss", "03_pytorch_loss", "04_train_reward_model",
+             "06_best_of_n")
 
 NBGRADER_KEYS = {"schema_version", "grade", "solution", "locked", "task", "grade_id"}
 GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -125,7 +126,7 @@ def solved(name: str) -> dict:
 # --------------------------------------------------------------------------- layout
 
 
-def test_the_four_solution_notebooks_are_there():
+def test_every_solution_notebook_is_listed():
     assert sorted(p.stem for p in SOLUTIONS.glob("*.ipynb")) == sorted(NOTEBOOKS)
 
 
