@@ -330,7 +330,9 @@ def test_multi_choice_and_numeric_widgets():
     assert "is not one" in numeric.feedback.value
     assert view.score.attempts == 3  # input that is not a number is no attempt
     numeric.input.value = "0.6116"
-    assert numeric.last.correct and view.score.text.startswith("Score: 2 of 20 solved")
+    assert numeric.last.correct and view.score.text.startswith(
+        f"Score: 2 of {len(quiz.load_questions())} solved"
+    )
 
 
 def test_widget_answers_with_unknown_keys_are_rejected():
@@ -359,7 +361,7 @@ def test_static_forms_hold_every_question_and_answer_behind_a_toggle():
     assert "application/vnd.jupyter.widget-view+json" not in static
     page, text = static["text/html"], static["text/plain"]
     assert page.startswith("<div class='rmcourse-static'>")
-    assert page.count("<details>") == len(quiz.load_questions()) == 20
+    assert page.count("<details>") == len(quiz.load_questions()) >= 20
     for q in quiz.load_questions():
         assert f"[{q.id}]" in page and f"[{q.id}]" in text
     assert "Answer: 0.2014 (± 0.002)" in text

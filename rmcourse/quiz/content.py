@@ -32,6 +32,7 @@ SCENARIOS = (
     "analyze_performance",
     "loss_behavior",
     "regularized_loss",
+    "dpo",
 )
 # A stored numeric answer is written to 4 decimals: it must be its pairs' mean loss, rounded.
 ANSWER_DECIMALS = 4

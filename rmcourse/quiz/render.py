@@ -36,6 +36,7 @@ SCENARIO_TITLES = {
     "analyze_performance": "Reading a model's loss",
     "loss_behavior": "How the loss behaves",
     "regularized_loss": "Margin and centering terms",
+    "dpo": "DPO: the loss with the policy as its own reward model",
 }
 FIGURE_DPI = 80
 # Static (kernel-less) forms carry this class; a rendered widget hides them.
