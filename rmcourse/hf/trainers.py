@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, PrinterCallback
 from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer
 
 from rmcourse import metrics
@@ -95,12 +95,14 @@ def reward_trainer(
         center_rewards_coefficient=config.center_coef,
         max_length=model.config.max_position_embeddings,
     )
-    return RewardTrainer(
+    trainer = RewardTrainer(
         model=model,
         args=args,
         train_dataset=to_hf_dataset(train_data, margins),
         processing_class=tokenizer,
     )
+    trainer.remove_callback(PrinterCallback)  # the logs stay in trainer.state.log_history
+    return trainer
 
 
 def dpo_trainer(
@@ -119,13 +121,15 @@ def dpo_trainer(
         loss_type=["sigmoid"],
         max_length=policy.config.max_position_embeddings,
     )
-    return DPOTrainer(
+    trainer = DPOTrainer(
         model=policy,
         ref_model=reference,
         args=args,
         train_dataset=to_hf_dataset(train_data),
         processing_class=tokenizer,
     )
+    trainer.remove_callback(PrinterCallback)
+    return trainer
 
 
 def _rows(
