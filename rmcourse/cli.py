@@ -142,9 +142,10 @@ def _grade(args: argparse.Namespace) -> int:
     return grade_command(
         Path(args.submissions),
         assignment=args.assignment,
-        solutions_dir=Path(args.solutions),
+        solutions_dir=None if args.solutions is None else Path(args.solutions),
         out=Path(args.out),
         timeout=args.timeout,
+        jobs=args.jobs,
     )
 
 
@@ -201,9 +202,16 @@ def build_parser() -> argparse.ArgumentParser:
     grade = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     grade.add_argument("submissions", help="folder of .ipynb files, one per student")
     grade.add_argument("--assignment", required=True, help="notebook stem in solutions/")
-    grade.add_argument("--solutions", default="solutions", help="folder of NAME.ipynb")
+    grade.add_argument(
+        "--solutions",
+        default=None,
+        help="folder of NAME.ipynb (default: ./solutions, else the course checkout's)",
+    )
     grade.add_argument("--out", default="gradebook.csv", help="gradebook CSV (JSON beside it)")
     grade.add_argument("--timeout", type=float, default=30.0, help="seconds per cell")
+    grade.add_argument(
+        "--jobs", type=int, default=None, help="submissions graded at once (default: the CPUs)"
+    )
 
     sub.add_parser("doctor", help="print the Python, package versions, GPU and widget status")
 

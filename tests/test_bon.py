@@ -16,7 +16,7 @@ from rmcourse.bon import (
     select_best,
 )
 from rmcourse.data import PreferenceWorld
-from rmcourse.train import new_model
+from rmcourse.model import new_model
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 16, 1000, 4096])
