@@ -53,6 +53,7 @@ CONSTANTS = {
         0.4: "weight of a filler word",
     },
     "05": {},
+    "08": {},
 }
 
 NUMBER = re.compile(r"(?<![\w.^{])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*(%))?(?![\w^])")
