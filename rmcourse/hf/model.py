@@ -121,4 +121,7 @@ def read_positions(model: PreTrainedModel, input_ids: torch.Tensor) -> torch.Ten
     per_position = model.score(out.hidden_states[-1]).squeeze(-1)  # (B, T)
     model.train(was_training)
     gap = (per_position - out.logits.reshape(-1, 1)).abs()  # (B, T)
-    return gap.argmin(dim=1)
+    closest, position = gap.min(dim=1)  # (B,), (B,)
+    if bool((closest > 1e-5 * (1.0 + out.logits.abs().reshape(-1))).any()):
+        raise RuntimeError("no position's score equals the model's output: is the head linear?")
+    return position

@@ -3,9 +3,9 @@ evaluation of what they learned.
 
 Settings that differ from TRL's defaults, and why: ``bf16=False`` (TRL turns bf16 on by default;
 float32 keeps the loss comparable with :mod:`rmcourse.torch_loss` to float32 precision),
-``gradient_checkpointing=False`` (nothing to save at this size; it only costs time),
-``report_to="none"`` (no experiment tracker, no network), ``save_strategy="no"`` (the caller
-saves the model it wants), ``use_cpu`` unless a GPU is asked for.
+``activation_checkpointing=False`` (TRL turns it on; at this size it saves nothing and costs
+time), ``report_to="none"`` (no experiment tracker, no network), ``save_strategy="no"`` (the
+caller saves the model it wants), ``use_cpu`` unless a GPU is asked for.
 
 Evaluation reads rewards the way TRL trains them: ``prompt + " " + response + <eos>``, right-padded,
 the reward model's output (the reward at the last non-pad token); for DPO the implicit reward
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, PrinterCallback
 from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer
 
 from rmcourse.data import PreferenceDataset
@@ -67,7 +67,7 @@ def _common_args(config: HFTrainConfig, output_dir: str | None) -> dict:
         "seed": config.seed,
         "data_seed": config.seed,
         "bf16": False,
-        "gradient_checkpointing": False,
+        "activation_checkpointing": False,  # transformers 5 name of gradient_checkpointing
         "report_to": "none",
         "save_strategy": "no",
         "logging_steps": config.logging_steps,
@@ -92,12 +92,14 @@ def reward_trainer(
         center_rewards_coefficient=config.center_coef,
         max_length=model.config.max_position_embeddings,
     )
-    return RewardTrainer(
+    trainer = RewardTrainer(
         model=model,
         args=args,
         train_dataset=to_hf_dataset(train_data, margins),
         processing_class=tokenizer,
     )
+    trainer.remove_callback(PrinterCallback)  # the logs stay in trainer.state.log_history
+    return trainer
 
 
 def dpo_trainer(
@@ -116,13 +118,15 @@ def dpo_trainer(
         loss_type=["sigmoid"],
         max_length=policy.config.max_position_embeddings,
     )
-    return DPOTrainer(
+    trainer = DPOTrainer(
         model=policy,
         ref_model=reference,
         args=args,
         train_dataset=to_hf_dataset(train_data),
         processing_class=tokenizer,
     )
+    trainer.remove_callback(PrinterCallback)
+    return trainer
 
 
 def _rows(
