@@ -1,19 +1,27 @@
 # The two commands of the README: `make course` and `make test`. Both start with `make setup`.
 PYTHON ?= python3
+# torch: auto = the CPU build on Linux without an NVIDIA driver, else PyPI's default; cpu; cuda.
+TORCH  ?= auto
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The Python and torch choice the environment was built with; a different one rebuilds it.
+SETTINGS := .venv-settings
 PYTEST_NB := --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
              --nbval-sanitize-with nbval_sanitize.cfg
 
-.PHONY: setup course test lint notebooks browser clean
+.PHONY: setup course test lint notebooks browser clean FORCE
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "rmcourse needs Python >= 3.10, found " + sys.version.split()[0])'
-	$(PYTHON) -m venv $(VENV)
+$(SETTINGS): FORCE
+	@echo "PYTHON=$(PYTHON) TORCH=$(TORCH)" | cmp -s - $@ || echo "PYTHON=$(PYTHON) TORCH=$(TORCH)" > $@
+
+$(STAMP): pyproject.toml constraints.txt $(SETTINGS)
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit("rmcourse needs Python >= 3.10, found " + sys.version.split()[0]) if v < (3, 10) else print("note: rmcourse is tested on Python 3.10 to 3.13, this is", sys.version.split()[0]) if v > (3, 13) else None'
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
+	$(BIN)/python scripts/install_torch.py $(TORCH)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
@@ -30,7 +38,7 @@ course: setup
 	$(BIN)/rmcourse course
 
 lint: setup
-	$(BIN)/ruff check rmcourse tests benchmarks
+	$(BIN)/ruff check rmcourse tests benchmarks scripts
 
 test: setup browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadscope --doctest-modules $(PYTEST_NB) \
@@ -38,7 +46,7 @@ test: setup browser lint
 
 # Re-execute the committed lessons in place (after a library change), without volatile metadata.
 notebooks: setup
-	$(BIN)/python -m rmcourse.notebooks refresh notebooks/*.ipynb
+	$(BIN)/rmcourse refresh notebooks/*.ipynb
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SETTINGS) build .pytest_cache .ruff_cache

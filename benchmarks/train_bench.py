@@ -22,8 +22,9 @@ import time
 import torch
 
 from rmcourse.data import PreferenceWorld
-from rmcourse.model import count_parameters
-from rmcourse.train import TrainConfig, evaluate, new_model, resolve_device, train
+from rmcourse.device import resolve_device
+from rmcourse.model import count_parameters, new_model
+from rmcourse.train import TrainConfig, evaluate, train
 
 N_TRAIN, N_VAL, N_TEST = 60_000, 2_000, 10_000
 

@@ -1,16 +1,41 @@
 """rmcourse: a course on the pair-wise ranking (Bradley-Terry) loss of RLHF reward models.
 
-The package is built up by the lessons in ``notebooks/`` and then imported by them:
+The package is built up by the lessons in ``notebooks/`` and then imported by them. Its layers,
+lowest first; a module imports only from its own layer or lower ones (``tests/test_layers.py``
+checks it), and the modules of lessons 01-02 never import torch:
 
+0. :mod:`rmcourse.validate`, :mod:`rmcourse.fileio` -- number checks, atomic file writes;
 1. :mod:`rmcourse.np_loss` -- the loss, its gradient and the K-wise loss in NumPy;
-2. :mod:`rmcourse.torch_loss` -- the same in PyTorch; :mod:`rmcourse.bt_fit` -- tabular fit;
-3. :mod:`rmcourse.data`, :mod:`rmcourse.model` -- a preference world and reward models;
-4. :mod:`rmcourse.train`, :mod:`rmcourse.plots` -- training, evaluation and figures;
-5. :mod:`rmcourse.quiz` -- interactive questions;
-6. :mod:`rmcourse.grading`, :mod:`rmcourse.notebooks` -- exercises, grading, running notebooks;
-7. :mod:`rmcourse.cli` -- the ``rmcourse`` command.
+   :mod:`rmcourse.metrics` -- a reward model against the truth (NumPy);
+2. :mod:`rmcourse.torch_loss` -- the same loss in PyTorch, and DPO's; :mod:`rmcourse.bt_fit` --
+   tabular Bradley-Terry fit; :mod:`rmcourse.device` -- where tensors live;
+3. :mod:`rmcourse.data` -- the preference world, tokenizer, dataset, JSONL files;
+   :mod:`rmcourse.model` -- reward models; :mod:`rmcourse.policy` -- a tiny language model;
+4. :mod:`rmcourse.scoring`, :mod:`rmcourse.train` -- scoring, the training loop, checkpoints;
+   :mod:`rmcourse.bon` -- best-of-n; :mod:`rmcourse.plots` -- figures;
+5. :mod:`rmcourse.quiz` -- quiz content, static pages, figures, widgets;
+6. :mod:`rmcourse.grading` -- exercises and the autograder; :mod:`rmcourse.notebooks` -- running
+   lessons;
+7. :mod:`rmcourse.hf` -- the optional bridge to TRL and more than one process;
+8. :mod:`rmcourse.cli` -- the ``rmcourse`` command; :mod:`rmcourse.doctor` -- the install report.
 
-Lower layers never import higher ones; importing ``rmcourse`` itself imports nothing heavy.
+Importing ``rmcourse`` itself imports nothing heavy.
 """
 
 __version__ = "0.1.0"
+
+LAYERS: dict[str, int] = {
+    "validate": 0, "fileio": 0,
+    "np_loss": 1, "metrics": 1,
+    "torch_loss": 2, "bt_fit": 2, "device": 2,
+    "data": 3, "model": 3, "policy": 3,
+    "scoring": 4, "train": 4, "bon": 4, "plots": 4,
+    "quiz": 5,
+    "grading": 6, "notebooks": 6,
+    "hf": 7,
+    "cli": 8, "__main__": 8, "doctor": 8,
+}  # fmt: skip
+"""The layer of each top-level module or package of rmcourse (see above)."""
+
+TORCH_FREE: tuple[str, ...] = ("validate", "fileio", "np_loss", "metrics", "bt_fit")
+"""The modules lessons 01-02 use: they work without torch installed."""

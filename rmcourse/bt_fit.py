@@ -21,13 +21,11 @@ D. R. Hunter, "MM algorithms for generalized Bradley-Terry models", The Annals o
 
 from __future__ import annotations
 
-import math
-from numbers import Real
-
 import numpy as np
 from numpy.typing import ArrayLike
 
 from rmcourse.np_loss import log_sigmoid
+from rmcourse.validate import finite_number, positive_int
 
 __all__ = ["fit_bt_scores"]
 
@@ -114,10 +112,9 @@ def fit_bt_scores(
     0.337416 -0.337416 0.337416
     """
     w, l = _check_comparisons(winners, losers, n_items)
-    l2 = _check_number(l2, "l2", lower=0.0, strict=False)
-    tol = _check_number(tol, "tol", lower=0.0, strict=True)
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+    l2 = finite_number(l2, "l2", lower=0.0)
+    tol = finite_number(tol, "tol", lower=0.0, strict=True)
+    positive_int(max_iter, "max_iter")
     if l2 == 0.0:
         _check_mle_exists(w, l, n_items)
 
@@ -228,17 +225,6 @@ def _as_ids(ids: ArrayLike, name: str, n_items: int) -> np.ndarray:
             f"{name} holds item id {arr[bad][0]} outside 0..{n_items - 1} (n_items={n_items})"
         )
     return arr.astype(np.int64)
-
-
-def _check_number(value: float, name: str, lower: float, strict: bool) -> float:
-    """``value`` as a finite float ``> lower`` (strict) or ``>= lower``."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < lower or (strict and value == lower):
-        relation = ">" if strict else ">="
-        raise ValueError(f"{name} must be a finite number {relation} {lower}, got {value}")
-    return value
 
 
 def _check_mle_exists(w: np.ndarray, l: np.ndarray, n_items: int) -> None:

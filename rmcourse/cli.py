@@ -1,7 +1,7 @@
-"""The ``rmcourse`` command: ``demo | course | train | exercises | grade``.
+"""The ``rmcourse`` command: ``demo | course | refresh | train | exercises | grade | doctor``.
 
-Each sub-command parses its arguments here and calls one function of the layer that does the
-work; nothing is computed in this module beyond formatting the demo's table.
+Each sub-command parses its arguments here and calls the layers that do the work; this module
+only wires them together and prints what they return.
 """
 
 from __future__ import annotations
@@ -55,12 +55,75 @@ def _course(args: argparse.Namespace) -> int:
     return build_course(Path(args.notebooks), Path(args.out), timeout=args.timeout)
 
 
-def _train(args: argparse.Namespace) -> int:
-    from rmcourse.train import train_command
+def _refresh(args: argparse.Namespace) -> int:
+    from rmcourse.notebooks import refresh
 
-    return train_command(
-        data=args.data, device=args.device, seconds=args.seconds, steps=args.steps, out=args.out
-    )
+    refresh([Path(p) for p in args.notebooks], timeout=args.timeout)
+    return 0
+
+
+DEFAULT_TRAIN_STEPS = 300  # when `rmcourse train` gets neither --steps nor --seconds
+
+
+def _train(args: argparse.Namespace) -> int:
+    """Train on a JSONL file (or the colour world) and print a summary table.
+
+    A file is split 90/10 into training and validation pairs (seeded); without one, the colour
+    world supplies 20,000 training, 2,000 validation and 5,000 test pairs. Returns 0, or 2 for
+    unusable data (the reason goes to stderr).
+    """
+    from rmcourse.data import PreferenceWorld, Tokenizer, load_jsonl, split_pairs
+    from rmcourse.model import count_parameters, new_model
+    from rmcourse.train import TrainConfig, evaluate, save, train
+
+    if args.data is None:
+        train_ds, val_ds, test_ds = PreferenceWorld(seed=0).splits(20_000, 2_000, 5_000, seed=0)
+        source = "colour world (hidden true reward)"
+    else:
+        try:
+            pairs = load_jsonl(args.data)
+            train_ds, val_ds = split_pairs(pairs, val_fraction=0.1, seed=0)
+        except (OSError, ValueError) as exc:
+            print(f"rmcourse train: {exc}", file=sys.stderr)
+            return 2
+        test_ds, source = val_ds, args.data
+    tokenizer = Tokenizer.from_texts(train_ds.prompts + train_ds.chosen + train_ds.rejected)
+    steps = DEFAULT_TRAIN_STEPS if args.steps is None and args.seconds is None else args.steps
+    config = TrainConfig(steps=steps, seconds=args.seconds, device=args.device)
+    result = train(new_model(tokenizer), tokenizer, train_ds, val_ds, config)
+    ev = evaluate(result.model, tokenizer, test_ds)
+    rows = [
+        ("data", source),
+        ("pairs (train / val / held-out)", f"{len(train_ds)} / {len(val_ds)} / {len(test_ds)}"),
+        ("device", result.device),
+        ("parameters", f"{count_parameters(result.model)}"),
+        ("steps", f"{result.history['step'][-1]}"),
+        ("training seconds", f"{result.train_seconds:.1f}"),
+        ("pairs per second", f"{result.pairs_per_second:.0f}"),
+        ("best step (val loss)", f"{result.best_step}"),
+        ("held-out loss", f"{ev.loss:.4f}"),
+        ("held-out accuracy", f"{ev.accuracy:.4f}"),
+        ("held-out mean margin", f"{ev.margin:.4f}"),
+    ]
+    if ev.bayes_accuracy is not None:
+        rows += [
+            ("Bayes accuracy (ceiling)", f"{ev.bayes_accuracy:.4f}"),
+            ("expected accuracy", f"{ev.expected_accuracy:.4f}"),
+            ("expected / Bayes", f"{ev.ratio:.4f}"),
+            ("Spearman(learned, true)", f"{ev.spearman:.4f}"),
+        ]
+    if args.out is not None:
+        rows.append(("checkpoint", str(save(args.out, result.model, tokenizer))))
+    _print_table(rows)
+    return 0
+
+
+def _print_table(rows: list[tuple[str, str]]) -> None:
+    width = max(len(k) for k, _ in rows)
+    print(f"{'metric':<{width}}  value")
+    print(f"{'-' * width}  {'-' * 30}")
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
 
 
 def _exercises(args: argparse.Namespace) -> int:
@@ -84,6 +147,12 @@ def _grade(args: argparse.Namespace) -> int:
     )
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from rmcourse.doctor import doctor
+
+    return doctor()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``rmcourse`` command."""
     parser = argparse.ArgumentParser(
@@ -98,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     course.add_argument("--out", default="build",
                         help="folder for the executed lessons (notebooks/) and the site (site/)")
     course.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+
+    refresh = sub.add_parser(
+        "refresh", help="re-execute lessons in place, without volatile metadata"
+    )
+    refresh.add_argument("notebooks", nargs="+", help="the .ipynb files to re-execute")
+    refresh.add_argument("--timeout", type=int, default=600, help="seconds per cell")
 
     train = sub.add_parser("train", help="train a reward model and print a summary table")
     train.add_argument("--data", default=None, help="JSONL file of {prompt, chosen, rejected}")
@@ -117,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--solutions", default="solutions", help="folder of NAME.ipynb")
     grade.add_argument("--out", default="gradebook.csv", help="gradebook CSV (JSON beside it)")
     grade.add_argument("--timeout", type=float, default=30.0, help="seconds per cell")
+
+    sub.add_parser("doctor", help="print the Python, package versions, GPU and widget status")
     return parser
 
 
@@ -125,9 +202,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
         "course": _course,
+        "refresh": _refresh,
         "train": _train,
         "exercises": _exercises,
         "grade": _grade,
+        "doctor": _doctor,
     }
     if args.command == "demo":
         return _demo()

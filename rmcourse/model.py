@@ -14,10 +14,16 @@ mean over tokens its read-out is not diluted by the length of the response.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from rmcourse.validate import positive_int
+
+if TYPE_CHECKING:
+    from rmcourse.data.tokenizer import Tokenizer
 
 
 @dataclass
@@ -41,9 +47,7 @@ class RewardModelConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            positive_int(getattr(self, name), name)
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}"
@@ -54,6 +58,21 @@ class RewardModelConfig:
     def to_dict(self) -> dict:
         """The config as a JSON-able dict."""
         return asdict(self)
+
+
+@runtime_checkable
+class RewardModel(Protocol):
+    """What the rest of the package needs of a reward model, beyond being an ``nn.Module``.
+
+    ``kind`` names its class in :data:`MODEL_KINDS` and ``config`` its size, so that
+    :func:`build_model` can build it again (a checkpoint stores both); calling it maps token rows
+    (B, T) to rewards (B,).
+    """
+
+    kind: ClassVar[str]
+    config: RewardModelConfig
+
+    def __call__(self, input_ids: torch.Tensor) -> torch.Tensor: ...
 
 
 class SelfAttention(nn.Module):
@@ -114,7 +133,7 @@ class TransformerRewardModel(nn.Module):
     True
     """
 
-    kind = "transformer"
+    kind: ClassVar[str] = "transformer"
 
     def __init__(self, config: RewardModelConfig) -> None:
         super().__init__()
@@ -178,7 +197,7 @@ class BagOfWordsReward(nn.Module):
     tensor([13.], grad_fn=<SqueezeBackward1>)
     """
 
-    kind = "bow"
+    kind: ClassVar[str] = "bow"
 
     def __init__(self, config: RewardModelConfig) -> None:
         super().__init__()
@@ -214,6 +233,64 @@ def build_model(kind: str, config: RewardModelConfig) -> nn.Module:
     if kind not in MODEL_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}")
     return MODEL_KINDS[kind](config)
+
+
+def new_model(tokenizer: Tokenizer, kind: str = "transformer", **sizes: int | float) -> nn.Module:
+    """A fresh reward model of ``kind`` for ``tokenizer``'s vocabulary; ``sizes`` override defaults.
+
+    Examples
+    --------
+    >>> from rmcourse.data import PreferenceWorld
+    >>> model = new_model(PreferenceWorld().tokenizer(), d_model=32)
+    >>> model.config.d_model, model.config.vocab_size
+    (32, 48)
+    """
+    config = RewardModelConfig(
+        vocab_size=len(tokenizer), pad_id=tokenizer.pad_id, sep_id=tokenizer.sep_id, **sizes
+    )
+    return build_model(kind, config)
+
+
+def init_from_seed(model: RewardModel, seed: int) -> None:
+    """Give ``model`` the weights that ``torch.manual_seed(seed)`` then building it would give.
+
+    The global random state is left as it was.
+
+    Examples
+    --------
+    >>> model = build_model("transformer", RewardModelConfig(vocab_size=5))
+    >>> _ = torch.manual_seed(7)
+    >>> same = build_model("transformer", RewardModelConfig(vocab_size=5))
+    >>> init_from_seed(model, 7)
+    >>> all(torch.equal(a, b) for a, b in zip(model.parameters(), same.parameters()))
+    True
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fresh = build_model(model.kind, model.config)
+    model.load_state_dict(fresh.state_dict())
+
+
+def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Optimiser parameter groups: weight decay on matrices, none on embeddings, biases, norms.
+
+    Decay pulls the weights of a matrix product towards zero; on an embedding it would shrink
+    the rows of rare tokens for no reason, and on a bias or a LayerNorm gain it only shifts or
+    rescales (nanoGPT's ``configure_optimizers``, minus its embedding decay).
+
+    Examples
+    --------
+    >>> groups = parameter_groups(TransformerRewardModel(RewardModelConfig(vocab_size=5)), 0.01)
+    >>> [(g["weight_decay"], len(g["params"])) for g in groups]
+    [(0.01, 9), (0.0, 19)]
+    """
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (decay if param.ndim >= 2 and "emb" not in name else no_decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]  # fmt: skip
 
 
 def count_parameters(model: nn.Module) -> int:

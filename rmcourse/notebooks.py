@@ -1,15 +1,13 @@
 """Running the lessons: execute a notebook headless, strip volatile metadata, write HTML.
 
-Used by ``rmcourse course`` (all lessons to HTML under ``build/``) and by ``make notebooks``
-(re-execute the committed lessons in place after a library change). Knows notebooks, not ML.
-
-Command line::
-
-    python -m rmcourse.notebooks refresh notebooks/02_numpy_loss.ipynb [...]
+Used by ``rmcourse course`` (all lessons to HTML under ``build/``) and by ``rmcourse refresh``
+(``make notebooks``: re-execute the committed lessons in place after a library change). Knows
+notebooks, not ML.
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sys
 import tempfile
@@ -139,11 +137,22 @@ def build_course(notebook_dir: Path, out_dir: Path, timeout: int = 600) -> int:
         print(f"built    {page}  ({time.perf_counter() - start:.1f} s)")
     _write_index(out_dir, pages)
     print(f"\nThe course is in {out_dir.resolve() / 'index.html'}")
-    print(f"To work through it interactively: .venv/bin/jupyter lab {notebook_dir}")
+    print(f"To work through it interactively: {jupyter_lab_command(notebook_dir)}")
     if failed:
         print(f"{len(failed)} lesson(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def jupyter_lab_command(notebook_dir: Path) -> str:
+    """The shell command that opens ``notebook_dir`` in the JupyterLab of this interpreter.
+
+    Examples
+    --------
+    >>> jupyter_lab_command(Path("notebooks")).endswith("-m jupyter lab notebooks")
+    True
+    """
+    return shlex.join([sys.executable, "-m", "jupyter", "lab", str(notebook_dir)])
 
 
 def _copy_mathjax(out_dir: Path) -> str:
@@ -163,17 +172,3 @@ def _write_index(out_dir: Path, pages: Sequence[Path]) -> None:
         f"<ol>{items}</ol></body></html>"
     )
     (out_dir / "index.html").write_text(html, encoding="utf-8")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rmcourse.notebooks refresh NOTEBOOK...``."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) < 2 or argv[0] != "refresh":
-        print("usage: python -m rmcourse.notebooks refresh NOTEBOOK...", file=sys.stderr)
-        return 2
-    refresh([Path(p) for p in argv[1:]])
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

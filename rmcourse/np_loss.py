@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from rmcourse.validate import ranking_shape
+
 __all__ = ["log_sigmoid", "sigmoid", "bt_loss", "bt_loss_grad", "ranking_loss"]
 
 
@@ -231,16 +233,7 @@ def ranking_loss(rewards: ArrayLike) -> float:
     0.126928
     """
     r = _as_finite_floats(rewards, "rewards")
-    if r.ndim != 2:
-        raise ValueError(
-            f"rewards must be 2-D of shape (B, K), got shape {r.shape}; "
-            "one prompt's ranking r is np.reshape(r, (1, -1))"
-        )
-    n_prompts, k = r.shape
-    if k < 2:
-        raise ValueError(f"rewards needs K >= 2 responses per prompt to rank, got K = {k}")
-    if n_prompts == 0:
-        raise ValueError("rewards is empty: got B = 0 prompts")
+    _, k = ranking_shape(r.shape)
     better, worse = np.triu_indices(k, 1)
     return float(np.mean(-log_sigmoid(r[:, better] - r[:, worse])))
 

@@ -2,7 +2,8 @@
 
 The same loss as :mod:`rmcourse.np_loss`, differentiable by autograd, on any device, plus what
 reward-model trainers add to it: a margin (Llama 2), reward centering (Eisenstein et al. 2023;
-TRL's ``center_rewards_coefficient``), the K-wise loss (InstructGPT) and pair-wise accuracy.
+TRL's ``center_rewards_coefficient``), the K-wise loss (InstructGPT) and pair-wise accuracy; and
+DPO's loss (Rafailov et al. 2023), which is this same loss applied to the policy's implicit rewards.
 
 Precision. Every function computes in ``torch.promote_types(dtype, torch.float32)``: float32 and
 float64 inputs are used as they are, float16 and bfloat16 inputs are cast to float32 *before* the
@@ -22,17 +23,21 @@ NeurIPS 2022.
 H. Touvron et al., "Llama 2: Open foundation and fine-tuned chat models", arXiv:2307.09288 (2023).
 J. Eisenstein et al., "Helping or herding? Reward model ensembles mitigate but do not eliminate
 reward hacking", arXiv:2312.09244 (2023).
+R. Rafailov et al., "Direct Preference Optimization: Your language model is secretly a reward
+model", NeurIPS 2023, arXiv:2305.18290.
 """
 
 from __future__ import annotations
 
-import math
+import functools
 from numbers import Real
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["log_sigmoid", "bt_loss", "ranking_loss", "accuracy"]
+from rmcourse.validate import finite_number, ranking_shape
+
+__all__ = ["log_sigmoid", "bt_loss", "ranking_loss", "accuracy", "dpo_rewards", "dpo_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -144,7 +149,7 @@ def bt_loss(
     r_c, r_r = _check_pair(r_chosen, r_rejected)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    coef = _check_center_coef(center_coef)
+    coef = finite_number(center_coef, "center_coef", lower=0.0)
     logits = r_c - r_r
     if margin is not None:
         logits = logits - _check_margin(margin, r_c)
@@ -199,16 +204,7 @@ def ranking_loss(rewards: torch.Tensor) -> torch.Tensor:
     0.693147
     """
     _check_float_tensor(rewards, "rewards")
-    if rewards.ndim != 2:
-        raise ValueError(
-            f"rewards must be 2-D of shape (B, K), got shape {tuple(rewards.shape)}; "
-            "one prompt's ranking r is r.reshape(1, -1)"
-        )
-    n_prompts, k = rewards.shape
-    if k < 2:
-        raise ValueError(f"rewards needs K >= 2 responses per prompt to rank, got K = {k}")
-    if n_prompts == 0:
-        raise ValueError("rewards is empty: got B = 0 prompts")
+    _, k = ranking_shape(tuple(rewards.shape))
     better, worse = torch.triu_indices(k, k, offset=1, device=rewards.device)  # (2, C(K, 2))
     r = _upcast(rewards)  # (B, K)
     return -F.logsigmoid(r[:, better] - r[:, worse]).mean()  # mean of (B, C(K, 2))
@@ -291,15 +287,153 @@ def _check_margin(margin: float | torch.Tensor, rewards: torch.Tensor) -> torch.
         return margin.to(dtype=rewards.dtype, device=rewards.device)
     if not isinstance(margin, Real) or isinstance(margin, bool):
         raise TypeError(f"margin must be None, a number or a tensor, got {type(margin).__name__}")
-    if not math.isfinite(margin):
-        raise ValueError(f"margin must be finite, got {margin}")
-    return torch.tensor(float(margin), dtype=rewards.dtype, device=rewards.device)
+    return torch.tensor(finite_number(margin, "margin"), dtype=rewards.dtype, device=rewards.device)
 
 
-def _check_center_coef(center_coef: float) -> float:
-    """``center_coef`` as a float; it must be a finite number >= 0."""
-    if not isinstance(center_coef, Real) or isinstance(center_coef, bool):
-        raise TypeError(f"center_coef must be a number, got {type(center_coef).__name__}")
-    if not math.isfinite(center_coef) or center_coef < 0:
-        raise ValueError(f"center_coef must be a finite number >= 0, got {center_coef}")
-    return float(center_coef)
+def dpo_rewards(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    ref_chosen_logps: torch.Tensor,
+    ref_rejected_logps: torch.Tensor,
+    beta: float = 0.1,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """DPO's implicit rewards ``beta * log pi_theta(y|x) / pi_ref(y|x)`` of both responses.
+
+    ::
+
+        r_chosen   = beta * (policy_chosen_logps   - ref_chosen_logps)
+        r_rejected = beta * (policy_rejected_logps - ref_rejected_logps)
+
+    These are the rewards :func:`dpo_loss` feeds to :func:`bt_loss`, and what DPO trainers log
+    beside the loss: their means, the margin ``r_chosen - r_rejected`` and the reward accuracy
+    :func:`accuracy` ``(r_chosen, r_rejected)``. Detach them before logging. The true reward they
+    stand for is ``r = beta * log pi*/pi_ref + beta * log Z(x)``: the implicit reward leaves out
+    one unknown constant per prompt, which the pair-wise loss never sees.
+
+    Parameters
+    ----------
+    policy_chosen_logps, policy_rejected_logps : torch.Tensor
+        ``log pi_theta(y|x)`` of the chosen and rejected responses (summed over their tokens).
+    ref_chosen_logps, ref_rejected_logps : torch.Tensor
+        The same under the frozen reference policy ``pi_ref``.
+        All four: floating point, one shape, at least one pair.
+    beta : float, default 0.1
+        ``beta > 0``, the weight of ``KL(pi_theta || pi_ref)`` in the objective DPO optimises.
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor)
+        ``r_chosen`` and ``r_rejected``, the inputs' shape, dtype
+        ``promote_types(dtype, float32)``: 16-bit log-probs are cast to float32 before any
+        difference is taken (see the module docstring).
+
+    Raises
+    ------
+    ValueError
+        Mismatched shapes, no pairs, ``beta <= 0`` or not finite.
+    TypeError
+        Non-tensor or non-floating-point log-probs, non-numeric ``beta``.
+
+    References
+    ----------
+    Rafailov et al. (2023), Eq. (5) and Section 5.1 ("your language model is secretly a reward
+    model"); the rewards TRL's ``DPOTrainer`` logs (``rewards/chosen``, ``rewards/accuracies``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rmcourse.torch_loss import accuracy, dpo_rewards
+    >>> pol_c, pol_r = torch.tensor([-3.0, -5.0]), torch.tensor([-6.0, -4.0])
+    >>> ref_c, ref_r = torch.tensor([-4.0, -5.0]), torch.tensor([-5.0, -5.0])
+    >>> r_c, r_r = dpo_rewards(pol_c, pol_r, ref_c, ref_r, beta=0.5)
+    >>> r_c, r_r
+    (tensor([0.5000, 0.0000]), tensor([-0.5000,  0.5000]))
+    >>> accuracy(r_c, r_r)
+    0.5
+    """
+    logps = _check_logps(
+        policy_chosen_logps=policy_chosen_logps, policy_rejected_logps=policy_rejected_logps,
+        ref_chosen_logps=ref_chosen_logps, ref_rejected_logps=ref_rejected_logps,
+    )  # fmt: skip
+    beta = finite_number(beta, "beta", lower=0.0, strict=True)
+    pol_c, pol_r, ref_c, ref_r = logps  # 4 x (B,) in the compute dtype
+    return beta * (pol_c - ref_c), beta * (pol_r - ref_r)  # (B,), (B,)
+
+
+def dpo_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    ref_chosen_logps: torch.Tensor,
+    ref_rejected_logps: torch.Tensor,
+    beta: float = 0.1,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Direct Preference Optimization: the Bradley-Terry loss of the policy's implicit rewards.
+
+    Per pair ``i``, with the log-ratios ``rho = log pi_theta(y|x) - log pi_ref(y|x)``::
+
+        l_i = -log sigma(beta * rho_chosen[i] - beta * rho_rejected[i])
+            = bt_loss(beta * rho_chosen, beta * rho_rejected)[i]
+
+    the DPO loss of Rafailov et al. (2023), Eq. (7), and the loss of TRL's ``DPOTrainer`` with
+    ``loss_type="sigmoid"`` and ``label_smoothing=0``. It is computed as :func:`bt_loss` of
+    :func:`dpo_rewards`, so it is as stable: finite and exact at log-ratio differences of 1e4 in
+    every floating dtype.
+
+    Parameters
+    ----------
+    policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps
+        Sequence log-probabilities as in :func:`dpo_rewards`.
+    beta : float, default 0.1
+        ``beta > 0``; a larger ``beta`` keeps the trained policy closer to ``pi_ref``.
+    reduction : {"mean", "sum", "none"}, default "mean"
+        How the per-pair losses are combined, as in :func:`bt_loss`.
+
+    Returns
+    -------
+    torch.Tensor
+        0-d for "mean"/"sum", the inputs' shape for "none"; dtype
+        ``promote_types(dtype, float32)``.
+
+    Raises
+    ------
+    ValueError
+        Mismatched shapes, no pairs, ``beta <= 0`` or not finite, an unknown ``reduction``.
+    TypeError
+        Non-tensor or non-floating-point log-probs, non-numeric ``beta``.
+
+    References
+    ----------
+    Rafailov et al. (2023), Eq. (7); Bradley & Terry (1952).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from rmcourse.torch_loss import dpo_loss
+    >>> pol_c, pol_r = torch.tensor([-3.0, -5.0]), torch.tensor([-6.0, -4.0])
+    >>> ref_c, ref_r = torch.tensor([-4.0, -5.0]), torch.tensor([-5.0, -5.0])
+    >>> dpo_loss(pol_c, pol_r, ref_c, ref_r, beta=0.5, reduction="none")  # -log σ(1), -log σ(-0.5)
+    tensor([0.3133, 0.9741])
+    >>> same = dpo_loss(pol_c, pol_r, pol_c, pol_r)  # pi_theta = pi_ref: every pair at ln 2
+    >>> print(f"{same.item():.6f}")
+    0.693147
+    """
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    r_chosen, r_rejected = dpo_rewards(
+        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
+    )
+    return bt_loss(r_chosen, r_rejected, reduction=reduction)
+
+
+def _check_logps(**logps: torch.Tensor) -> list[torch.Tensor]:
+    """Validate sequence log-probs (one shape, at least one pair); return them upcast."""
+    for name, value in logps.items():
+        _check_float_tensor(value, name)
+    shapes = {name: tuple(value.shape) for name, value in logps.items()}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(f"the four log-prob tensors must have one shape, got {shapes}")
+    if next(iter(logps.values())).numel() == 0:
+        raise ValueError("the log-prob tensors are empty: need at least one pair")
+    dtype = functools.reduce(torch.promote_types, (v.dtype for v in logps.values()))
+    return [_upcast(v.to(dtype)) for v in logps.values()]

@@ -180,7 +180,7 @@ def test_objective_is_bt_loss_plus_penalty(small_data):
         (([0, 1], [1, 0], 2), {"l2": -1.0}, "l2 must be a finite number >= 0.0, got -1.0"),
         (([0, 1], [1, 0], 2), {"l2": float("nan")}, "l2 must be a finite number"),
         (([0, 1], [1, 0], 2), {"tol": 0.0}, "tol must be a finite number > 0.0, got 0.0"),
-        (([0, 1], [1, 0], 2), {"max_iter": 0}, "max_iter must be an integer >= 1, got 0"),
+        (([0, 1], [1, 0], 2), {"max_iter": 0}, "max_iter must be a positive integer, got 0"),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_problem(args, kwargs, match):
@@ -193,7 +193,7 @@ def test_bad_input_raises_value_error_naming_the_problem(args, kwargs, match):
     [
         ((["a"], ["b"], 2), {}, "winners must hold integer item ids, got dtype <U1"),
         (([0], [1], 2.0), {}, "n_items must be an integer, got float"),
-        (([0, 1], [1, 0], 2), {"l2": "0.1"}, "l2 must be a number, got str"),
+        (([0, 1], [1, 0], 2), {"l2": "0.1"}, "l2 must be a number, got '0.1'"),
     ],
 )
 def test_non_numeric_input_raises_type_error(args, kwargs, match):

@@ -1,4 +1,5 @@
-"""The ``rmcourse`` command: the demo prints correct numbers; bad arguments are refused."""
+"""The ``rmcourse`` command: the demo and the training table print correct numbers; bad arguments
+and bad data are refused."""
 
 import math
 import re
@@ -8,6 +9,8 @@ import sys
 import pytest
 
 from rmcourse.cli import DEMO_PAIRS, build_parser, main
+from rmcourse.data import PreferenceDataset, save_jsonl, split_pairs
+from rmcourse.train import evaluate, load
 
 
 def test_demo_prints_each_pairs_loss_and_gradient_and_the_mean(capsys):
@@ -46,9 +49,49 @@ def test_console_entry_runs_as_a_module():
         ["train", "--device", "tpu"],
         ["train", "--seconds", "1", "--steps", "2"],
         ["grade"],
+        ["refresh"],
     ],
 )
 def test_bad_arguments_exit_with_usage_error(argv):
     with pytest.raises(SystemExit) as excinfo:
         build_parser().parse_args(argv)
     assert excinfo.value.code == 2
+
+
+# ----------------------------------------------------------------- the command
+
+
+def read_table(text):
+    rows = {}
+    for line in text.splitlines()[2:]:
+        key, _, value = line.partition("  ")
+        rows[key.strip()] = value.strip()
+    return rows
+
+
+def test_train_command_on_a_jsonl_file(tmp_path, capsys, world):
+    pairs = world.sample(60, seed=9)
+    path = tmp_path / "prefs.jsonl"
+    save_jsonl(pairs, path)
+    status = main(["train", "--data", str(path), "--device", "cpu", "--steps", "4",
+                   "--out", str(tmp_path / "ckpt")])
+    assert status == 0
+    table = read_table(capsys.readouterr().out)
+    assert table["pairs (train / val / held-out)"] == "54 / 6 / 6"
+    assert table["steps"] == "4"
+    accuracy = float(table["held-out accuracy"])
+    assert 0.0 <= accuracy <= 1.0
+    assert "Bayes accuracy (ceiling)" not in table  # no true rewards in a user's file
+    # the printed numbers are those of the saved model on the held-out pairs
+    model, tok = load(tmp_path / "ckpt")
+    _, val_ds = split_pairs(PreferenceDataset(pairs.prompts, pairs.chosen, pairs.rejected))
+    ev = evaluate(model, tok, val_ds)
+    assert accuracy == pytest.approx(ev.accuracy, abs=5e-5)
+    assert float(table["held-out loss"]) == pytest.approx(ev.loss, abs=5e-5)
+
+
+def test_train_command_reports_bad_data(tmp_path, capsys):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"prompt": "p", "chosen": "a", "rejected": "b"}\n{"prompt": 1}\n')
+    assert main(["train", "--data", str(path), "--device", "cpu", "--steps", "1"]) == 2
+    assert "line 2" in capsys.readouterr().err

@@ -5,11 +5,16 @@ import torch
 
 from rmcourse.data import PreferenceWorld
 from rmcourse.model import (
+    MODEL_KINDS,
     BagOfWordsReward,
+    RewardModel,
     RewardModelConfig,
     TransformerRewardModel,
     build_model,
     count_parameters,
+    init_from_seed,
+    new_model,
+    parameter_groups,
 )
 
 
@@ -122,3 +127,44 @@ def test_init_scales_with_width_and_the_head_starts_small(tok, d_model):
     with torch.no_grad():
         rewards = model.eval()(ids)
     assert rewards.abs().max().item() < 0.5  # untrained rewards ~equal: the loss starts near ln 2
+
+
+def test_new_model_fits_the_tokenizer(tok):
+    model = new_model(tok, "bow")
+    assert isinstance(model, BagOfWordsReward)
+    assert (model.config.vocab_size, model.config.pad_id, model.config.sep_id) == (
+        len(tok), tok.pad_id, tok.sep_id)
+    assert new_model(tok, d_model=8, n_heads=2).config.d_model == 8
+
+
+def test_every_model_kind_declares_what_a_checkpoint_needs(tok):
+    for kind in MODEL_KINDS:
+        model = new_model(tok, kind)
+        assert isinstance(model, RewardModel) and model.kind == kind
+    assert not isinstance(torch.nn.Linear(2, 1), RewardModel)  # no kind, no config
+
+
+def test_init_from_seed_depends_on_the_seed_only(tok):
+    model = new_model(tok, d_model=8, n_heads=2)
+    torch.manual_seed(123)
+    init_from_seed(model, 4)
+    first = {n: p.detach().clone() for n, p in model.named_parameters()}
+    after = torch.rand(1)
+    torch.manual_seed(123)
+    assert torch.equal(torch.rand(1), after)  # the global random state was left as it was
+    torch.manual_seed(999)
+    init_from_seed(model, 4)
+    assert all(torch.equal(first[n], p) for n, p in model.named_parameters())
+    init_from_seed(model, 5)
+    assert not torch.equal(first["tok_emb.weight"], model.tok_emb.weight)
+
+
+def test_parameter_groups_decay_matrices_only(tok):
+    model = new_model(tok, d_model=8, n_heads=2)
+    decay, no_decay = parameter_groups(model, 0.1)
+    assert (decay["weight_decay"], no_decay["weight_decay"]) == (0.1, 0.0)
+    names = {id(p): n for n, p in model.named_parameters()}
+    decayed = {names[id(p)] for p in decay["params"]}
+    assert "head.weight" in decayed and "blocks.0.attn.qkv.weight" in decayed
+    assert not any("emb" in n or n.endswith("bias") or "ln" in n for n in decayed)
+    assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))

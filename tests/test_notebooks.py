@@ -1,5 +1,7 @@
 """Running lessons: refresh in place, build the course's HTML, report a failing lesson."""
 
+import sys
+
 import nbformat
 
 from rmcourse.notebooks import build_course, refresh
@@ -46,7 +48,8 @@ def test_build_course_writes_every_lesson_and_reports_the_failing_one(tmp_path, 
     assert "03_good.html" in (out / "index.html").read_text()
     captured = capsys.readouterr()
     assert "02_broken.ipynb" in captured.err and "boom" in captured.err
-    assert "jupyter lab" in captured.out
+    # how to open the lessons, with the Jupyter of the interpreter that built them
+    assert f"{sys.executable} -m jupyter lab {lessons}" in captured.out
 
 
 def test_build_course_without_lessons_fails_with_a_message(tmp_path, capsys):

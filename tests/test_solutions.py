@@ -34,6 +34,8 @@ import torch
 from rmcourse import bt_fit, np_loss, torch_loss
 from rmcourse import train as rm_train
 from rmcourse.data import PreferenceWorld
+from rmcourse.model import new_model
+from rmcourse.scoring import encode_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
@@ -393,9 +395,9 @@ def test_04_solutions_agree_with_the_reference():
     tok = world.tokenizer()
     data = world.sample(40, seed=9)
     ids = ns["encode_batch"](tok, data, 32)
-    assert torch.equal(ids, torch.cat(rm_train.encode_dataset(tok, data, 32)))
+    assert torch.equal(ids, torch.cat(encode_dataset(tok, data, 32)))
     torch.manual_seed(13)
-    model = rm_train.new_model(tok, d_model=8, n_heads=2, n_layers=1, d_ff=16)
+    model = new_model(tok, d_model=8, n_heads=2, n_layers=1, d_ff=16)
     want = rm_train.evaluate(model, tok, data)
     for batch_size in (256, 6):
         got = ns["evaluate"](model, ids, batch_size=batch_size)

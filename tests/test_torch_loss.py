@@ -235,7 +235,7 @@ def test_accuracy_by_hand_ties_count_as_wrong(device):
         ((torch.zeros(2), torch.zeros(2)), {"reduction": "avg"}, "reduction must be one of"),
         ((torch.zeros(2), torch.zeros(2)), {"margin": torch.zeros(3)},
          r"margin must be .* got shape \(3,\)"),
-        ((torch.zeros(2), torch.zeros(2)), {"margin": float("nan")}, "margin must be finite"),
+        ((torch.zeros(2), torch.zeros(2)), {"margin": float("nan")}, "margin must be a finite"),
         ((torch.zeros(2), torch.zeros(2)), {"center_coef": -0.1}, "center_coef must be .*-0.1"),
         ((torch.zeros(2), torch.zeros(2)), {"center_coef": float("inf")}, "center_coef"),
     ],

@@ -1,19 +1,15 @@
-"""Training loop, checkpoints, evaluation metrics and the ``rmcourse train`` command."""
+"""The training loop, its seeds and divergence, checkpoints and evaluation."""
 
 import numpy as np
 import pytest
-import scipy.stats
 import torch
 
+from rmcourse import metrics
 from rmcourse import train as T
-from rmcourse.data import PreferenceDataset, PreferenceWorld, save_jsonl
+from rmcourse.model import new_model
+from rmcourse.scoring import METRICS, pair_metrics, score_pairs
 
 TINY = {"d_model": 16, "n_heads": 2, "d_ff": 32, "n_layers": 1}
-
-
-@pytest.fixture(scope="module")
-def world():
-    return PreferenceWorld(seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +21,7 @@ def tiny_run(world, data, **overrides):
     train_ds, val_ds, _ = data
     tok = world.tokenizer()
     torch.manual_seed(0)
-    model = T.new_model(tok, **TINY)
+    model = new_model(tok, **TINY)
     config = dict(steps=6, batch_size=32, eval_every=3, device="cpu", progress=False)
     config.update(overrides)
     return T.train(model, tok, train_ds, val_ds, T.TrainConfig(**config))
@@ -37,7 +33,7 @@ def tiny_run(world, data, **overrides):
 def test_one_step_changes_every_parameter(world, data):
     tok = world.tokenizer()
     torch.manual_seed(0)
-    model = T.new_model(tok, **TINY)
+    model = new_model(tok, **TINY)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     config = T.TrainConfig(steps=1, batch_size=32, device="cpu", progress=False, warmup_steps=1)
     result = T.train(model, tok, data[0], data[1], config)
@@ -57,7 +53,7 @@ def test_same_seed_same_history_on_cpu(world, data):
 def test_history_records_every_metric_each_step(world, data):
     result = tiny_run(world, data)
     assert result.history["step"] == [1, 2, 3, 4, 5, 6]
-    assert set(result.history) == {"step", "lr", *T.METRICS}
+    assert set(result.history) == {"step", "lr", *METRICS}
     assert all(len(v) == 6 for v in result.history.values())
     assert result.val_history["step"] == [3, 6]
     assert all(0.0 <= a <= 1.0 for a in result.history["accuracy"])
@@ -72,7 +68,7 @@ def test_history_records_every_metric_each_step(world, data):
 
 def test_best_checkpoint_is_the_one_returned(world, data):
     result = tiny_run(world, data, steps=9, eval_every=3)
-    again = T.pair_metrics(*map(torch.from_numpy, T.score_pairs(result.model, result.tokenizer,
+    again = pair_metrics(*map(torch.from_numpy, score_pairs(result.model, result.tokenizer,
                                                                 data[1])))  # fmt: skip
     assert again["loss"] == pytest.approx(result.best_val_loss, abs=1e-6)
 
@@ -85,10 +81,57 @@ def test_margin_and_centering_change_training(world, data):
     assert abs(centred.history["reward_mean"][-1]) < abs(free.history["reward_mean"][-1])
 
 
-def test_seconds_budget_stops(world, data):
-    result = tiny_run(world, data, steps=None, seconds=0.5)
-    assert 0.5 <= result.train_seconds < 5.0
-    assert result.pairs_per_second > 0
+def test_seconds_budget_stops_once_spent(world, data):
+    result = tiny_run(world, data, steps=None, seconds=0.2)
+    assert result.train_seconds >= 0.2
+    assert result.val_history["step"][-1] == result.history["step"][-1]  # the final pass
+    n_steps = result.history["step"][-1]
+    assert result.pairs_per_second == pytest.approx(n_steps * 32 / result.train_seconds)
+
+
+def test_config_seed_sets_the_starting_weights_whatever_the_global_seed(world, data):
+    runs = []
+    for global_seed in (1, 2):
+        torch.manual_seed(global_seed)
+        runs.append(tiny_run(world, data, seed=5, steps=3).model.state_dict())
+    assert all(torch.equal(runs[0][name], runs[1][name]) for name in runs[0])
+
+
+def test_reinit_false_goes_on_from_the_models_weights(world, data):
+    first = tiny_run(world, data, steps=3)
+    before = {n: p.detach().clone() for n, p in first.model.named_parameters()}
+    config = T.TrainConfig(steps=1, batch_size=32, device="cpu", progress=False, reinit=False)
+    again = T.train(first.model, first.tokenizer, data[0], data[1], config)
+    # one more small step from the trained weights, not a fresh start
+    after = dict(again.model.named_parameters())
+    drift = max(float((after[n].detach() - p).abs().max()) for n, p in before.items())
+    assert 0.0 < drift < 0.05
+
+
+def test_a_diverging_run_stops_with_an_error_naming_the_step(world, data):
+    tok = world.tokenizer()
+    model = new_model(tok, kind="bow")
+    with torch.no_grad():
+        model.weights.weight.fill_(float("nan"))
+    config = T.TrainConfig(steps=5, batch_size=32, device="cpu", progress=False, reinit=False)
+    with pytest.raises(FloatingPointError, match="loss is nan at step 1"):
+        T.train(model, tok, data[0], data[1], config)
+
+
+def test_a_non_finite_validation_loss_is_an_error_not_a_crash(world, data):
+    train_ds, val_ds, _ = data
+    tok = world.tokenizer()
+    model = new_model(tok, kind="bow")
+    config = T.TrainConfig(steps=2, eval_every=2, batch_size=32, device="cpu", progress=False)
+    original_forward = type(model).forward
+
+    def forward_nan_on_validation(self, input_ids):
+        rewards = original_forward(self, input_ids)
+        return rewards if self.training else rewards * float("nan")
+
+    model.forward = forward_nan_on_validation.__get__(model)
+    with pytest.raises(FloatingPointError, match="validation loss is nan at step 2"):
+        T.train(model, tok, train_ds, val_ds, config)
 
 
 @pytest.mark.parametrize(
@@ -118,17 +161,23 @@ def test_cuda_asked_without_gpu_is_a_clear_error(monkeypatch):
 def test_save_load_gives_identical_rewards(tmp_path, world, data, kind):
     tok = world.tokenizer()
     torch.manual_seed(0)
-    model = T.new_model(tok, kind=kind, **TINY)
+    model = new_model(tok, kind=kind, **TINY)
     config = T.TrainConfig(steps=3, batch_size=32, device="cpu", progress=False)
     result = T.train(model, tok, data[0], data[1], config)
     T.save(tmp_path / "ckpt", result.model, tok)
     loaded, loaded_tok = T.load(tmp_path / "ckpt")
     assert loaded_tok.words == tok.words
     assert type(loaded) is type(result.model) and loaded.config == result.model.config
-    a = T.score_pairs(result.model, tok, data[2])
-    b = T.score_pairs(loaded, loaded_tok, data[2])
+    a = score_pairs(result.model, tok, data[2])
+    b = score_pairs(loaded, loaded_tok, data[2])
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_save_refuses_a_model_it_could_not_load(tmp_path, world):
+    with pytest.raises(TypeError, match="save needs a reward model"):
+        T.save(tmp_path / "ckpt", torch.nn.Linear(2, 1), world.tokenizer())
+    assert not (tmp_path / "ckpt").exists()
 
 
 def test_load_rejects_a_folder_that_is_no_checkpoint(tmp_path):
@@ -138,50 +187,11 @@ def test_load_rejects_a_folder_that_is_no_checkpoint(tmp_path):
         T.load(tmp_path)
 
 
-# ----------------------------------------------------------------- metrics
-
-
-def test_rank_and_spearman_match_scipy():
-    rng = np.random.default_rng(0)
-    a = rng.integers(0, 6, size=200).astype(float)  # many ties
-    b = a + rng.normal(size=200)
-    np.testing.assert_allclose(T.rank_average(a), scipy.stats.rankdata(a))
-    assert T.spearman(a, b) == pytest.approx(scipy.stats.spearmanr(a, b).statistic, abs=1e-12)
-    c = rng.normal(size=50)
-    assert T.spearman(c, -(c**3)) == pytest.approx(-1.0)
-    with pytest.raises(ValueError, match="constant"):
-        T.spearman(np.ones(4), np.arange(4.0))
-
-
-def test_expected_accuracy_hand_case():
-    # Δ* = 2 ordered right: σ(2); Δ* = -1 ordered wrong: 1 - σ(1); a learned tie counts as wrong
-    s2, s1 = 1 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(-1.0))
-    got = T.expected_accuracy(np.array([2.0, -1.0, 1.0]), np.array([0.5, 0.3, 0.0]))
-    assert got == pytest.approx((s2 + (1 - s1) + (1 - s1)) / 3)
-    true = np.array([0.5, -2.0, 3.0])
-    bayes = np.mean(1 / (1 + np.exp(-abs(true))))
-    assert T.expected_accuracy(true, 7 * true) == pytest.approx(bayes)
-
-
-def test_accuracy_by_margin_hand_case():
-    out = T.accuracy_by_margin(np.array([0.2, -0.4, 1.5, -3.0]), np.array([1.0, 1.0, 2.0, -1.0]),
-                               np.array([0.0, 1.0, 10.0]))  # fmt: skip
-    np.testing.assert_array_equal(out["count"], [2, 2])
-    np.testing.assert_allclose(out["agreement"], [0.5, 1.0])
-    sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
-    np.testing.assert_allclose(out["bayes"], [(sig(0.2) + sig(0.4)) / 2, (sig(1.5) + sig(3.0)) / 2])
-    np.testing.assert_allclose(out["expected"], [(sig(0.2) + 1 - sig(0.4)) / 2, out["bayes"][1]])
-
-
-def test_calibration_curve_hand_case():
-    out = T.calibration_curve(np.array([np.log(3.0), 0.0]), n_bins=4)
-    np.testing.assert_allclose(out["predicted"], [0.25, 0.5, 0.75])
-    np.testing.assert_allclose(out["observed"], [0.0, 0.5, 1.0])
-    np.testing.assert_array_equal(out["count"], [1, 2, 1])
+# ----------------------------------------------------------------- scoring and evaluation
 
 
 def test_pair_metrics_hand_case():
-    m = T.pair_metrics(torch.tensor([2.0, 0.0, 1.0]), torch.tensor([0.0, 0.0, 3.0]))
+    m = pair_metrics(torch.tensor([2.0, 0.0, 1.0]), torch.tensor([0.0, 0.0, 3.0]))
     assert m["accuracy"] == pytest.approx(1 / 3)  # the tie counts as wrong
     assert m["margin"] == pytest.approx(0.0)
     expected_loss = np.mean([np.log1p(np.exp(-2.0)), np.log(2.0), np.log1p(np.exp(2.0))])
@@ -192,47 +202,9 @@ def test_pair_metrics_hand_case():
 def test_evaluate_agrees_with_its_parts(world, data):
     result = tiny_run(world, data)
     ev = T.evaluate(result.model, result.tokenizer, data[2])
-    r_c, r_r = T.score_pairs(result.model, result.tokenizer, data[2])
+    r_c, r_r = score_pairs(result.model, result.tokenizer, data[2])
     assert ev.accuracy == pytest.approx(np.mean(r_c > r_r))
     true_delta = data[2].true_chosen - data[2].true_rejected
-    assert ev.expected_accuracy == pytest.approx(T.expected_accuracy(true_delta, r_c - r_r))
-    assert ev.bayes_accuracy == pytest.approx(world.bayes_accuracy(data[2]))
+    assert ev.expected_accuracy == pytest.approx(metrics.expected_accuracy(true_delta, r_c - r_r))
+    assert ev.bayes_accuracy == pytest.approx(metrics.bayes_accuracy(true_delta))
     assert ev.ratio == pytest.approx(ev.expected_accuracy / ev.bayes_accuracy)
-
-
-# ----------------------------------------------------------------- the command
-
-
-def read_table(text):
-    rows = {}
-    for line in text.splitlines()[2:]:
-        key, _, value = line.partition("  ")
-        rows[key.strip()] = value.strip()
-    return rows
-
-
-def test_train_command_on_a_jsonl_file(tmp_path, capsys, world):
-    pairs = world.sample(60, seed=9)
-    path = tmp_path / "prefs.jsonl"
-    save_jsonl(pairs, path)
-    status = T.train_command(data=str(path), device="cpu", steps=4, out=str(tmp_path / "ckpt"))
-    assert status == 0
-    table = read_table(capsys.readouterr().out)
-    assert table["pairs (train / val / held-out)"] == "54 / 6 / 6"
-    assert table["steps"] == "4"
-    accuracy = float(table["held-out accuracy"])
-    assert 0.0 <= accuracy <= 1.0
-    assert "Bayes accuracy (ceiling)" not in table  # no true rewards in a user's file
-    # the printed numbers are those of the saved model on the held-out pairs
-    model, tok = T.load(tmp_path / "ckpt")
-    _, val_ds = T.split_pairs(PreferenceDataset(pairs.prompts, pairs.chosen, pairs.rejected))
-    ev = T.evaluate(model, tok, val_ds)
-    assert accuracy == pytest.approx(ev.accuracy, abs=5e-5)
-    assert float(table["held-out loss"]) == pytest.approx(ev.loss, abs=5e-5)
-
-
-def test_train_command_reports_bad_data(tmp_path, capsys):
-    path = tmp_path / "bad.jsonl"
-    path.write_text('{"prompt": "p", "chosen": "a", "rejected": "b"}\n{"prompt": 1}\n')
-    assert T.train_command(data=str(path), device="cpu", steps=1) == 2
-    assert "line 2" in capsys.readouterr().err

@@ -61,3 +61,24 @@ class PreferenceDataset:
             None if self.true_chosen is None else self.true_chosen[idx],
             None if self.true_rejected is None else self.true_rejected[idx],
         )
+
+
+def split_pairs(
+    dataset: PreferenceDataset, val_fraction: float = 0.1, seed: int = 0
+) -> tuple[PreferenceDataset, PreferenceDataset]:
+    """Shuffle ``dataset`` (seeded) and split it into training and validation pairs.
+
+    Examples
+    --------
+    >>> ds = PreferenceDataset(list("abcdefghij"), list("abcdefghij"), list("ABCDEFGHIJ"))
+    >>> train_ds, val_ds = split_pairs(ds, val_fraction=0.2)
+    >>> len(train_ds), len(val_ds), sorted(train_ds.prompts + val_ds.prompts) == list("abcdefghij")
+    (8, 2, True)
+    """
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    if len(dataset) < 2:
+        raise ValueError(f"need at least 2 pairs to split, got {len(dataset)}")
+    order = np.random.default_rng(seed).permutation(len(dataset))
+    n_val = min(len(dataset) - 1, max(1, round(len(dataset) * val_fraction)))
+    return dataset.subset(order[n_val:]), dataset.subset(order[:n_val])

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from rmcourse.data.dataset import PreferenceDataset
+from rmcourse.fileio import atomic_write_text
 
 
 def save_jsonl(dataset: PreferenceDataset, path: str | os.PathLike) -> None:
-    """Write ``{"prompt", "chosen", "rejected"}`` lines atomically (temporary file, then rename).
+    """Write ``{"prompt", "chosen", "rejected"}`` lines atomically (:mod:`rmcourse.fileio`).
 
     Examples
     --------
@@ -25,16 +25,11 @@ def save_jsonl(dataset: PreferenceDataset, path: str | os.PathLike) -> None:
     >>> load_jsonl(path).chosen
     ['it is blue .']
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for p, c, r in zip(dataset.prompts, dataset.chosen, dataset.rejected, strict=True):
-                f.write(json.dumps({"prompt": p, "chosen": c, "rejected": r}) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    lines = (
+        json.dumps({"prompt": p, "chosen": c, "rejected": r}) + "\n"
+        for p, c, r in zip(dataset.prompts, dataset.chosen, dataset.rejected, strict=True)
+    )
+    atomic_write_text(path, "".join(lines))
 
 
 def load_jsonl(path: str | os.PathLike) -> PreferenceDataset:

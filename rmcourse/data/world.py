@@ -17,10 +17,16 @@ filler      number of filler words ("really", "very", ...)             no
 Preference labels come from the Bradley-Terry model itself: of two answers y1, y2 to the same
 prompt, y1 is preferred with probability σ(r*(x, y1) − r*(x, y2)). So even a perfect reward model
 cannot predict every label; the best possible (Bayes) accuracy is the mean of σ(|Δ*|) over pairs.
+Annotators may carry a known verbosity bias b: they prefer y1 with probability
+σ(Δ* + b·(len(y1) − len(y2))), the length counted in words (lesson 06).
+
+The answer sampler is the reference policy π_ref of best-of-n (lesson 06):
+:meth:`PreferenceWorld.sample_responses` draws n answers per prompt from it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -210,13 +216,19 @@ class PreferenceWorld:
         features = Features(color == right, polite, bool(rude), bool(hedge), int(n_fillers))
         return " ".join(parts), features
 
-    def sample(self, n_pairs: int, seed: int = 0) -> PreferenceDataset:
+    def sample(self, n_pairs: int, seed: int = 0, length_bias: float = 0.0) -> PreferenceDataset:
         """Draw ``n_pairs`` prompts, two different answers each, and a Bradley-Terry label.
 
-        The first answer y1 is chosen with probability σ(r*(x, y1) − r*(x, y2)).
+        The first answer y1 is chosen with probability σ(r*(x, y1) − r*(x, y2) + b·(len(y1) −
+        len(y2))), ``b = length_bias`` and len in words (:meth:`response_length`): annotators
+        with b > 0 prefer longer answers beyond what r* says (Singhal et al. 2023 measured such a
+        length preference in real preference data). ``true_chosen`` / ``true_rejected`` stay
+        r*. With ``length_bias=0`` the samples are those of the unbiased world, bit for bit.
         """
         if not isinstance(n_pairs, (int, np.integer)) or n_pairs < 1:
             raise ValueError(f"n_pairs must be a positive integer, got {n_pairs!r}")
+        if not np.isfinite(length_bias):
+            raise ValueError(f"length_bias must be a finite number, got {length_bias!r}")
         rng = np.random.default_rng([self.seed, seed])
         prompts, chosen, rejected, r_chosen, r_rejected = [], [], [], [], []
         for _ in range(n_pairs):
@@ -226,7 +238,10 @@ class PreferenceWorld:
             while y2 == y1:  # a pair of identical answers teaches nothing
                 y2, f2 = self._response(right, rng)
             r1, r2 = self.reward_of(f1), self.reward_of(f2)
-            if rng.random() < sigmoid(np.float64(r1 - r2)):
+            logit = r1 - r2
+            if length_bias:
+                logit += length_bias * (self.response_length(y1) - self.response_length(y2))
+            if rng.random() < sigmoid(np.float64(logit)):
                 c, r, rc, rr = y1, y2, r1, r2
             else:
                 c, r, rc, rr = y2, y1, r2, r1
@@ -239,6 +254,85 @@ class PreferenceWorld:
             prompts, chosen, rejected, np.array(r_chosen), np.array(r_rejected)
         )
 
+    def sample_responses(self, prompts: Sequence[str], n: int, seed: int = 0) -> list[list[str]]:
+        """``n`` answers to each prompt from the reference policy π_ref, the world's sampler.
+
+        Answers are drawn independently (repeats allowed), seeded by ``(world seed, seed)``.
+
+        Examples
+        --------
+        >>> world = PreferenceWorld(seed=0)
+        >>> answers = world.sample_responses(["my car is red . what color is it ?"], 3, seed=0)
+        >>> len(answers), len(answers[0])
+        (1, 3)
+        """
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        if isinstance(prompts, str) or len(prompts) == 0:
+            raise ValueError(f"prompts must be a non-empty list of prompts, got {prompts!r}")
+        rights = []
+        for prompt in prompts:
+            stated = [w for w in split_words(prompt) if w in COLORS]
+            if len(stated) != 1:
+                raise ValueError(f"prompt must state exactly one colour, got {prompt!r}")
+            rights.append(stated[0])
+        rng = np.random.default_rng([self.seed, seed])
+        return [self._responses(right, n, rng) for right in rights]
+
+    def _responses(self, right: str, n: int, rng: np.random.Generator) -> list[str]:
+        """``n`` answers drawn as :meth:`_response` draws one, all parts at once (fast pools)."""
+        c = self.config
+
+        def pick(words: Sequence[str], keep: np.ndarray) -> np.ndarray:  # a word, or "" (not kept)
+            return np.where(keep, np.array(words)[rng.integers(len(words), size=n)], "")
+
+        u = rng.random(n)
+        polite = pick(POLITE_OPENERS, u < c.p_polite_opener)
+        rude = pick(RUDE_OPENERS, u < c.p_polite_opener + c.p_rude_opener)
+        openers = np.where(polite != "", polite, rude)
+        hedges = pick(HEDGES, rng.random(n) < c.p_hedge)
+        wrong = pick([col for col in COLORS if col != right], rng.random(n) >= c.p_correct)
+        colors = np.where(wrong != "", wrong, right)
+        n_fillers = rng.integers(c.max_fillers + 1, size=n)
+        fillers = np.array(FILLERS)[rng.integers(len(FILLERS), size=(n, c.max_fillers))]
+        closings = np.where(rng.random(n) < c.p_closing, POLITE_CLOSING, "")
+        parts = zip(openers.tolist(), hedges.tolist(), colors.tolist(), fillers.tolist(),
+                    n_fillers.tolist(), closings.tolist(), strict=True)  # fmt: skip
+        return [" ".join(filter(None, (o, h, " ".join(["it is", *f[:k], col, "."]), cl)))
+                for o, h, col, f, k, cl in parts]  # fmt: skip
+
+    def true_rewards(
+        self, prompts: Sequence[str], candidates: Sequence[Sequence[str]]
+    ) -> np.ndarray:
+        """r* of every answer in ``candidates[p]`` to ``prompts[p]``, float64 (P, N).
+
+        Examples
+        --------
+        >>> world = PreferenceWorld()
+        >>> world.true_rewards(["car : red . color ?"], [["it is red .", "it is blue ."]])
+        array([[2.5, 0. ]])
+        """
+        if len(prompts) != len(candidates) or any(len(r) != len(candidates[0]) for r in candidates):
+            raise ValueError("need one row of candidates per prompt, all rows of one length")
+        memo: dict[tuple[str, str], float] = {}  # pools repeat answers; parse each once
+        for x, row in zip(prompts, candidates, strict=True):
+            for y in row:
+                if (x, y) not in memo:
+                    memo[x, y] = self.true_reward(x, y)
+        rows = zip(prompts, candidates, strict=True)
+        return np.array([[memo[x, y] for y in row] for x, row in rows])
+
+    @staticmethod
+    def response_length(response: str) -> int:
+        """Length of ``response`` in words, punctuation marks included (what the tokenizer sees).
+
+        Examples
+        --------
+        >>> PreferenceWorld.response_length("thanks , it is red . have fun !")
+        9
+        """
+        return len(split_words(response))
+
     def splits(
         self, n_train: int, n_val: int, n_test: int, seed: int = 0
     ) -> tuple[PreferenceDataset, PreferenceDataset, PreferenceDataset]:
@@ -248,14 +342,3 @@ class PreferenceWorld:
             self.sample(n_val, seed=3 * seed + 1),
             self.sample(n_test, seed=3 * seed + 2),
         )
-
-    @staticmethod
-    def bayes_accuracy(dataset: PreferenceDataset) -> float:
-        """The best expected label accuracy of any reward model: mean σ(|Δ*|) over pairs.
-
-        Ordering each pair by r* is right with probability σ(|Δ*|) under Bradley-Terry labels.
-        """
-        if not dataset.has_true_rewards:
-            raise ValueError("dataset has no true rewards (loaded from a file?)")
-        delta = dataset.true_chosen - dataset.true_rejected
-        return float(np.mean(sigmoid(np.abs(delta))))

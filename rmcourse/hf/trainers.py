@@ -1,0 +1,240 @@
+"""TRL's ``RewardTrainer`` and ``DPOTrainer`` set up for the tiny models on a CPU, and the course's
+evaluation of what they learned.
+
+Settings that differ from TRL's defaults, and why: ``bf16=False`` (TRL turns bf16 on by default;
+float32 keeps the loss comparable with :mod:`rmcourse.torch_loss` to float32 precision),
+``gradient_checkpointing=False`` (nothing to save at this size; it only costs time),
+``report_to="none"`` (no experiment tracker, no network), ``save_strategy="no"`` (the caller
+saves the model it wants), ``use_cpu`` unless a GPU is asked for.
+
+Evaluation reads rewards the way TRL trains them: ``prompt + " " + response + <eos>``, right-padded,
+the reward model's output (the reward at the last non-pad token); for DPO the implicit reward
+``β (log π(y|x) − log π_ref(y|x))`` summed over the response's tokens (Rafailov et al. 2023).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer
+
+from rmcourse import torch_loss
+from rmcourse.data import PreferenceDataset, PreferenceWorld
+from rmcourse.hf.data import to_hf_dataset
+from rmcourse.metrics import expected_accuracy, spearman
+
+
+@dataclass
+class HFTrainConfig:
+    """How to train with TRL (the same for the reward model and for DPO unless stated)."""
+
+    steps: int = 400
+    batch_size: int = 64  # pairs per step and process (TRL's per_device_train_batch_size)
+    lr: float = 3e-3  # lesson 04's rate: right for a model this small
+    warmup_steps: int = 30
+    weight_decay: float = 0.01
+    center_coef: float | None = 0.01  # reward model only; Eisenstein et al. (2023) suggest 0.01
+    beta: float = 0.1  # DPO only: TRL's default
+    seed: int = 0
+    use_cpu: bool = True
+    logging_steps: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "logging_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.center_coef is not None and not self.center_coef >= 0:
+            raise ValueError(f"center_coef must be None or >= 0, got {self.center_coef}")
+        if not self.beta > 0:
+            raise ValueError(f"beta must be positive, got {self.beta}")
+
+
+def _common_args(config: HFTrainConfig, output_dir: str | None) -> dict:
+    return {
+        "output_dir": output_dir or tempfile.mkdtemp(prefix="rmcourse-hf-"),
+        "per_device_train_batch_size": config.batch_size,
+        "learning_rate": config.lr,
+        "max_steps": config.steps,
+        "warmup_steps": config.warmup_steps,
+        "lr_scheduler_type": "cosine",
+        "weight_decay": config.weight_decay,
+        "max_grad_norm": 1.0,
+        "seed": config.seed,
+        "data_seed": config.seed,
+        "bf16": False,
+        "gradient_checkpointing": False,
+        "report_to": "none",
+        "save_strategy": "no",
+        "logging_steps": config.logging_steps,
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+        "use_cpu": config.use_cpu,
+    }
+
+
+def reward_trainer(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    train_data: PreferenceDataset,
+    config: HFTrainConfig,
+    margins: np.ndarray | None = None,
+    output_dir: str | None = None,
+) -> RewardTrainer:
+    """A ``RewardTrainer`` for ``model`` on ``train_data`` (call ``.train()`` to train)."""
+    args = RewardConfig(
+        **_common_args(config, output_dir),
+        center_rewards_coefficient=config.center_coef,
+        max_length=model.config.max_position_embeddings,
+    )
+    return RewardTrainer(
+        model=model,
+        args=args,
+        train_dataset=to_hf_dataset(train_data, margins),
+        processing_class=tokenizer,
+    )
+
+
+def dpo_trainer(
+    policy: PreTrainedModel,
+    reference: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    train_data: PreferenceDataset,
+    config: HFTrainConfig,
+    output_dir: str | None = None,
+) -> DPOTrainer:
+    """A ``DPOTrainer`` (sigmoid loss, ``beta = config.beta``) for ``policy`` against ``reference``."""
+    args = DPOConfig(
+        **_common_args(config, output_dir),
+        beta=config.beta,
+        loss_type=["sigmoid"],
+        max_length=policy.config.max_position_embeddings,
+    )
+    return DPOTrainer(
+        model=policy,
+        ref_model=reference,
+        args=args,
+        train_dataset=to_hf_dataset(train_data),
+        processing_class=tokenizer,
+    )
+
+
+def _rows(
+    tokenizer: PreTrainedTokenizerBase, prompts: list[str], responses: list[str]
+) -> dict[str, torch.Tensor]:
+    """``prompt + " " + response + eos`` rows, right-padded, as TRL builds them."""
+    texts = [f"{p} {r.lstrip()}{tokenizer.eos_token}" for p, r in zip(prompts, responses, strict=True)]
+    return tokenizer(texts, padding=True, padding_side="right", return_tensors="pt")
+
+
+@torch.no_grad()
+def reward_scores(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    dataset: PreferenceDataset,
+    batch_size: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rewards of the chosen and the rejected responses, float64 arrays (N,)."""
+    was_training = model.training
+    model.eval()
+    prompts = dataset.prompts + dataset.prompts
+    responses = dataset.chosen + dataset.rejected
+    out = []
+    for start in range(0, len(prompts), batch_size):
+        rows = _rows(tokenizer, prompts[start : start + batch_size],
+                     responses[start : start + batch_size])  # fmt: skip
+        rows = {k: v.to(model.device) for k, v in rows.items()}
+        out.append(model(**rows).logits.squeeze(-1).float().cpu())  # (b,)
+    model.train(was_training)
+    r_c, r_r = torch.cat(out).double().numpy().reshape(2, -1)
+    return r_c, r_r
+
+
+@torch.no_grad()
+def response_logps(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: list[str],
+    responses: list[str],
+) -> torch.Tensor:
+    """``log π(y | x)``: the sum of the log-probabilities of the response's tokens (with its
+    ``<eos>``) after the prompt, float32, shape (N,)."""
+    was_training = model.training
+    model.eval()
+    rows = _rows(tokenizer, prompts, responses)
+    ids, keep = rows["input_ids"].to(model.device), rows["attention_mask"].to(model.device)
+    n_prompt = torch.tensor([len(tokenizer(p)["input_ids"]) for p in prompts], device=ids.device)
+    logits = model(input_ids=ids, attention_mask=keep).logits[:, :-1].float()  # (N, T-1, V)
+    token_logps = torch.log_softmax(logits, dim=-1).gather(2, ids[:, 1:, None]).squeeze(2)
+    position = torch.arange(1, ids.shape[1], device=ids.device)  # (T-1,): position of each target
+    in_response = (position[None, :] >= n_prompt[:, None]) & keep[:, 1:].bool()  # (N, T-1)
+    model.train(was_training)
+    return (token_logps * in_response).sum(dim=1).cpu()  # (N,)
+
+
+def dpo_implicit_rewards(
+    policy: PreTrainedModel,
+    reference: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    dataset: PreferenceDataset,
+    beta: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """DPO's implicit rewards ``β (log π(y|x) − log π_ref(y|x))`` of the chosen and rejected
+    responses, float64 arrays (N,)."""
+    out = []
+    for responses in (dataset.chosen, dataset.rejected):
+        ratio = response_logps(policy, tokenizer, dataset.prompts, responses) - response_logps(
+            reference, tokenizer, dataset.prompts, responses
+        )  # (N,)
+        out.append(beta * ratio.double().numpy())
+    return out[0], out[1]
+
+
+@dataclass
+class RewardEvaluation:
+    """Held-out metrics of rewards; the last four are None without the world's true rewards."""
+
+    n_pairs: int
+    loss: float  # plain Bradley-Terry loss
+    accuracy: float  # on the sampled labels, ties wrong
+    bayes_accuracy: float | None = None
+    expected_accuracy: float | None = None
+    ratio: float | None = None  # expected / Bayes
+    spearman: float | None = None
+
+
+def evaluate_rewards(
+    r_chosen: np.ndarray, r_rejected: np.ndarray, dataset: PreferenceDataset
+) -> RewardEvaluation:
+    """The course's evaluation of rewards of ``dataset``'s pairs: loss and accuracy, and with true
+    rewards the expected accuracy against the Bayes ceiling and Spearman's correlation with r*.
+
+    Examples
+    --------
+    >>> ds = PreferenceWorld(seed=0).sample(200, seed=5)
+    >>> ev = evaluate_rewards(ds.true_chosen, ds.true_rejected, ds)  # r* itself
+    >>> ev.ratio, ev.spearman
+    (1.0, 1.0)
+    """
+    r_c, r_r = torch.as_tensor(r_chosen), torch.as_tensor(r_rejected)
+    result = RewardEvaluation(
+        n_pairs=len(dataset),
+        loss=torch_loss.bt_loss(r_c, r_r).item(),
+        accuracy=torch_loss.accuracy(r_c, r_r),
+    )
+    if dataset.has_true_rewards:
+        true_delta = dataset.true_chosen - dataset.true_rejected
+        result.bayes_accuracy = PreferenceWorld.bayes_accuracy(dataset)
+        result.expected_accuracy = expected_accuracy(true_delta, r_chosen - r_rejected)
+        result.ratio = result.expected_accuracy / result.bayes_accuracy
+        result.spearman = spearman(
+            np.concatenate([dataset.true_chosen, dataset.true_rejected]),
+            np.concatenate([r_chosen, r_rejected]),
+        )
+    return result
