@@ -1,4 +1,4 @@
-"""The course site: pages from the README, the quiz export, and the build with warnings as errors."""
+"""The course site: pages from the README, the quiz export, the build (warnings are errors)."""
 
 import itertools
 import json
@@ -7,6 +7,7 @@ import re
 import nbformat
 import pytest
 
+from rmcourse.notebooks import jupyter_lab_command
 from rmcourse.quiz import check, load_questions
 from rmcourse.site.build import SiteBuildError, SiteSources, build_site
 from rmcourse.site.course import build_course
@@ -117,7 +118,7 @@ def test_build_course_executes_the_lessons_then_builds_an_offline_site(tmp_path,
     site = out / "site"
     printed = capsys.readouterr().out
     assert f"The course is in {(site / 'index.html').resolve()}" in printed
-    assert "jupyter lab notebooks" in printed
+    assert f"To work through it interactively: {jupyter_lab_command(lessons)}" in printed
     assert sorted(p.name for p in (out / "notebooks").iterdir()) == ["01_good.ipynb",
                                                                      "02_more.ipynb"]
     page = (site / "lessons" / "01_good.html").read_text()

@@ -427,8 +427,9 @@ def _feedback_html(question: Question, result: Feedback) -> str:
 
 def _question_html(question: Question) -> str:
     q = question
-    parts = [f"<div class='rmcourse-question-static' style='border-top: 1px solid #d0d7de; "
-             f"margin-top: 8px'>{_question_header_html(q, live=False)}"]
+    parts = [f"<div class='rmcourse-question-static' data-question-id='{q.id}' "
+             f"style='border-top: 1px solid #d0d7de; margin-top: 8px'>"
+             f"{_question_header_html(q, live=False)}"]
     if q.log is not None:
         parts.append(_img_tag(log_figure_png(q), f"training log of {q.id}"))
     if q.kind == "numeric":
@@ -508,10 +509,13 @@ class Explorer:
             f"<tr><td>{m:g}</td><td>{np.exp(log_sigmoid(m)):.4f}</td>"
             f"<td>{bt_loss([m], [0.0]):.4f}</td><td>{bt_loss_grad([m], [0.0])[0][0]:.4f}</td></tr>"
             for m in margins)
-        return ("<p><i>Run the notebook to move the sliders.</i> The loss of one pair at a few "
+        return (f"<div class='rmcourse-explorer-static' data-r-chosen='{self.chosen.value:g}' "
+                f"data-r-rejected='{self.rejected.value:g}' data-min='{self.chosen.min:g}' "
+                f"data-max='{self.chosen.max:g}' data-step='{self.chosen.step:g}'>"
+                "<p><i>Run the notebook to move the sliders.</i> The loss of one pair at a few "
                 "margins:</p><table><tr><th>Δ</th><th>σ(Δ)</th><th>loss −log σ(Δ)</th>"
                 f"<th>∂L/∂r(x, y_w)</th></tr>{rows}</table>"
-                + _img_tag(self.plot.value, "pair loss against the margin"))
+                + _img_tag(self.plot.value, "pair loss against the margin") + "</div>")
 
     def _update(self, _: object = None) -> None:
         self.readout.value = f"<code>{html.escape(self.readout_text())}</code>"

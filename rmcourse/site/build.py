@@ -72,7 +72,8 @@ def sphinx_config(static_dirs: Sequence[Path], lesson_questions: dict[str, list[
     return {
         "project": "rmcourse",
         "html_title": pages.SITE_TITLE,
-        "extensions": ["myst_nb", "rmcourse.site.extension"],
+        # githubpages: a .nojekyll file, so GitHub Pages serves _static/ and _sources/
+        "extensions": ["myst_nb", "sphinx.ext.githubpages", "rmcourse.site.extension"],
         "exclude_patterns": ["_build", "**.ipynb_checkpoints"],
         "html_theme": "sphinx_book_theme",
         "html_theme_options": {

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import nbformat
 
-from rmcourse.notebooks import clean_notebook, execute_notebook
+from rmcourse.notebooks import clean_notebook, execute_notebook, jupyter_lab_command
 from rmcourse.site.build import SiteSources, build_site
-from rmcourse.site.pages import JUPYTER_COMMAND
 
 LESSON_GLOB = "[0-9][0-9]_*.ipynb"
 
@@ -69,5 +68,5 @@ def build_course(notebook_dir: Path, out_dir: Path, timeout: int = 600) -> int:
         return 1
     print(f"built    the site in {time.perf_counter() - start:.1f} s")
     print(f"\nThe course is in {index.resolve()}")
-    print(f"To work through it interactively: {JUPYTER_COMMAND}")
+    print(f"To work through it interactively: {jupyter_lab_command(notebook_dir)}")
     return 0
