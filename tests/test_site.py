@@ -121,6 +121,7 @@ def test_build_course_executes_the_lessons_then_builds_an_offline_site(tmp_path,
     assert f"To work through it interactively: {jupyter_lab_command(lessons)}" in printed
     assert sorted(p.name for p in (out / "notebooks").iterdir()) == ["01_good.ipynb",
                                                                      "02_more.ipynb"]
+    assert sorted(p.name for p in out.iterdir()) == ["notebooks", "site"]  # no scratch left
     page = (site / "lessons" / "01_good.html").read_text()
     assert "lesson one ran" in page  # the output of the execution, not of a second one
     assert "\\ell'(\\Delta) = -\\sigma(-\\Delta)" in page and "$$" not in page

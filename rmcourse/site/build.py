@@ -113,19 +113,21 @@ def build_site(sources: SiteSources, out_dir: Path) -> Path:
     for lesson in sources.lessons:
         if not (lesson.suffix == ".ipynb" and lesson.name[:2].isdigit() and lesson.name[2] == "_"):
             raise ValueError(f"{lesson} is not a lesson notebook named NN_name.ipynb")
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     questions = load_questions()
-    with tempfile.TemporaryDirectory(prefix="rmcourse-site-") as scratch:
-        src = Path(scratch) / "src"
-        static = Path(scratch) / "static"
-        _write_pages(sources, src)
-        export_quiz(questions, static)
-        lesson_questions = _lesson_questions(questions)
-        config = sphinx_config([STATIC, static], lesson_questions)
+    # Built beside out_dir, then moved in: myst-nb writes next to Sphinx's output folder, and a
+    # failed build leaves the previous site in place.
+    with tempfile.TemporaryDirectory(prefix=".site-build-", dir=out_dir.parent) as scratch:
+        work = Path(scratch)
+        _write_pages(sources, work / "src")
+        export_quiz(questions, work / "static")
+        config = sphinx_config([STATIC, work / "static"], _lesson_questions(questions))
+        _run_sphinx(work / "src", work / "html", work / "doctrees", config)
+        _copy_mathjax(work / "html")
         if out_dir.exists():
             shutil.rmtree(out_dir)
-        _run_sphinx(src, out_dir, Path(scratch) / "doctrees", config)
-    _copy_mathjax(out_dir)
+        (work / "html").rename(out_dir)
     return out_dir / "index.html"
 
 
@@ -179,6 +181,7 @@ def _lesson_questions(questions: Sequence[Any]) -> dict[str, list[str]]:
 
 def _run_sphinx(src: Path, out: Path, doctrees: Path, config: dict[str, Any]) -> None:
     from sphinx.application import Sphinx
+    from sphinx.util.console import strip_colors
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     status, warnings = io.StringIO(), io.StringIO()
@@ -187,7 +190,8 @@ def _run_sphinx(src: Path, out: Path, doctrees: Path, config: dict[str, Any]) ->
                      status=status, warning=warnings, freshenv=True, warningiserror=True)
         app.build(force_all=True)
     if app.statuscode != 0 or warnings.getvalue().strip():
-        raise SiteBuildError(f"the site build failed (warnings are errors):\n{warnings.getvalue()}")
+        report = strip_colors(warnings.getvalue())
+        raise SiteBuildError(f"the site build failed (warnings are errors):\n{report}")
 
 
 def _copy_mathjax(out_dir: Path) -> None:
