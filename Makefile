@@ -10,7 +10,7 @@ SETTINGS := .venv-settings
 PYTEST_NB := --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
              --nbval-sanitize-with nbval_sanitize.cfg
 
-.PHONY: setup course test lint notebooks browser clean FORCE
+.PHONY: setup course test test-fast lint notebooks browser clean FORCE
 
 setup: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt $(SETTINGS)
 	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
 	$(BIN)/python scripts/install_torch.py $(TORCH)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,hf]"
 	@touch $(STAMP)
 
 # Debian's Chromium for the browser test; installed when missing and when we may (root or sudo).
@@ -43,6 +43,11 @@ lint: setup
 test: setup browser lint
 	$(BIN)/python -m pytest -n 2 --dist loadscope --doctest-modules $(PYTEST_NB) \
 	  rmcourse tests notebooks solutions exercises
+
+# The edit-test loop: everything except notebooks, kernels, the browser and slow tests (< 1 min).
+test-fast: setup
+	$(BIN)/python -m pytest -q -n 2 -m "not slow and not kernel and not browser" \
+	  --doctest-modules rmcourse tests
 
 # Re-execute the committed lessons in place (after a library change), without volatile metadata.
 notebooks: setup

@@ -31,6 +31,8 @@ __all__ = ["fit_bt_scores"]
 
 _ARMIJO = 1e-4  # sufficient-decrease constant of the backtracking line search
 _MAX_HALVINGS = 60  # 2**-60 ~ 1e-18: below this a step changes nothing in float64
+# A predicted decrease below this share of f cannot be measured in float64: take Newton's step.
+_RESOLUTION = 1e-13
 
 
 def fit_bt_scores(
@@ -170,8 +172,11 @@ def _line_search(
     l: np.ndarray,
     l2: float,
 ) -> float:
-    """Largest ``t`` in 1, 1/2, 1/4, ... with ``f(s + t step) <= f(s) + c t grad.step``."""
+    """Largest ``t`` in 1, 1/2, 1/4, ... with ``f(s + t step) <= f(s) + c t grad.step``; the
+    full step once the decrease it predicts is too small for float64 to measure in ``f``."""
     slope = float(grad @ step)
+    if -slope <= _RESOLUTION * max(abs(value), 1.0):  # near the optimum, where Newton converges
+        return 1.0
     t = 1.0
     for _ in range(_MAX_HALVINGS):
         trial = scores + t * step

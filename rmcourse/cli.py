@@ -1,4 +1,5 @@
-"""The ``rmcourse`` command: ``demo | course | refresh | train | exercises | grade | doctor``.
+"""The ``rmcourse`` command: ``demo | course | refresh | train | exercises | grade | doctor |
+hf-train``.
 
 Each sub-command parses its arguments here and calls the layers that do the work; this module
 only wires them together and prints what they return.
@@ -141,10 +142,23 @@ def _grade(args: argparse.Namespace) -> int:
     return grade_command(
         Path(args.submissions),
         assignment=args.assignment,
-        solutions_dir=Path(args.solutions),
+        solutions_dir=None if args.solutions is None else Path(args.solutions),
         out=Path(args.out),
         timeout=args.timeout,
+        jobs=args.jobs,
     )
+
+
+def _hf_train(args: argparse.Namespace) -> int:
+    """Train the tiny Hugging Face model with TRL; also under torchrun / accelerate launch."""
+    try:
+        from rmcourse.hf.command import hf_train_command
+    except ImportError as exc:
+        print(f"rmcourse hf-train needs the [hf] extra (pip install -e '.[hf]'): {exc}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    return hf_train_command(args.data, args.out, dpo=args.dpo, steps=args.steps,
+                            batch_size=args.batch_size, seed=args.seed)  # fmt: skip
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -189,11 +203,30 @@ def build_parser() -> argparse.ArgumentParser:
     grade = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     grade.add_argument("submissions", help="folder of .ipynb files, one per student")
     grade.add_argument("--assignment", required=True, help="notebook stem in solutions/")
-    grade.add_argument("--solutions", default="solutions", help="folder of NAME.ipynb")
+    grade.add_argument(
+        "--solutions",
+        default=None,
+        help="folder of NAME.ipynb (default: ./solutions, else the course checkout's)",
+    )
     grade.add_argument("--out", default="gradebook.csv", help="gradebook CSV (JSON beside it)")
     grade.add_argument("--timeout", type=float, default=30.0, help="seconds per cell")
+    grade.add_argument(
+        "--jobs", type=int, default=None, help="submissions graded at once (default: the CPUs)"
+    )
 
     sub.add_parser("doctor", help="print the Python, package versions, GPU and widget status")
+
+    hf = sub.add_parser(
+        "hf-train", help="train a tiny transformers reward model (or DPO policy) with TRL",
+        description="Runs unchanged under `torchrun --nproc_per_node N -m rmcourse hf-train ...` "
+        "and `accelerate launch -m rmcourse hf-train ...` (needs the [hf] extra).",
+    )  # fmt: skip
+    hf.add_argument("--data", required=True, help="JSONL file of {prompt, chosen, rejected}")
+    hf.add_argument("--out", required=True, help="folder for metrics.json, rank*.json, model/")
+    hf.add_argument("--dpo", action="store_true", help="train a DPO policy instead")
+    hf.add_argument("--steps", type=int, default=400, help="optimiser steps")
+    hf.add_argument("--batch-size", type=int, default=64, help="pairs per step and process")
+    hf.add_argument("--seed", type=int, default=0, help="seed of the model, split and batches")
     return parser
 
 
@@ -207,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "exercises": _exercises,
         "grade": _grade,
         "doctor": _doctor,
+        "hf-train": _hf_train,
     }
     if args.command == "demo":
         return _demo()

@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rmcourse.notebooks import jupyter_lab_command
+
 # The distributions whose versions matter when something goes wrong, in the order they are shown.
 PACKAGES: tuple[str, ...] = (
     "rmcourse", "numpy", "torch", "matplotlib", "ipywidgets", "jupyterlab", "jupyterlab_widgets",
@@ -69,14 +71,6 @@ def widget_extension_dirs(prefixes: list[Path] | None = None) -> list[Path]:
     return found
 
 
-def open_command() -> str:
-    """The command that opens the lessons in JupyterLab with this installation's Jupyter."""
-    jupyter = Path(sys.executable).with_name("jupyter")
-    if jupyter.exists():
-        return f"{jupyter} lab notebooks"
-    return f"{sys.executable} -m jupyter lab notebooks"
-
-
 def diagnose(prefixes: list[Path] | None = None) -> Report:
     """Collect the report; ``prefixes`` overrides where the widget extension is looked for."""
     report = Report()
@@ -95,7 +89,7 @@ def diagnose(prefixes: list[Path] | None = None) -> Report:
             "JupyterLab's widget extension (jupyterlab_widgets) was not found: the quiz shows "
             "its static form instead of widgets"
         )
-    report.add("open the course", open_command())
+    report.add("open the course", jupyter_lab_command(Path("notebooks")))
     return report
 
 

@@ -100,11 +100,13 @@ def refresh(paths: Sequence[Path], timeout: int = 600) -> None:
 
 
 def jupyter_lab_command(notebook_dir: Path) -> str:
-    """The shell command that opens ``notebook_dir`` in the JupyterLab of this interpreter.
+    """The command that opens ``notebook_dir`` in JupyterLab with this interpreter's Jupyter.
 
     Examples
     --------
-    >>> jupyter_lab_command(Path("notebooks")).endswith("-m jupyter lab notebooks")
+    >>> jupyter_lab_command(Path("notebooks")).endswith(" lab notebooks")
     True
     """
-    return shlex.join([sys.executable, "-m", "jupyter", "lab", str(notebook_dir)])
+    jupyter = Path(sys.executable).with_name("jupyter")
+    prefix = [str(jupyter)] if jupyter.exists() else [sys.executable, "-m", "jupyter"]
+    return shlex.join([*prefix, "lab", str(notebook_dir)])

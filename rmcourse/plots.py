@@ -22,6 +22,16 @@ def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 3.5)) -> Axe
     return ax
 
 
+def _label(ax: Axes, title: str, xlabel: str, ylabel: str, legend: bool = True) -> Axes:
+    """Title and axis labels (every figure has them), and the legend of the labelled lines."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if legend:
+        ax.legend()
+    return ax
+
+
 def plot_learning_curves(
     history: Mapping[str, Sequence[float]],
     ax: Axes | None = None,
@@ -80,11 +90,7 @@ def plot_learning_curves(
                 f"metric {name!r} has {values.size} values but 'step' has {steps.size}"
             )
         ax.plot(steps, values, label=name)
-    ax.set_xlabel("optimiser step")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend()
-    return ax
+    return _label(ax, title, "optimiser step", ylabel)
 
 
 def plot_reward_scatter(
@@ -114,10 +120,7 @@ def plot_reward_scatter(
         )
     ax = _new_axes(ax)
     ax.scatter(true_reward, learned_reward, s=6, alpha=0.4)
-    ax.set_xlabel("true reward r*(x, y)")
-    ax.set_ylabel("learned reward r(x, y)")
-    ax.set_title(title)
-    return ax
+    return _label(ax, title, "true reward r*(x, y)", "learned reward r(x, y)", legend=False)
 
 
 def plot_calibration(
@@ -151,11 +154,7 @@ def plot_calibration(
             )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.set_xlabel("predicted P(chosen preferred) = σ(r_c − r_r)")
-    ax.set_ylabel("observed frequency")
-    ax.set_title(title)
-    ax.legend()
-    return ax
+    return _label(ax, title, "predicted P(chosen preferred) = σ(r_c − r_r)", "observed frequency")
 
 
 def plot_accuracy_by_bucket(
@@ -194,8 +193,85 @@ def plot_accuracy_by_bucket(
                 label="Bayes ceiling")
     ax.set_xticks(x, [f"{lo:.1f}–{hi:.1f}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
     ax.set_ylim(0, 1)
-    ax.set_xlabel("true margin |r*(x, y_1) − r*(x, y_2)|")
-    ax.set_ylabel("accuracy")
+    return _label(ax, title, "true margin |r*(x, y_1) − r*(x, y_2)|", "accuracy")
+
+
+def plot_bon_curves(
+    x: np.ndarray,
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
+    ax: Axes | None = None,
+    dashed: Sequence[str] = (),
+    title: str = "Best-of-n",
+    xlabel: str = "KL(π_bon ‖ π_ref) = log n − (n − 1)/n  (nats)",
+    ylabel: str = "reward of the answer kept",
+) -> Axes:
+    """One line per curve against ``x`` (KL or √KL of best-of-n), with error bars when given.
+
+    ``curves`` maps a label to ``(mean, err)``, each as long as ``x`` (``err`` may be None);
+    labels in ``dashed`` are drawn dashed (e.g. proxy rewards beside gold ones).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_bon_curves(np.array([0.0, 0.2, 0.6]),
+    ...                      {"gold": (np.array([0.5, 1.0, 1.4]), np.array([0.1, 0.1, 0.1])),
+    ...                       "proxy": (np.array([0.5, 1.2, 1.9]), None)}, dashed=["proxy"])
+    >>> [bars.lines[0].get_linestyle() for bars in ax.containers], ax.get_ylabel()
+    (['-', '--'], 'reward of the answer kept')
+    """
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"x must be a non-empty 1-d array, got shape {x.shape}")
+    unknown = set(dashed) - set(curves)
+    if unknown:
+        raise ValueError(f"dashed names curves that are not drawn: {sorted(unknown)}")
+    ax = _new_axes(ax)
+    for label, (mean, err) in curves.items():
+        mean = np.asarray(mean, dtype=float)
+        if mean.shape != x.shape or (err is not None and np.shape(err) != x.shape):
+            raise ValueError(f"curve {label!r} must have the shape of x, {x.shape}")
+        ax.errorbar(x, mean, yerr=err, marker="o", markersize=3, capsize=2, label=label,
+                    linestyle="--" if label in dashed else "-")  # fmt: skip
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend()
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_reward_by_length(
+    lengths: np.ndarray,
+    rewards: Mapping[str, np.ndarray],
+    ax: Axes | None = None,
+    title: str = "Reward against answer length",
+) -> Axes:
+    """Mean reward per answer length (words), one line per scorer, each centred at mean 0.
+
+    Rewards of a Bradley-Terry model are identified only up to a constant, so each series is
+    shifted to mean 0 over all answers before averaging per length; the slopes compare.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_reward_by_length(np.array([4, 4, 6, 6]), {"r*": np.array([1.0, 3.0, 0.0, 0.0])})
+    >>> ax.get_lines()[0].get_ydata().tolist()
+    [1.0, -1.0]
+    """
+    lengths = np.asarray(lengths)
+    if lengths.ndim != 1 or lengths.size == 0:
+        raise ValueError(f"lengths must be a non-empty 1-d array, got shape {lengths.shape}")
+    ax = _new_axes(ax)
+    values = np.unique(lengths)
+    for label, reward in rewards.items():
+        reward = np.asarray(reward, dtype=float)
+        if reward.shape != lengths.shape:
+            raise ValueError(f"rewards[{label!r}] has shape {reward.shape}, not {lengths.shape}")
+        centred = reward - reward.mean()
+        ax.plot(values, [centred[lengths == v].mean() for v in values], marker="o", label=label)
+    ax.set_xlabel("answer length (words)")
+    ax.set_ylabel("mean reward − its overall mean")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
     return ax

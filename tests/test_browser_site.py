@@ -19,8 +19,7 @@ import nbformat
 import pytest
 
 from rmcourse.notebooks import clean_notebook, execute_notebook
-from rmcourse.quiz import check
-from rmcourse.quiz.render import Explorer
+from rmcourse.quiz import Explorer, check
 from rmcourse.site.build import SiteSources, build_site
 from rmcourse.site.course import lesson_paths
 
@@ -41,6 +40,7 @@ LOCAL_SCHEMES = {"file", "data", "about", "blob"}
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.kernel,  # lesson 05 is executed for the site
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Debian's chromium at {CHROMIUM}"),
 ]
 

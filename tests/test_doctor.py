@@ -8,6 +8,7 @@ import torch
 
 from rmcourse import doctor
 from rmcourse.cli import main
+from rmcourse.notebooks import jupyter_lab_command
 
 
 def test_doctor_prints_this_python_the_versions_and_the_device(capsys):
@@ -23,7 +24,7 @@ def test_doctor_prints_this_python_the_versions_and_the_device(capsys):
 
 
 def test_the_open_command_names_an_existing_jupyter():
-    command = doctor.open_command()
+    command = jupyter_lab_command(Path("notebooks"))
     assert command.endswith(" lab notebooks")
     assert Path(command.split()[0]).exists()
 

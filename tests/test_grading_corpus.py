@@ -15,16 +15,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import ROOT, filled_exercise, solution_code
 
 from rmcourse.grading import command
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.generate import make_exercise
-from rmcourse.grading.grade import ExerciseResult, SubmissionResult
-from rmcourse.grading.source import is_solution, is_test, load_assignment, nbgrader
+from rmcourse.grading.results import ExerciseResult, SubmissionResult
+from rmcourse.grading.source import is_test, load_assignment
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "02_numpy_loss.ipynb"
 EXERCISES = ("log_sigmoid", "bt_loss", "bt_loss_grad", "ranking_loss")
 FULL = {"log_sigmoid": 3, "bt_loss": 5, "bt_loss_grad": 4, "ranking_loss": 3}
@@ -35,8 +35,7 @@ GRAD_PREFIX = "def bt_loss_grad(r_chosen, r_rejected, margin=0.0, weights=None):
 
 
 def _solution_code() -> dict[str, str]:
-    nb = nbformat.read(SOLUTION, as_version=4)
-    return {nbgrader(c)["grade_id"]: c.source for c in nb.cells if is_solution(c)}
+    return solution_code(SOLUTION.stem)
 
 
 def _submission(
@@ -46,22 +45,13 @@ def _submission(
 ) -> nbformat.NotebookNode:
     """The exercise notebook with the solution code, ``answers`` replacing (None: deleting)
     solution cells, test cells rewritten to ``test_source`` or dropped."""
-    nb = make_exercise(nbformat.read(SOLUTION, as_version=4))
-    code = {**_solution_code(), **(answers or {})}
-    cells = []
-    for cell in nb.cells:
-        grade_id = nbgrader(cell).get("grade_id")
-        if is_solution(cell):
-            if code[grade_id] is None:
-                continue
-            cell.source = code[grade_id]
-        elif is_test(cell):
-            if drop_tests:
-                continue
-            if test_source is not None:
+    nb = filled_exercise(SOLUTION.stem, answers)
+    if drop_tests:
+        nb.cells = [cell for cell in nb.cells if not is_test(cell)]
+    elif test_source is not None:
+        for cell in nb.cells:
+            if is_test(cell):
                 cell.source = test_source
-        cells.append(cell)
-    nb.cells = cells
     return nb
 
 

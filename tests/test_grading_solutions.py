@@ -11,16 +11,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import SOLUTIONS, filled_exercise
 
 from rmcourse.grading import command
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.generate import make_exercise
-from rmcourse.grading.grade import SubmissionResult
-from rmcourse.grading.source import Assignment, is_solution, load_assignment, nbgrader
+from rmcourse.grading.results import SubmissionResult
+from rmcourse.grading.source import Assignment, load_assignment
 
 pytestmark = pytest.mark.slow
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 ASSIGNMENTS = ("01_bradley_terry", "03_pytorch_loss", "04_train_reward_model")
 LIMITS = Limits(cell_timeout=60, submission_timeout=300)
 TORCH_PATCHES = (
@@ -34,26 +34,17 @@ TORCH_PATCHES = (
 )
 
 
-def _filled(name: str, answers: dict[str, str] | None = None) -> nbformat.NotebookNode:
-    solution = nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4)
-    code = {nbgrader(c)["grade_id"]: c.source for c in solution.cells if is_solution(c)}
-    code.update(answers or {})
-    nb = make_exercise(solution)
-    for cell in nb.cells:
-        if is_solution(cell):
-            cell.source = code[nbgrader(cell)["grade_id"]]
-    return nb
-
-
 @functools.cache
 def _graded(name: str) -> tuple[Assignment, dict[str, SubmissionResult]]:
     """Grade the solved, the untouched and (lesson 03) a torch-patching submission of ``name``."""
     folder = Path(tempfile.mkdtemp(prefix=f"grading-{name}-"))
-    nbformat.write(_filled(name), folder / "solved.ipynb")
+    nbformat.write(filled_exercise(name), folder / "solved.ipynb")
     untouched = make_exercise(nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4))
     nbformat.write(untouched, folder / "untouched.ipynb")
     if name == "03_pytorch_loss":
-        nbformat.write(_filled(name, {"ranking_loss": TORCH_PATCHES}), folder / "torch_cheat.ipynb")
+        nbformat.write(
+            filled_exercise(name, {"ranking_loss": TORCH_PATCHES}), folder / "torch_cheat.ipynb"
+        )
     solution = SOLUTIONS / f"{name}.ipynb"
     results = command.grade_folder(
         sorted(folder.glob("*.ipynb")), solution, folder / "gradebook.csv", LIMITS

@@ -3,14 +3,12 @@
 nbval re-executes the lessons and compares their key numbers (cells tagged ``nbval-check-output``).
 These tests check what nbval cannot: lessons 01 and 02 need no torch, every lesson opens with
 learning objectives and ends with a summary, its key numbers really are compared, its figures are
-titled and labelled, and each "check yourself" cell *fails*, naming the student's value, when
-that value is wrong, with a hint.
+titled and labelled. The "your turn" tasks and their checkers are tested in test_your_turn.py.
 """
 
 import ast
 from pathlib import Path
 
-import matplotlib
 import nbformat
 import pytest
 
@@ -38,25 +36,6 @@ def _imported_modules(nb: nbformat.NotebookNode) -> set[str]:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 modules.add(node.module.split(".")[0])
     return modules
-
-
-def _answer_names(cell: nbformat.NotebookNode) -> list[str]:
-    """Names ``my_*`` that a code cell assigns: the student's answers."""
-    names = []
-    for node in ast.walk(ast.parse(cell.source)):
-        if isinstance(node, ast.Assign):
-            names += [t.id for t in node.targets if isinstance(t, ast.Name) and t.id[:3] == "my_"]
-    return names
-
-
-def _exercises(nb: nbformat.NotebookNode) -> list[tuple[str, nbformat.NotebookNode]]:
-    """(answer name, the code cell right after its answer cell) for every exercise."""
-    cells = _code_cells(nb)
-    return [
-        (name, cells[i + 1])
-        for i, cell in enumerate(cells[:-1])
-        for name in _answer_names(cell)
-    ]
 
 
 @pytest.mark.parametrize("name", NUMPY_LESSONS)
@@ -104,38 +83,3 @@ def test_figures_are_titled_and_labelled(name):
     for cell in figure_cells:
         for word in ("title=", "xlabel=", "ylabel="):
             assert word in cell.source, f"{name}: figure cell {cell.source[:40]!r} lacks {word}"
-
-
-@pytest.mark.parametrize("name", LESSONS)
-def test_each_exercise_is_followed_by_a_check(name):
-    exercises = _exercises(_read(name))
-    assert len(exercises) >= 3, f"{name} has {len(exercises)} exercises, want at least 3"
-    for answer, check in exercises:
-        assert "assert" in check.source and answer in check.source, (
-            f"{name}: the cell after {answer} does not check it"
-        )
-
-
-def _wrong(value: object) -> object:
-    """A wrong answer near the right one (a float or a torch scalar)."""
-    return value + 0.5
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", LESSONS)
-def test_checks_fail_on_a_wrong_answer_with_a_hint(name, monkeypatch):
-    """Run the lesson in-process (no figures drawn); then give each check a wrong answer."""
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    monkeypatch.setattr(plt, "show", lambda *args, **kwargs: plt.close("all"))
-    nb = _read(name)
-    namespace: dict = {}
-    with matplotlib.rc_context():
-        for index, cell in enumerate(_code_cells(nb)):
-            exec(compile(cell.source, f"{name}[{index}]", "exec"), namespace)
-    for answer, check in _exercises(nb):
-        wrong = dict(namespace, **{answer: _wrong(namespace[answer])})
-        with pytest.raises(AssertionError) as failure:
-            exec(compile(check.source, f"{name}:{answer}", "exec"), wrong)
-        assert "Hint" in str(failure.value), f"{answer}: no hint in {str(failure.value)!r}"

@@ -74,6 +74,7 @@ def test_exercise_sources_are_committed_without_outputs(path):
         )
 
 
-def test_there_are_five_lessons_in_order():
+def test_the_lessons_are_numbered_in_order():
     stems = [p.stem for p in LESSONS]
-    assert [s[:2] for s in stems] == ["01", "02", "03", "04", "05"], stems
+    assert len(stems) >= 5, stems
+    assert [s[:2] for s in stems] == [f"{i:02d}" for i in range(1, len(stems) + 1)], stems

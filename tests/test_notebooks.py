@@ -1,8 +1,11 @@
 """Running lessons: refresh in place (the course build is tested in test_site.py)."""
 
 import nbformat
+import pytest
 
 from rmcourse.notebooks import refresh
+
+pytestmark = pytest.mark.kernel
 
 
 def _write(path, *sources):

@@ -21,9 +21,13 @@ def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+HF_EXTRA = {"transformers", "trl", "datasets", "accelerate", "tokenizers"}
+
+
 def _direct_requirements() -> list[Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    specs = project["dependencies"] + project["optional-dependencies"]["dev"]
+    extras = project["optional-dependencies"]
+    specs = project["dependencies"] + extras["dev"] + extras["hf"]
     return [Requirement(spec) for spec in specs]
 
 
@@ -71,6 +75,36 @@ def test_environment_yml_names_the_same_packages_at_the_same_versions():
         assert pins[name] == version, (
             f"environment.yml pins {name}=={version}, constraints.txt {pins[name]}"
         )
+
+
+def test_the_hf_extra_names_the_four_libraries_and_tokenizers_for_python_3_11_up():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    hf = [Requirement(spec) for spec in project["optional-dependencies"]["hf"]]
+    assert {_canonical(r.name) for r in hf} == HF_EXTRA
+    for requirement in hf:
+        # transformers >= 5.21 needs Python 3.11: on 3.10 the extra must install nothing
+        assert requirement.marker is not None, f"{requirement} has no python_version marker"
+        assert requirement.marker.evaluate({"python_version": "3.11"})
+        assert not requirement.marker.evaluate({"python_version": "3.10"})
+        # their APIs change between major releases
+        assert any(spec.operator == "<" for spec in requirement.specifier), (
+            f"{requirement} needs an upper bound"
+        )
+
+
+def test_hf_pins_are_for_python_3_11_up_like_the_extra():
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and _canonical(Requirement(line).name) in HF_EXTRA:
+            assert Requirement(line).marker == Requirement('x; python_version >= "3.11"').marker, (
+                f"constraints.txt pins {line!r} without the marker of the [hf] extra"
+            )
+
+
+def test_setup_installs_the_hf_extra_so_make_test_runs_lesson_08():
+    makefile = (ROOT / "Makefile").read_text()
+    assert '-e ".[dev,hf]"' in makefile, "make setup must install the [hf] extra"
+    assert "-e .[hf]" in (ROOT / "environment.yml").read_text()
 
 
 def test_torch_is_pinned_to_the_tested_release():

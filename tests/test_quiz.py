@@ -4,6 +4,8 @@ import copy
 import json
 import math
 import re
+import subprocess
+import sys
 from importlib import resources
 
 import jsonschema
@@ -12,8 +14,9 @@ import pytest
 
 from rmcourse import quiz
 from rmcourse.np_loss import bt_loss, bt_loss_grad
-from rmcourse.quiz.content import SCENARIOS, question_by_id
-from rmcourse.quiz.render import Score, select_questions
+from rmcourse.quiz.content import SCENARIOS, question_by_id, select_questions
+from rmcourse.quiz.static import question_text
+from rmcourse.quiz.widgets import Score
 
 LN2 = math.log(2)
 
@@ -359,8 +362,9 @@ def test_static_forms_hold_every_question_and_answer_behind_a_toggle():
     assert "application/vnd.jupyter.widget-view+json" not in static
     page, text = static["text/html"], static["text/plain"]
     assert page.startswith("<div class='rmcourse-static'>")
-    assert page.count("<details>") == len(quiz.load_questions()) == 20
-    for q in quiz.load_questions():
+    lesson_05 = select_questions(None)
+    assert page.count("<details>") == len(lesson_05) == 20
+    for q in lesson_05:
         assert f"[{q.id}]" in page and f"[{q.id}]" in text
     assert "Answer: 0.2014 (± 0.002)" in text
     assert page.count("data:image/png;base64,") == 4  # the four training logs
@@ -397,3 +401,61 @@ def test_explorer_rejects_values_off_the_sliders():
         quiz.explorer(7.5, 0.0)
     with pytest.raises(TypeError, match=r"r_rejected must be a number, got '1'"):
         quiz.explorer(0.0, "1")
+
+
+def test_the_right_option_is_not_given_away_by_its_length():
+    """In at most a third of the choice questions is the right option the (strictly) longest."""
+    questions = [q for q in quiz.load_questions()
+                 if q.kind == "choice" and all(o.rewards is None for o in q.options)]
+    longest = []
+    for q in questions:
+        lengths = {o.key: len(o.text) for o in q.options}
+        top = max(lengths.values())
+        if [k for k, n in lengths.items() if n == top] == [q.answer]:
+            longest.append(q.id)
+    assert len(questions) >= 12
+    assert len(longest) <= len(questions) / 3, f"the right option is the longest in {longest}"
+
+
+def test_the_right_option_is_not_always_in_the_same_place():
+    answers = [q.answer for q in quiz.load_questions() if q.kind == "choice"]
+    most_common = max(answers.count(key) for key in set(answers))
+    assert most_common <= len(answers) / 2, answers
+
+
+# --- structure -------------------------------------------------------------------------------
+
+
+def test_static_forms_need_no_ipywidgets():
+    code = ("import sys; from rmcourse.quiz import static, content; "
+            "q = content.question_by_id('calculate-single-pair'); static.question_html(q); "
+            "print('ipywidgets' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_scenario_titles_come_from_the_content():
+    content = _raw()
+    content["scenarios"]["calculate_loss"] = "Loss by hand"
+    (q,) = [q for q in quiz.load_questions(content) if q.id == "calculate-single-pair"]
+    assert q.title == "Loss by hand"
+    assert question_text(q).splitlines()[0] == "[calculate-single-pair] Loss by hand"
+    assert list(SCENARIOS) == list(_raw()["scenarios"])
+
+
+def test_only_questions_answered_by_a_click_have_no_check_button():
+    view = quiz.show(None, score=Score())
+    for widget in view.questions.values():
+        assert (widget.check_button is None) == (widget.question.kind == "choice")
+
+
+def test_questions_of_a_later_lesson_stay_out_of_lesson_05s_quiz():
+    every = quiz.load_questions()
+    later = [q for q in every if q.lesson is not None]
+    assert later and all(q.lesson > "05" for q in later)
+    assert [q.id for q in select_questions(None)] == [q.id for q in every if q.lesson is None]
+    assert {q.scenario for q in select_questions(None)}.isdisjoint({q.scenario for q in later})
+    content = _raw()
+    content["questions"][0]["lesson"] = "six"
+    with pytest.raises(ValueError, match="lesson"):
+        quiz.load_questions(content)

@@ -102,6 +102,7 @@ def _lesson(path, markdown, code="print('ran')"):
     return path
 
 
+@pytest.mark.kernel
 def test_build_course_executes_the_lessons_then_builds_an_offline_site(tmp_path, capsys):
     lessons = tmp_path / "notebooks"
     lessons.mkdir()
@@ -139,6 +140,7 @@ def test_build_course_executes_the_lessons_then_builds_an_offline_site(tmp_path,
         assert not loaded, (html, loaded)
 
 
+@pytest.mark.kernel
 def test_build_course_reports_a_failing_lesson_and_builds_no_site(tmp_path, capsys):
     lessons = tmp_path / "notebooks"
     lessons.mkdir()
@@ -152,6 +154,7 @@ def test_build_course_reports_a_failing_lesson_and_builds_no_site(tmp_path, caps
     assert "no lessons" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_broken_link_fails_the_site_build(tmp_path):
     lesson = _lesson(tmp_path / "01_one.ipynb", "# One\n\nSee [the missing page](missing.md).")
     with pytest.raises(SiteBuildError, match="missing"):

@@ -414,3 +414,76 @@ def test_04_solutions_agree_with_the_reference():
     scale = min(1.0, 1e-2 / (float(norm) + 1e-6))  # clip_grad_norm_'s factor
     for p, q in zip(model.parameters(), before.parameters(), strict=True):
         torch.testing.assert_close(p, q - 0.1 * scale * q.grad, rtol=1e-5, atol=1e-7)
+
+
+# --------------------------------------------------------------------------- pitfalls
+
+# (notebook, the function, a naive version that falls into the exercise's central pitfall,
+#  a phrase the failing VISIBLE test must say)
+PITFALLS = [
+    ("01_bradley_terry", "preference_probability",
+     "def preference_probability(r_w, r_l):\n    return 1 / (1 + math.exp(-(r_w - r_l)))\n",
+     "np.exp takes arrays"),
+    ("01_bradley_terry", "pair_loss",
+     "def pair_loss(r_w, r_l):\n    return math.log(1 + math.exp(-(r_w - r_l)))\n", "overflowed"),
+    ("01_bradley_terry", "dataset_loss",
+     "def dataset_loss(pairs):\n    return sum(pair_loss(w, l) for w, l in pairs) / len(pairs)\n",
+     "divided by zero"),
+    ("01_bradley_terry", "two_item_score_gap",
+     "def two_item_score_gap(wins_a, wins_b):\n    return math.log(wins_a / wins_b)\n",
+     "divided by zero"),
+    ("02_numpy_loss", "log_sigmoid",
+     "def log_sigmoid(x):\n    return np.log(1 / (1 + np.exp(-np.asarray(x, dtype=float))))\n",
+     "Use a stable form"),
+    ("02_numpy_loss", "bt_loss",
+     "def bt_loss(r_chosen, r_rejected, margin=0.0, weights=None):\n"
+     "    losses = -log_sigmoid(np.asarray(r_chosen) - np.asarray(r_rejected) - margin)\n"
+     "    return float(np.sum(losses * (1 if weights is None else weights)) / losses.size)\n",
+     "weighted MEAN"),
+    ("03_pytorch_loss", "accuracy",
+     "def accuracy(r_chosen, r_rejected):\n"
+     "    return (r_chosen >= r_rejected).float().mean().item()\n",
+     "a tie counts as wrong"),
+    ("03_pytorch_loss", "bt_loss",
+     "def bt_loss(r_chosen, r_rejected, margin=None, center_coef=0.0, reduction='mean'):\n"
+     "    d = r_chosen - r_rejected - (0.0 if margin is None else margin)\n"
+     "    losses = -torch.log(torch.sigmoid(d)) + center_coef * (r_chosen + r_rejected) ** 2\n"
+     "    return {'mean': losses.mean(), 'sum': losses.sum(), 'none': losses}[reduction]\n",
+     "use F.logsigmoid"),
+    ("04_train_reward_model", "reward_pairs",
+     "def reward_pairs(model, batch):\n    half = batch.shape[0] // 2\n"
+     "    return model(batch[:half]), model(batch[half:])\n", "run it ONCE"),
+]
+
+
+@pytest.mark.parametrize(("name", "function", "naive", "phrase"), PITFALLS,
+                         ids=[f"{p[0][:2]}-{p[1]}" for p in PITFALLS])
+def test_a_visible_test_catches_the_central_pitfall_and_says_why(name, function, naive, phrase):
+    nb = load(name)
+    sources = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or role(cell) == "test":
+            continue
+        sources.append(naive if role(cell) == "solution" and f"def {function}(" in cell.source
+                       else cell.source)
+    namespace = run_cells(sources)
+    visible = [cell for solution, tests in exercises(nb) if f"def {function}(" in solution.source
+               for cell in tests if BEGIN_HIDDEN not in cell.source]
+    assert visible, f"{function} has no visible test"
+    with pytest.raises(AssertionError, match=re.escape(phrase)), np.errstate(all="ignore"):
+        for cell in visible:
+            exec(compile(cell.source, meta(cell)["grade_id"], "exec"), namespace)
+
+
+def test_hints_do_not_hold_the_solution():
+    """A NotImplementedError hint guides: it holds no line of code of its solution."""
+    for name in NOTEBOOKS:
+        for cell in load(name).cells:
+            if role(cell) != "solution":
+                continue
+            for block in SOLUTION_BLOCK.finditer(cell.source):
+                lines = [line.strip() for line in block.group(0).splitlines()[1:-1]]
+                hints = " ".join(line for line in lines if line.startswith("# HINT:"))
+                code = [line for line in lines if line and not line.startswith("#")]
+                for line in code:
+                    assert len(line) < 12 or line not in hints, (name, line)

@@ -7,14 +7,18 @@ dynamic imports of rmcourse (``importlib.import_module``, ``__import__``, ``sys.
 string literals naming both rmcourse and NAME (``exec("from rmcourse... import NAME")``), and --
 since the grader cannot see through them -- ``import_module`` / ``__import__`` / ``exec`` /
 ``eval`` / ``compile`` / ``runpy`` calls, ``sys.modules[...]`` and ``getattr(ALIAS, ...)`` with a
-computed argument (``__import__("rmc" + "ourse")``). A cell identical to one of the instructor's
-is not held against the student.
+computed argument (``__import__("rmc" + "ourse")``). Only the student's cells are searched (the
+grader never runs the submission's copies of the instructor's cells), so the rule judges what the
+code does and never its formatting.
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
+
+from rmcourse.grading.source import Assignment, GradeCell, LockedCell
+from rmcourse.grading.submission import StudentWork
 
 PACKAGE = "rmcourse"
 ANY_NAME = "*"  # a finding about every must-write name (star import, dynamic import)
@@ -159,3 +163,40 @@ def copied_names(
         for target in sorted(names) if name == ANY_NAME else [name]:
             result.setdefault(target, how)
     return result
+
+
+def copied_exercises(work: StudentWork, assignment: Assignment) -> dict[str, str]:
+    r"""Exercise -> why, for the exercises whose must-write functions the student's cells take
+    from rmcourse (any of them; aliases bound in the instructor's cells count).
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> from rmcourse.grading.source import Exercise
+    >>> from rmcourse.grading.submission import StudentCell
+    >>> f = Exercise("f", ("bt_loss",), "def bt_loss(a, b):\n    raise NotImplementedError()", ())
+    >>> assignment = Assignment("09_demo", nbformat.v4.new_notebook(), (f,), (f,))
+    >>> cell = StudentCell("from rmcourse.np_loss import *", (), -1, 1)
+    >>> copied_exercises(StudentWork((cell,), frozenset(), {}, {}), assignment)
+    {'f': 'bt_loss: from rmcourse.np_loss import *'}
+    """
+    trusted = [
+        code
+        for item in assignment.layout
+        for code in (
+            (item.code,)
+            if isinstance(item, LockedCell)
+            else (item.visible, item.hidden)
+            if isinstance(item, GradeCell)
+            else ()
+        )
+    ]
+    names = {name for exercise in assignment.exercises for name in exercise.names}
+    copied = copied_names([cell.code for cell in work.cells], names, trusted)
+    return {
+        exercise.grade_id: "; ".join(
+            f"{name}: {copied[name]}" for name in exercise.names if name in copied
+        )
+        for exercise in assignment.exercises
+        if any(name in copied for name in exercise.names)
+    }

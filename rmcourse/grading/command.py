@@ -1,26 +1,41 @@
 """``rmcourse grade SUBMISSIONS_DIR --assignment NAME``: the instructors' one command.
 
-Grades every ``*.ipynb`` of the folder (file stem = student id) against
-``solutions/NAME.ipynb``, one fresh kernel per submission (see :mod:`rmcourse.grading.grade`),
-shows a progress bar over students, records each student as soon as they are graded (see
-:mod:`rmcourse.grading.gradebook`) and ends with a summary table.
+Grades every ``*.ipynb`` of the folder (file stem = student id) against ``NAME.ipynb`` of the
+course's ``solutions/`` folder, ``--jobs`` submissions at once (one fresh kernel each, see
+:mod:`rmcourse.grading.grade`), shows a progress bar counting the students graded, records each
+student as soon as they are graded (see :mod:`rmcourse.grading.gradebook`) and ends with a summary
+table. The results do not depend on ``--jobs``: each submission is graded alone, and the
+gradebook is kept sorted by student.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
 
 from rmcourse.grading.execute import Limits
-from rmcourse.grading.grade import SubmissionResult, grade_submission, zero_result
+from rmcourse.grading.grade import grade_submission, ungraded
 from rmcourse.grading.gradebook import read_rows, record
-from rmcourse.grading.source import load_assignment
+from rmcourse.grading.results import Status, SubmissionResult
+from rmcourse.grading.source import Assignment, load_assignment
 
 # A submission may use this many cell timeouts in all (and at least a minute).
 SUBMISSION_TIMEOUTS = 10
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on: the default number of ``--jobs``."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def summary_table(results: Sequence[SubmissionResult]) -> str:
@@ -28,7 +43,7 @@ def summary_table(results: Sequence[SubmissionResult]) -> str:
 
     Examples
     --------
-    >>> from rmcourse.grading.grade import ExerciseResult
+    >>> from rmcourse.grading.results import ExerciseResult
     >>> r = SubmissionResult("ann", "a", (ExerciseResult("f", 1.5, 2.0, "partial", "", ()),))
     >>> print(summary_table([r]))
     student  total  max  status
@@ -42,40 +57,116 @@ def summary_table(results: Sequence[SubmissionResult]) -> str:
     )
 
 
+def _grade_one(path: Path, assignment: Assignment, limits: Limits) -> SubmissionResult:
+    """Grade one file; a submission that breaks the grader itself is a ``grader_error``."""
+    try:
+        return grade_submission(path, assignment, limits)
+    except Exception as exc:  # one student's problem must not stop the class
+        return ungraded(path.stem, assignment, Status.GRADER_ERROR, f"{type(exc).__name__}: {exc}")
+
+
+def _quit_on_terminate(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")  # unwinds grading: its kernel is shut down
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the parent, which ends them with SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _quit_on_terminate)
+
+
+def _graded(
+    paths: Sequence[Path], assignment: Assignment, limits: Limits, jobs: int
+) -> Iterator[SubmissionResult]:
+    """The results of ``paths`` as they are ready: in order with one job, else as finished."""
+    if jobs == 1 or len(paths) == 1:
+        for path in paths:
+            yield _grade_one(path, assignment, limits)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+    pool = context.Pool(min(jobs, len(paths)), initializer=_worker_init)
+    try:
+        grade = partial(_grade_one, assignment=assignment, limits=limits)
+        yield from pool.imap_unordered(grade, paths)
+        pool.close()
+    except BaseException:  # an interrupt: the workers shut their kernels down and exit
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
 def grade_folder(
-    submissions: Sequence[Path], solution: Path, out: Path, limits: Limits
+    submissions: Sequence[Path], solution: Path, out: Path, limits: Limits, jobs: int = 1
 ) -> list[SubmissionResult]:
-    """Grade each submission and record it in the gradebook ``out`` before the next one.
+    """Grade each submission, ``jobs`` at once, recording each in the gradebook ``out`` as soon
+    as it is graded; returns the results in the order of ``submissions``.
 
     A submission that breaks the grader itself is recorded as ``grader_error`` and grading goes
-    on; an interrupt (Ctrl-C) stops after the students already recorded.
+    on; an interrupt (Ctrl-C) stops grading and keeps every student already recorded.
 
     Examples
     --------
-    >>> import tempfile, rmcourse
+    >>> import tempfile
+    >>> import nbformat
+    >>> from rmcourse.grading.source import nbgrader_cell
     >>> folder = Path(tempfile.mkdtemp())
+    >>> answer = "def g(x):\\n    ### BEGIN SOLUTION\\n    return 2 * x\\n    ### END SOLUTION"
+    >>> cells = [nbgrader_cell(answer, "g", solution=True), nbgrader_cell("g(1)", "t", points=1)]
+    >>> solution = nbformat.v4.new_notebook(cells=cells)
+    >>> nbformat.write(solution, folder / "09_demo.ipynb")
     >>> _ = (folder / "cid.ipynb").write_text("{}")
-    >>> solution = Path(rmcourse.__file__).parents[1] / "solutions" / "02_numpy_loss.ipynb"
-    >>> [r] = grade_folder([folder / "cid.ipynb"], solution, folder / "g.csv", Limits())
+    >>> [r] = grade_folder([folder / "cid.ipynb"], folder / "09_demo.ipynb", folder / "g.csv",
+    ...                    Limits())
     >>> r.status, (folder / "g.csv").exists()
     ('not_a_notebook', True)
     """
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
     assignment = load_assignment(solution)
-    results = []
-    for path in tqdm(submissions, desc=f"grading {assignment.name}", unit="student"):
-        try:
-            result = grade_submission(path, assignment, limits)
-        except Exception as exc:  # one student's problem must not stop the class
-            result = zero_result(
-                path.stem, assignment, "grader_error", f"{type(exc).__name__}: {exc}"
-            )
-        record(out, result)
-        results.append(result)
-    return results
+    paths = [Path(p) for p in submissions]
+    done: dict[str, SubmissionResult] = {}
+    progress = tqdm(total=len(paths), desc=f"grading {assignment.name}", unit="student")
+    with progress, closing(_graded(paths, assignment, limits, jobs)) as graded:
+        for result in graded:
+            record(out, result)
+            done[result.student] = result
+            progress.update()
+    return [done[path.stem] for path in paths]
+
+
+def find_solutions(assignment: str, solutions_dir: Path | None) -> tuple[Path | None, str]:
+    """(the solution notebook of ``assignment``, or None and why).
+
+    Without ``solutions_dir``, the course's ``solutions/`` folder is looked for in the current
+    directory, then in the checkout the package was installed from.
+
+    Examples
+    --------
+    >>> find_solutions("99_none", Path("no-such-folder"))
+    (None, 'no solution notebook no-such-folder/99_none.ipynb (assignments: none)')
+    """
+    if solutions_dir is not None:
+        folders = [Path(solutions_dir)]
+    else:
+        package_checkout = Path(__file__).resolve().parents[2]
+        folders = [Path.cwd() / "solutions", package_checkout / "solutions"]
+    for folder in folders:
+        if (folder / f"{assignment}.ipynb").is_file():
+            return folder / f"{assignment}.ipynb", ""
+    existing = [folder for folder in folders if folder.is_dir()]
+    names = sorted({p.stem for folder in existing for p in folder.glob("[0-9]*.ipynb")})
+    where = " or ".join(str(folder / f"{assignment}.ipynb") for folder in folders)
+    return None, f"no solution notebook {where} (assignments: {', '.join(names) or 'none'})"
 
 
 def grade_command(
-    submissions_dir: Path, assignment: str, solutions_dir: Path, out: Path, timeout: float
+    submissions_dir: Path,
+    assignment: str,
+    solutions_dir: Path | None,
+    out: Path,
+    timeout: float,
+    jobs: int | None = None,
 ) -> int:
     """The ``rmcourse grade`` command; returns its exit status (2 for bad arguments).
 
@@ -84,26 +175,28 @@ def grade_command(
     submissions_dir : Path
         Folder of ``*.ipynb`` files, one per student (file stem = student id).
     assignment : str
-        Stem of the solution notebook in ``solutions_dir``, e.g. ``02_numpy_loss``.
-    solutions_dir : Path
-        Folder of the solution notebooks.
+        Stem of the solution notebook, e.g. ``02_numpy_loss``.
+    solutions_dir : Path or None
+        Folder of the solution notebooks; None: see :func:`find_solutions`.
     out : Path
         The gradebook CSV; its JSON twin and ``feedback/`` are written beside it.
     timeout : float
         Seconds per cell; a submission gets ``SUBMISSION_TIMEOUTS`` times that (at least 60).
+    jobs : int or None
+        Submissions graded at once; None: the number of CPUs.
 
     Examples
     --------
-    >>> grade_command(Path("."), "99_none", Path("solutions"), Path("g.csv"), 30.0)
+    >>> grade_command(Path("."), "99_none", Path("no-such-folder"), Path("g.csv"), 30.0)
     2
     """
-    submissions_dir, solution = Path(submissions_dir), Path(solutions_dir) / f"{assignment}.ipynb"
-    problem = ""
-    if not solution.is_file():
-        found = sorted(p.stem for p in Path(solutions_dir).glob("*.ipynb"))
-        problem = f"no solution notebook {solution} (assignments: {', '.join(found) or 'none'})"
-    elif not submissions_dir.is_dir():
+    submissions_dir = Path(submissions_dir)
+    solution, problem = find_solutions(assignment, solutions_dir)
+    jobs = cpu_count() if jobs is None else jobs
+    if solution is not None and not submissions_dir.is_dir():
         problem = f"submissions folder {submissions_dir} does not exist"
+    elif solution is not None and (isinstance(jobs, bool) or jobs < 1):
+        problem = f"--jobs must be at least 1, got {jobs}"
     if problem:
         print(f"rmcourse grade: error: {problem}", file=sys.stderr)
         return 2
@@ -119,7 +212,7 @@ def grade_command(
         limits = Limits(
             cell_timeout=timeout, submission_timeout=max(60.0, SUBMISSION_TIMEOUTS * timeout)
         )
-        results = grade_folder(submissions, solution, Path(out), limits)
+        results = grade_folder(submissions, solution, Path(out), limits, jobs)
     except ValueError as exc:
         print(f"rmcourse grade: error: {exc}", file=sys.stderr)
         return 2

@@ -4,9 +4,10 @@ Limits (see :class:`Limits`): each cell has a timeout, the whole submission a ti
 kernel process a memory cap (``RLIMIT_DATA``, set in the kernel's process before it starts), and the
 output kept per cell a size cap (the rest is dropped as it arrives, so a flood cannot fill the
 grader's memory). A cell that kills the kernel or runs past its timeout ends that kernel: a fresh
-one is started, the steps marked ``replay`` that succeeded before (the trusted setup, the guard
-install and the student's solution cells, never tests) are run again, and grading goes on with the
-next step -- at most ``Limits.restarts`` times, after which the remaining steps are not run.
+one is started, the steps marked ``replay`` that ran before (the trusted setup, the guard install
+and the student's cells, never tests) are run again -- of the step that ended the kernel only its
+``definitions`` (``def``, ``class``, ``import``) -- and grading goes on with the next step, at
+most ``Limits.restarts`` times, after which the remaining steps are not run.
 
 Results come from the kernel's ``execute_reply`` status and error outputs, never from printed text.
 """
@@ -14,11 +15,12 @@ Results come from the kernel's ``execute_reply`` status and error outputs, never
 from __future__ import annotations
 
 import functools
+import re
 import resource
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 OK, ERROR, TIMEOUT, DIED, NOT_RUN, SKIPPED = "ok", "error", "timeout", "died", "not_run", "skipped"
+# The cell's own frame in an IPython traceback: "Cell In[3], line 5" (colours stripped first).
+CELL_FRAME = re.compile(r"^Cell In\[\d*\], line (\d+)")
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -59,26 +64,36 @@ class Limits:
 class Step:
     """One code cell to run.
 
-    ``replay`` ones are re-run in a fresh kernel after a kernel death; a step with ``requires``
-    set runs only if the step with that index ended ``ok`` (else it is ``skipped``); a
-    ``secret`` one is kept out of the kernel's input history (``In``, ``_ih``).
+    ``replay`` ones are re-run in a fresh kernel after a kernel death (when they ran: ended
+    ``ok`` or ``error``); of a ``replay`` step that itself timed out or killed its kernel, only
+    ``definitions`` are run again ("" for nothing). A step with ``requires`` set runs only if the
+    step with that index ended ``ok`` (else it is ``skipped``); a ``secret`` one is kept out of
+    the kernel's input history (``In``, ``_ih``).
     """
 
     code: str
     replay: bool = False
     requires: int | None = None
     secret: bool = False
+    definitions: str = ""
 
 
 @dataclass(frozen=True)
 class StepResult:
-    """How one step ended: ``outcome`` is ok, error, timeout, died, not_run or skipped."""
+    """How one step ended: ``outcome`` is ok, error, timeout, died, not_run or skipped.
+
+    ``line`` is the line of the step's code where an error was raised (0 when unknown);
+    ``kept_definitions`` is set on a step that ended its kernel when its definitions were
+    replayed in the next one.
+    """
 
     outcome: str
     ename: str = ""
     evalue: str = ""
     result_text: str = ""  # text/plain of the cell's execute_result, if any
     truncated: bool = False
+    line: int = 0
+    kept_definitions: bool = False
 
 
 @dataclass
@@ -129,7 +144,17 @@ def _result(cell: nbformat.NotebookNode, capture: _Capture) -> StepResult:
         evalue=str(first.get("evalue", "")),
         result_text=text,
         truncated=capture.truncated,
+        line=_error_line(first.get("traceback", [])),
     )
+
+
+def _error_line(traceback: list) -> int:
+    """The line of the cell's own code in an IPython traceback, 0 when there is none."""
+    for entry in traceback if isinstance(traceback, list) else []:
+        match = CELL_FRAME.match(ANSI_COLOUR.sub("", str(entry)))
+        if match:
+            return int(match.group(1))
+    return 0
 
 
 def _run_cell(client: _CappedClient, step: Step, timeout: float) -> StepResult:
@@ -186,6 +211,7 @@ def run_steps(
     results: list[StepResult | None] = [None] * len(steps)
     deadline = time.monotonic() + limits.submission_timeout
     start, restarts = 0, 0
+    unreplayable: set[int] = set()  # steps whose definitions ended a kernel when replayed
     while start < len(steps):
         if restarts > limits.restarts:
             evalue = f"not run: the kernel died or timed out {restarts} times"
@@ -202,9 +228,7 @@ def run_steps(
             "stderr": subprocess.DEVNULL,
         }
         with client.setup_kernel(**launch):
-            for index, step in enumerate(steps[:start]):  # replay after a restart
-                if step.replay and results[index].outcome == OK:
-                    _run_cell(client, step, max(1.0, deadline - time.monotonic()))
+            _replay(client, steps[:start], results, deadline, unreplayable)
             index = start
             while index < len(steps):
                 remaining = deadline - time.monotonic()
@@ -225,3 +249,27 @@ def run_steps(
         start = index
         restarts += 1
     return results
+
+
+def _replay(
+    client: _CappedClient,
+    steps: Sequence[Step],
+    results: list,
+    deadline: float,
+    unreplayable: set[int],
+) -> None:
+    """Run again, in a fresh kernel, the ``replay`` steps that ran, and the definitions of those
+    that ended a kernel (once: definitions that end this kernel too join ``unreplayable``)."""
+    for index, step in enumerate(steps):
+        result = results[index]
+        if not step.replay or index in unreplayable:
+            continue
+        remaining = max(1.0, deadline - time.monotonic())
+        if result.outcome in (OK, ERROR):
+            _run_cell(client, step, remaining)
+        elif result.outcome in (TIMEOUT, DIED) and step.definitions:
+            replayed = _run_cell(client, Step(step.definitions), remaining)
+            kept = replayed.outcome in (OK, ERROR)
+            results[index] = replace(result, kept_definitions=kept)
+            if not kept:
+                unreplayable.add(index)

@@ -30,15 +30,12 @@ def make_exercise(solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
     Examples
     --------
-    >>> meta = {"schema_version": 3, "grade": False, "solution": True, "locked": False,
-    ...         "task": False, "grade_id": "f"}
-    >>> sol = nbformat.v4.new_code_cell(
-    ...     "def f():\\n    ### BEGIN SOLUTION\\n    return 1\\n    ### END SOLUTION",
-    ...     metadata={"nbgrader": meta})
-    >>> test = nbformat.v4.new_code_cell(
+    >>> from rmcourse.grading.source import nbgrader_cell
+    >>> code = "def f():\\n    ### BEGIN SOLUTION\\n    return 1\\n    ### END SOLUTION"
+    >>> sol = nbgrader_cell(code, "f", solution=True)
+    >>> test = nbgrader_cell(
     ...     "assert f() == 1\\n### BEGIN HIDDEN TESTS\\nassert f() > 0\\n### END HIDDEN TESTS",
-    ...     metadata={"nbgrader": dict(meta, grade=True, solution=False, grade_id="f_t",
-    ...                                points=1)})
+    ...     "f_t", points=1)
     >>> nb = make_exercise(nbformat.v4.new_notebook(cells=[sol, test]))
     >>> print(nb.cells[0].source)
     def f():
@@ -88,10 +85,18 @@ def generate_exercises(solutions_dir: Path, out_dir: Path) -> list[Path]:
 
     Examples
     --------
-    >>> import tempfile, rmcourse
-    >>> solutions = Path(rmcourse.__file__).parents[1] / "solutions"
-    >>> [p.name for p in generate_exercises(solutions, Path(tempfile.mkdtemp()))][:2]
-    ['01_bradley_terry.ipynb', '02_numpy_loss.ipynb']
+    >>> import tempfile
+    >>> from rmcourse.grading.source import nbgrader_cell
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> solution = nbformat.v4.new_notebook(cells=[nbgrader_cell(
+    ...     "def f():\\n    ### BEGIN SOLUTION\\n    return 1\\n    ### END SOLUTION", "f",
+    ...     solution=True)])
+    >>> nbformat.write(solution, folder / "09_demo.ipynb")
+    >>> [path] = generate_exercises(folder, folder / "exercises")
+    >>> print(nbformat.read(path, as_version=4).cells[0].source)
+    def f():
+        # YOUR CODE HERE
+        raise NotImplementedError()
     """
     sources = [load_assignment(path) for path in solution_paths(solutions_dir)]
     out_dir = Path(out_dir)

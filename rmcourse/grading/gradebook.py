@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from rmcourse.grading.grade import SubmissionResult
+from rmcourse.grading.results import SubmissionResult
 
 FIELDS = ("student", "exercise", "points", "max_points", "status")
 
@@ -79,7 +79,7 @@ def merge_rows(rows: list[dict[str, str]], result: SubmissionResult) -> list[dic
 
     Examples
     --------
-    >>> from rmcourse.grading.grade import ExerciseResult
+    >>> from rmcourse.grading.results import ExerciseResult
     >>> old = [{"student": "ann", "exercise": "f", "points": "1", "max_points": "2",
     ...         "status": "partial"},
     ...        {"student": "bob", "exercise": "f", "points": "2", "max_points": "2",
@@ -96,7 +96,7 @@ def merge_rows(rows: list[dict[str, str]], result: SubmissionResult) -> list[dic
             "exercise": e.exercise,
             "points": _points(e.points),
             "max_points": _points(e.max_points),
-            "status": e.status,
+            "status": str(e.status),
         }
         for e in result.exercises
     ]
@@ -116,7 +116,7 @@ def feedback_markdown(result: SubmissionResult) -> str:
 
     Examples
     --------
-    >>> from rmcourse.grading.grade import CheckResult, ExerciseResult
+    >>> from rmcourse.grading.results import CheckResult, ExerciseResult
     >>> check = CheckResult("f_hidden", 0.0, 2.0, "a hidden test failed: ValueError")
     >>> result = SubmissionResult("ann", "02", (ExerciseResult("f", 0.0, 2.0, "failed", "",
     ...                                                        (check,)),))
@@ -153,7 +153,7 @@ def record(out: Path, result: SubmissionResult) -> None:
 
     Examples
     --------
-    >>> from rmcourse.grading.grade import ExerciseResult
+    >>> from rmcourse.grading.results import ExerciseResult
     >>> out = Path(tempfile.mkdtemp()) / "gradebook.csv"
     >>> record(out, SubmissionResult("ann", "02", (ExerciseResult("f", 1.0, 2.0, "partial", "",
     ...                                                          ()),)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import nbformat
@@ -28,10 +28,19 @@ GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
-class GradeCell:
-    """One graded test cell: ``visible`` code (shipped) and ``hidden`` code ("" when none)."""
+class LockedCell:
+    """A code cell of the instructor's that students do not write (setup, data)."""
 
     grade_id: str
+    code: str
+
+
+@dataclass(frozen=True)
+class GradeCell:
+    """One graded test cell of ``exercise``: ``visible`` code (shipped), ``hidden`` ("" if none)."""
+
+    grade_id: str
+    exercise: str
     points: float
     visible: str
     hidden: str
@@ -39,10 +48,12 @@ class GradeCell:
 
 @dataclass(frozen=True)
 class Exercise:
-    """One solution cell (``grade_id``), the names it must ``def``, and the tests that follow it."""
+    """One solution cell (``grade_id``): the names it must ``def``, the ``stub`` students get,
+    and the tests that follow it."""
 
     grade_id: str
     names: tuple[str, ...]
+    stub: str
     tests: tuple[GradeCell, ...]
 
     @property
@@ -53,11 +64,14 @@ class Exercise:
 
 @dataclass(frozen=True)
 class Assignment:
-    """A parsed solution notebook: its name (file stem), cells and exercises in order."""
+    """A parsed solution notebook: its name (file stem), notebook, exercises, and ``layout``:
+    its code cells in order, each a :class:`LockedCell`, an :class:`Exercise` (its solution
+    cell) or a :class:`GradeCell`."""
 
     name: str
     notebook: nbformat.NotebookNode
     exercises: tuple[Exercise, ...]
+    layout: tuple[LockedCell | Exercise | GradeCell, ...]
 
     @property
     def max_points(self) -> float:
@@ -67,14 +81,7 @@ class Assignment:
     @property
     def secret_lines(self) -> frozenset[str]:
         """Lines of hidden-test code (stripped, 8+ characters) that no shipped cell contains."""
-        shipped = {
-            line.strip()
-            for cell in self.notebook.cells
-            if cell.cell_type == "code"
-            for line in (
-                split_hidden(cell.source)[0] if is_test(cell) else cell.source
-            ).splitlines()
-        }
+        shipped = "\n".join(code for item in self.layout for code in _shipped_code(item))
         return frozenset(
             line.strip()
             for exercise in self.exercises
@@ -82,6 +89,12 @@ class Assignment:
             for line in test.hidden.splitlines()
             if len(line.strip()) >= 8 and line.strip() not in shipped
         )
+
+
+def _shipped_code(item: LockedCell | Exercise | GradeCell) -> tuple[str, ...]:
+    if isinstance(item, LockedCell):
+        return (item.code,)
+    return (item.stub,) if isinstance(item, Exercise) else (item.visible,)
 
 
 def nbgrader(cell: nbformat.NotebookNode) -> dict:
@@ -113,6 +126,31 @@ def is_solution(cell: nbformat.NotebookNode) -> bool:
 def is_test(cell: nbformat.NotebookNode) -> bool:
     """Whether ``cell`` is a graded test cell (nbgrader ``grade: true``, not a solution)."""
     return cell.cell_type == "code" and bool(nbgrader(cell).get("grade")) and not is_solution(cell)
+
+
+def nbgrader_cell(
+    source: str, grade_id: str, *, solution: bool = False, points: float | None = None
+) -> nbformat.NotebookNode:
+    """A code cell with nbgrader metadata (schema 3): a solution cell, a test cell worth
+    ``points``, or (neither) a locked cell.
+
+    Examples
+    --------
+    >>> cell = nbgrader_cell("assert f() == 1", "f_test", points=2)
+    >>> is_test(cell), is_solution(cell), nbgrader(cell)["points"]
+    (True, False, 2)
+    """
+    meta = {
+        "schema_version": 3,
+        "grade_id": grade_id,
+        "solution": solution,
+        "grade": points is not None,
+        "locked": not solution,
+        "task": False,
+    }
+    if points is not None:
+        meta["points"] = points
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": meta})
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
@@ -208,29 +246,18 @@ def split_hidden(source: str) -> tuple[str, str]:
     return "\n".join(visible + lines[last:]).rstrip(), "\n".join(hidden).rstrip()
 
 
-def defined_functions(source: str) -> tuple[str, ...]:
-    """Names of the functions a cell defines at top level (``def``), in order.
-
-    Examples
-    --------
-    >>> defined_functions("import math\\ndef f(x):\\n    return x\\nasync def g():\\n    pass")
-    ('f', 'g')
-    """
-    tree = ast.parse(source)
-    return tuple(
-        node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    )
-
-
-def _exercises(nb: nbformat.NotebookNode) -> tuple[Exercise, ...]:
+def _layout(nb: nbformat.NotebookNode) -> tuple[LockedCell | Exercise | GradeCell, ...]:
     seen: set[str] = set()
-    exercises: list[tuple[str, tuple[str, ...], list[GradeCell]]] = []
+    layout: list[LockedCell | Exercise | GradeCell] = []
+    tests: dict[str, list[GradeCell]] = {}  # exercise -> its test cells
     for index, cell in enumerate(nb.cells):
         meta = nbgrader(cell)
         grade_id = meta.get("grade_id")
         if not (is_solution(cell) or is_test(cell)):
             if grade_id is not None:
                 seen.add(str(grade_id))
+            if cell.cell_type == "code":
+                layout.append(LockedCell(str(grade_id or ""), cell.source))
             continue
         if not isinstance(grade_id, str) or not GRADE_ID.match(grade_id) or grade_id in seen:
             raise ValueError(
@@ -239,48 +266,69 @@ def _exercises(nb: nbformat.NotebookNode) -> tuple[Exercise, ...]:
         seen.add(grade_id)
         if is_solution(cell):
             try:
-                names = defined_functions(cell.source)
+                tree = ast.parse(cell.source)
             except SyntaxError as exc:
                 raise ValueError(f"solution cell {grade_id!r} is not Python: {exc}") from None
-            exercises.append((grade_id, names, []))
+            names = tuple(
+                node.name
+                for node in tree.body
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            )
+            tests[grade_id] = []
+            layout.append(Exercise(grade_id, names, stub_solution(cell.source), ()))
             continue
         points = meta.get("points")
         if not isinstance(points, (int, float)) or isinstance(points, bool) or points < 0:
             raise ValueError(f"test cell {grade_id!r} has invalid points {points!r}")
-        if not exercises:
+        if not tests:
             raise ValueError(f"test cell {grade_id!r} comes before any solution cell")
+        exercise = list(tests)[-1]
         visible, hidden = split_hidden(cell.source)
-        exercises[-1][2].append(GradeCell(grade_id, float(points), visible, hidden))
-    return tuple(Exercise(g, names, tuple(tests)) for g, names, tests in exercises)
+        tests[exercise].append(GradeCell(grade_id, exercise, float(points), visible, hidden))
+        layout.append(tests[exercise][-1])
+    return tuple(
+        replace(item, tests=tuple(tests[item.grade_id])) if isinstance(item, Exercise) else item
+        for item in layout
+    )
 
 
-def load_assignment(path: Path) -> Assignment:
-    """Parse the solution notebook at ``path`` into an :class:`Assignment`.
+def parse_assignment(name: str, nb: nbformat.NotebookNode) -> Assignment:
+    r"""The :class:`Assignment` of the solution notebook ``nb`` called ``name``.
 
     Raises ``ValueError`` naming the cell when the notebook breaks the conventions (duplicate or
     malformed grade_id, test before any solution, bad points, unbalanced markers).
 
     Examples
     --------
-    >>> import rmcourse
-    >>> solutions = Path(rmcourse.__file__).parents[1] / "solutions"
-    >>> a = load_assignment(solutions / "02_numpy_loss.ipynb")
-    >>> a.name, a.max_points, [(e.grade_id, e.max_points) for e in a.exercises][:2]
-    ('02_numpy_loss', 15.0, [('log_sigmoid', 3.0), ('bt_loss', 5.0)])
-    >>> [t.grade_id for t in a.exercises[0].tests], bool(a.exercises[0].tests[1].hidden)
-    (['log_sigmoid_visible', 'log_sigmoid_hidden'], True)
+    >>> nb = nbformat.v4.new_notebook(cells=[
+    ...     nbgrader_cell("import math", "setup"),
+    ...     nbgrader_cell("def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
+    ...                   "f", solution=True),
+    ...     nbgrader_cell("assert f(1) == 1\n### BEGIN HIDDEN TESTS\nassert f(2) == 2\n"
+    ...                   "### END HIDDEN TESTS", "f_test", points=2)])
+    >>> a = parse_assignment("09_demo", nb)
+    >>> [type(item).__name__ for item in a.layout], a.max_points
+    (['LockedCell', 'Exercise', 'GradeCell'], 2.0)
+    >>> a.exercises[0].names, a.exercises[0].tests[0].hidden
+    (('f',), 'assert f(2) == 2')
+    >>> print(a.exercises[0].stub)
+    def f(x):
+        # YOUR CODE HERE
+        raise NotImplementedError()
     """
+    layout = _layout(nb)
+    exercises = tuple(item for item in layout if isinstance(item, Exercise))
+    if not exercises:
+        raise ValueError("the notebook has no exercise (no cell with nbgrader solution: true)")
+    return Assignment(name, nb, exercises, layout)
+
+
+def load_assignment(path: Path) -> Assignment:
+    """Parse the solution notebook at ``path`` (see :func:`parse_assignment`); its name is the
+    file's stem, and a ``ValueError`` names the file."""
     path = Path(path)
     nb = read_notebook(path)
     try:
-        exercises = _exercises(nb)
-        for cell in nb.cells:  # checks the markers balance
-            if is_solution(cell):
-                stub_solution(cell.source)
-            elif is_test(cell):
-                split_hidden(cell.source)
+        return parse_assignment(path.stem, nb)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
-    if not exercises:
-        raise ValueError(f"{path} has no exercise (no cell with nbgrader solution: true)")
-    return Assignment(path.stem, nb, exercises)

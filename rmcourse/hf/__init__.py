@@ -5,7 +5,8 @@
 - :mod:`rmcourse.hf.model` — tiny Llama-style models built from a config (nothing downloaded)
 - :mod:`rmcourse.hf.trainers` — TRL's ``RewardTrainer`` / ``DPOTrainer`` set up for a CPU, and
   the course's evaluation of what they trained
-- :mod:`rmcourse.hf.command` — ``rmcourse hf-train``, also under ``torchrun`` / ``accelerate launch``
+- :mod:`rmcourse.hf.command` — ``rmcourse hf-train``, also under ``torchrun`` and
+  ``accelerate launch``
 
 Nothing below this package imports it. Importing it switches the Hugging Face libraries to
 offline mode (no hub access, no telemetry) unless the caller has set those variables already.
@@ -23,6 +24,8 @@ OFFLINE_ENV: dict[str, str] = {
     "DISABLE_TELEMETRY": "1",
     "WANDB_DISABLED": "true",  # and report_to="none" in every config we build
     "TOKENIZERS_PARALLELISM": "false",  # no fork warnings from the Rust tokenizer
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",  # a few seconds of mapping: no bars in the lesson
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
 }
 for _name, _value in OFFLINE_ENV.items():
     os.environ.setdefault(_name, _value)

@@ -1,4 +1,4 @@
-"""The course's word-level vocabulary as a Hugging Face tokenizer (``tokenizers`` + ``transformers``).
+"""The course's word-level vocabulary as a Hugging Face tokenizer (tokenizers + transformers).
 
 Same words, same ids as :class:`rmcourse.data.Tokenizer` (``<pad>`` 0, ``<unk>`` 1, ``<sep>`` 2,
 ``<eos>`` 3, then the words), the same splitting (lower case; words and single punctuation marks,

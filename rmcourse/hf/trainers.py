@@ -22,10 +22,11 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer
 
-from rmcourse import torch_loss
-from rmcourse.data import PreferenceDataset, PreferenceWorld
+from rmcourse import metrics
+from rmcourse.data import PreferenceDataset
 from rmcourse.hf.data import to_hf_dataset
-from rmcourse.metrics import expected_accuracy, spearman
+from rmcourse.scoring import pair_metrics
+from rmcourse.train import Evaluation
 
 
 @dataclass
@@ -76,6 +77,7 @@ def _common_args(config: HFTrainConfig, output_dir: str | None) -> dict:
         "disable_tqdm": True,
         "dataloader_num_workers": 0,
         "use_cpu": config.use_cpu,
+        "ddp_find_unused_parameters": False,  # every parameter gets a gradient: skip the search
     }
 
 
@@ -109,7 +111,8 @@ def dpo_trainer(
     config: HFTrainConfig,
     output_dir: str | None = None,
 ) -> DPOTrainer:
-    """A ``DPOTrainer`` (sigmoid loss, ``beta = config.beta``) for ``policy`` against ``reference``."""
+    """A ``DPOTrainer`` (sigmoid loss, ``beta = config.beta``) for ``policy`` against ``reference``.
+    """
     args = DPOConfig(
         **_common_args(config, output_dir),
         beta=config.beta,
@@ -129,7 +132,8 @@ def _rows(
     tokenizer: PreTrainedTokenizerBase, prompts: list[str], responses: list[str]
 ) -> dict[str, torch.Tensor]:
     """``prompt + " " + response + eos`` rows, right-padded, as TRL builds them."""
-    texts = [f"{p} {r.lstrip()}{tokenizer.eos_token}" for p, r in zip(prompts, responses, strict=True)]
+    eos = tokenizer.eos_token
+    texts = [f"{p} {r.lstrip()}{eos}" for p, r in zip(prompts, responses, strict=True)]
     return tokenizer(texts, padding=True, padding_side="right", return_tensors="pt")
 
 
@@ -196,45 +200,36 @@ def dpo_implicit_rewards(
     return out[0], out[1]
 
 
-@dataclass
-class RewardEvaluation:
-    """Held-out metrics of rewards; the last four are None without the world's true rewards."""
-
-    n_pairs: int
-    loss: float  # plain Bradley-Terry loss
-    accuracy: float  # on the sampled labels, ties wrong
-    bayes_accuracy: float | None = None
-    expected_accuracy: float | None = None
-    ratio: float | None = None  # expected / Bayes
-    spearman: float | None = None
-
-
 def evaluate_rewards(
     r_chosen: np.ndarray, r_rejected: np.ndarray, dataset: PreferenceDataset
-) -> RewardEvaluation:
-    """The course's evaluation of rewards of ``dataset``'s pairs: loss and accuracy, and with true
-    rewards the expected accuracy against the Bayes ceiling and Spearman's correlation with r*.
+) -> Evaluation:
+    """The course's evaluation of rewards that any model gave ``dataset``'s pairs: a
+    :class:`rmcourse.train.Evaluation` filled as :func:`rmcourse.train.evaluate` fills it.
 
     Examples
     --------
+    >>> from rmcourse.data import PreferenceWorld
     >>> ds = PreferenceWorld(seed=0).sample(200, seed=5)
     >>> ev = evaluate_rewards(ds.true_chosen, ds.true_rejected, ds)  # r* itself
     >>> ev.ratio, ev.spearman
     (1.0, 1.0)
     """
-    r_c, r_r = torch.as_tensor(r_chosen), torch.as_tensor(r_rejected)
-    result = RewardEvaluation(
-        n_pairs=len(dataset),
-        loss=torch_loss.bt_loss(r_c, r_r).item(),
-        accuracy=torch_loss.accuracy(r_c, r_r),
-    )
+    r_c, r_r = np.asarray(r_chosen, dtype=np.float64), np.asarray(r_rejected, dtype=np.float64)
+    m = pair_metrics(torch.from_numpy(r_c), torch.from_numpy(r_r))
+    result = Evaluation(len(dataset), m["loss"], m["accuracy"], m["margin"], r_c, r_r)
     if dataset.has_true_rewards:
         true_delta = dataset.true_chosen - dataset.true_rejected
-        result.bayes_accuracy = PreferenceWorld.bayes_accuracy(dataset)
-        result.expected_accuracy = expected_accuracy(true_delta, r_chosen - r_rejected)
-        result.ratio = result.expected_accuracy / result.bayes_accuracy
-        result.spearman = spearman(
-            np.concatenate([dataset.true_chosen, dataset.true_rejected]),
-            np.concatenate([r_chosen, r_rejected]),
+        result.bayes_accuracy = metrics.bayes_accuracy(true_delta)
+        result.expected_accuracy = metrics.expected_accuracy(true_delta, r_c - r_r)
+        result.spearman = metrics.spearman(
+            np.concatenate([dataset.true_chosen, dataset.true_rejected]), np.concatenate([r_c, r_r])
         )
     return result
+
+
+def evaluate_reward_model(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, dataset: PreferenceDataset
+) -> Evaluation:
+    """The course's evaluation of a ``transformers`` reward model: loss, accuracy and, with true
+    rewards, expected accuracy against the Bayes ceiling and Spearman's correlation with r*."""
+    return evaluate_rewards(*reward_scores(model, tokenizer, dataset), dataset)

@@ -2,7 +2,14 @@
 
 Load and check questions with :func:`load_questions` and :func:`check`; display them with
 :func:`show` (the whole quiz, one scenario or one question) and explore the loss of one pair
-with :func:`explorer`.
+with :func:`explorer`. One module a job:
+
+- :mod:`~rmcourse.quiz.content` -- load, validate and select questions (``questions.json``);
+- :mod:`~rmcourse.quiz.answers` -- check an answer;
+- :mod:`~rmcourse.quiz.static` -- HTML and text forms, without a kernel (no ipywidgets);
+- :mod:`~rmcourse.quiz.figures` -- the figures, as PNG;
+- :mod:`~rmcourse.quiz.widgets` -- the live widgets, the score and :func:`show`;
+- :mod:`~rmcourse.quiz.loss_explorer` -- the loss explorer.
 
 Examples
 --------
@@ -12,15 +19,21 @@ Examples
 True
 """
 
-from rmcourse.quiz.content import (
-    SCENARIOS,
-    Feedback,
-    Option,
-    Question,
-    check,
-    load_questions,
-)
-from rmcourse.quiz.render import Explorer, QuizView, Score, explorer, show
+from importlib import import_module
+from typing import Any
+
+from rmcourse.quiz.answers import check
+from rmcourse.quiz.content import SCENARIOS, Feedback, Option, Question, load_questions
+
+# The widget names import ipywidgets on first use, so the static forms work without it.
+_LIVE = {"Explorer": "loss_explorer", "explorer": "loss_explorer", "QuizView": "widgets",
+         "Score": "widgets", "show": "widgets"}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LIVE:
+        return getattr(import_module(f"rmcourse.quiz.{_LIVE[name]}"), name)
+    raise AttributeError(f"module 'rmcourse.quiz' has no attribute {name!r}")
 
 __all__ = [
     "SCENARIOS",

@@ -1,4 +1,4 @@
-"""Quiz content: load the questions from package data, validate them, check answers.
+"""Quiz content: load the questions from package data, validate them, select them.
 
 The questions live in ``questions.json`` beside this module and follow ``questions.schema.json``.
 Numbers are data, not prose: a ``least_loss`` option carries its ``rewards``, a ``calculate_loss``
@@ -24,15 +24,6 @@ import numpy as np
 
 from rmcourse.np_loss import bt_loss, bt_loss_grad, log_sigmoid
 
-SCENARIOS = (
-    "least_loss",
-    "primary_effect",
-    "calculate_loss",
-    "diagnose_training",
-    "analyze_performance",
-    "loss_behavior",
-    "regularized_loss",
-)
 # A stored numeric answer is written to 4 decimals: it must be its pairs' mean loss, rounded.
 ANSWER_DECIMALS = 4
 
@@ -58,6 +49,7 @@ class Question:
 
     id: str
     scenario: str
+    title: str  # the scenario's title, from the content's "scenarios"
     kind: str
     prompt: str
     options: tuple[Option, ...]
@@ -66,6 +58,7 @@ class Question:
     tolerance: float | None = None
     pairs: tuple[tuple[float, float], ...] = ()
     log: Mapping[str, Any] | None = field(default=None, compare=False)
+    lesson: str | None = None  # "06": shown in that lesson; None: lesson 05's quiz
 
     def option(self, key: str) -> Option:
         """The option with this ``key``; ``ValueError`` naming the valid keys otherwise."""
@@ -123,34 +116,13 @@ def load_questions(content: Mapping[str, Any] | None = None) -> list[Question]:
         if raw["id"] in seen:
             raise ValueError(f"question id {raw['id']!r} is used twice; ids must be unique")
         seen.add(raw["id"])
-        questions.append(_build_question(raw))
+        if raw["scenario"] not in content["scenarios"]:
+            raise ValueError(
+                f"question {raw['id']!r}: scenario {raw['scenario']!r} is not one of the "
+                f"content's scenarios {list(content['scenarios'])}"
+            )
+        questions.append(_build_question(raw, content["scenarios"][raw["scenario"]]))
     return questions
-
-
-def check(question_id: str, answer: str | Sequence[str] | float) -> Feedback:
-    """Check an answer to one of the package's questions.
-
-    Parameters
-    ----------
-    question_id : str
-        The question's ``id``.
-    answer : str, sequence of str, or float
-        An option key (``choice``), a collection of option keys (``multi_choice``), or a number
-        or numeric string (``numeric``).
-
-    Returns
-    -------
-    Feedback
-        ``correct`` and a message: the chosen options' feedback; for a number, how far off it is.
-
-    Examples
-    --------
-    >>> check("least-loss-seed", "c").correct
-    False
-    >>> print(check("calculate-single-pair", 0.2).message)
-    Correct: 0.2 is 0.0014 from 0.2014, within the tolerance 0.002. That is −log σ(Δ), natural log.
-    """
-    return check_question(question_by_id(question_id), answer)
 
 
 def question_by_id(question_id: str) -> Question:
@@ -162,63 +134,31 @@ def question_by_id(question_id: str) -> Question:
     raise ValueError(f"no quiz question with id {question_id!r}; known ids: {known}")
 
 
-def check_question(question: Question, answer: str | Sequence[str] | float) -> Feedback:
-    """Check ``answer`` against ``question`` (see :func:`check`)."""
-    if question.kind == "numeric":
-        return _check_numeric(question, answer)
-    if question.kind == "choice":
-        if not isinstance(answer, str):
-            raise TypeError(
-                f"question {question.id!r} takes one option key (str), got {answer!r}"
-            )
-        option = question.option(answer)
-        verdict = "Correct." if answer == question.answer else "Not quite."
-        return Feedback(answer == question.answer, f"{verdict} {option.feedback}")
-    if isinstance(answer, str) or not isinstance(answer, Sequence | set | frozenset):
-        raise TypeError(
-            f"question {question.id!r} takes a collection of option keys, got {answer!r}"
-        )
-    for key in answer:
-        question.option(key)  # raises ValueError for an unknown key
-    chosen = [o.key for o in question.options if o.key in set(answer)]
-    expected = set(question.answer)
-    correct = set(chosen) == expected
-    if correct:
-        head = "Correct: exactly the true statements."
-    else:
-        missed = len(expected - set(chosen))
-        wrong = len(set(chosen) - expected)
-        head = f"Not quite: {wrong} selected statement(s) are false, {missed} true one(s) missed."
-    lines = [head] + [f"({key}) {question.option(key).feedback}" for key in chosen]
-    return Feedback(correct, "\n".join(lines))
+def select_questions(what: str | Question | None = None) -> list[Question]:
+    """The package's questions for ``what``: ``None`` for lesson 05's quiz (every question that
+    belongs to no other lesson), a scenario name, a question id, or a :class:`Question` itself.
 
-
-def _check_numeric(question: Question, answer: str | Sequence[str] | float) -> Feedback:
-    if isinstance(answer, bool) or not isinstance(answer, str | int | float | np.floating):
-        raise TypeError(f"question {question.id!r} takes a number, got {answer!r}")
-    try:
-        value = float(answer)
-    except ValueError:
+    Examples
+    --------
+    >>> [q.id for q in select_questions("calculate_loss")]
+    ['calculate-single-pair', 'calculate-dataset']
+    """
+    questions = load_questions()
+    if what is None:
+        return [q for q in questions if q.lesson is None]
+    if isinstance(what, Question):
+        return [what]
+    if not isinstance(what, str):
+        raise TypeError(f"show() takes a scenario, a question id or a Question, got {what!r}")
+    if what in SCENARIOS:
+        return [q for q in questions if q.scenario == what]
+    chosen = [q for q in questions if q.id == what]
+    if not chosen:
         raise ValueError(
-            f"question {question.id!r} takes a number, {answer!r} is not one"
-        ) from None
-    if not math.isfinite(value):
-        raise ValueError(f"question {question.id!r} takes a finite number, got {answer!r}")
-    target = float(question.answer)  # type: ignore[arg-type]
-    tol = float(question.tolerance)  # type: ignore[arg-type]
-    off = abs(value - target)
-    if off <= tol:
-        right = next(o for o in question.options
-                     if o.value is not None and abs(o.value - target) <= tol)
-        return Feedback(True, f"Correct: {value:g} is {off:.4f} from {target:.4f}, within the "
-                              f"tolerance {tol:g}. {right.feedback}")
-    side = "high" if value > target else "low"
-    message = f"Not quite: {value:g} is {off:.4f} too {side}."
-    for option in question.options:
-        if option.value is not None and abs(value - option.value) <= tol:
-            message += f" {option.feedback}"
-            break
-    return Feedback(False, message)
+            f"{what!r} is neither a scenario ({', '.join(SCENARIOS)}) nor a question id "
+            f"({', '.join(q.id for q in questions)})"
+        )
+    return chosen
 
 
 @lru_cache(maxsize=1)
@@ -255,7 +195,7 @@ def _validate_schema(content: Mapping[str, Any]) -> None:
     raise ValueError(f"{where}: {location}: {error.message}")
 
 
-def _build_question(raw: Mapping[str, Any]) -> Question:
+def _build_question(raw: Mapping[str, Any], title: str) -> Question:
     qid = raw["id"]
     namespace = _namespace(raw)
     fill = _Filler(qid, namespace)
@@ -282,6 +222,7 @@ def _build_question(raw: Mapping[str, Any]) -> Question:
     return Question(
         id=qid,
         scenario=raw["scenario"],
+        title=title,
         kind=raw["kind"],
         prompt=fill(raw["prompt"], "prompt"),
         options=options,
@@ -290,6 +231,7 @@ def _build_question(raw: Mapping[str, Any]) -> Question:
         tolerance=float(raw["tolerance"]) if "tolerance" in raw else None,
         pairs=pairs,
         log=raw.get("log"),
+        lesson=raw.get("lesson"),
     )
 
 
@@ -418,3 +360,7 @@ class _Filler:
                 f"question {self.qid!r}, {where}: cannot fill {text!r}: "
                 f"{type(exc).__name__} {exc} (defined: {sorted(self.namespace)})"
             ) from None
+
+
+SCENARIOS: tuple[str, ...] = tuple(_read_json("questions.json")["scenarios"])
+"""The package's scenario names, in order; their titles are in ``questions.json``."""

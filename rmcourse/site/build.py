@@ -18,6 +18,7 @@ from typing import Any
 
 import nbformat
 
+from rmcourse.quiz.content import Question, load_questions
 from rmcourse.site import pages
 from rmcourse.site.quiz_export import export_quiz
 
@@ -106,8 +107,6 @@ def build_site(sources: SiteSources, out_dir: Path) -> Path:
     SiteBuildError
         When Sphinx warns (a broken link, a missing image, bad Markdown): warnings are errors.
     """
-    from rmcourse.quiz.content import load_questions
-
     if not sources.lessons:
         raise ValueError("no lessons to build a site from")
     for lesson in sources.lessons:
@@ -169,13 +168,12 @@ def _exercises(solutions: Path) -> list[tuple[str, list[tuple[str, str, float]]]
     ]
 
 
-def _lesson_questions(questions: Sequence[Any]) -> dict[str, list[str]]:
+def _lesson_questions(questions: Sequence[Question]) -> dict[str, list[str]]:
     """Lesson number -> ids of the questions that name it, in content order."""
     by_lesson: dict[str, list[str]] = {}
     for q in questions:
-        lesson = getattr(q, "lesson", None)
-        if lesson:
-            by_lesson.setdefault(lesson, []).append(q.id)
+        if q.lesson is not None:
+            by_lesson.setdefault(q.lesson, []).append(q.id)
     return by_lesson
 
 

@@ -70,10 +70,10 @@ def _lesson_page(app: Sphinx, doctree: nodes.document) -> None:
 def _static_quiz(question_ids: list[str]) -> str:
     """The quiz's static form of these questions (what a notebook shows without a kernel)."""
     from rmcourse.quiz.content import question_by_id
-    from rmcourse.quiz.render import QuizView, Score
+    from rmcourse.quiz.static import STATIC_CLASS, question_html
 
-    questions = [question_by_id(qid) for qid in question_ids]
-    return f"<div class='rmcourse-static'>{QuizView(questions, Score()).to_html()}</div>"
+    forms = "\n".join(question_html(question_by_id(qid)) for qid in question_ids)
+    return f"<div class='{STATIC_CLASS}'><div class='rmcourse-quiz-static'>{forms}</div></div>"
 
 
 def setup(app: Sphinx) -> dict[str, Any]:

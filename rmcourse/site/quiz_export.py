@@ -1,7 +1,7 @@
 """The quiz as data for the site: every question with the verdicts of its answers.
 
 The site's script (``static/rmcourse-quiz.js``) holds no answer logic. For option questions the
-build asks :func:`rmcourse.quiz.content.check_question` for the verdict and message of every
+build asks :func:`rmcourse.quiz.answers.check_question` for the verdict and message of every
 possible answer (every option; every subset of options for ``multi_choice``) and writes them down;
 the script looks the chosen answer up. A numeric question carries its target, tolerance and the
 values of its typical mistakes, and the script only compares the typed number with them. A
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rmcourse.quiz.content import Question, check_question
-from rmcourse.quiz.render import SCENARIO_TITLES
+from rmcourse.quiz.answers import check_question
+from rmcourse.quiz.content import Question
 
 QUIZ_DIR = "quiz"  # under the site's _static/
 DATA_GLOBAL = "rmcourseQuiz"  # questions.js sets window.rmcourseQuiz
@@ -44,9 +44,9 @@ def question_data(question: Question) -> dict[str, Any]:
     q = question
     data: dict[str, Any] = {
         "id": q.id,
-        "lesson": getattr(q, "lesson", None),
+        "lesson": q.lesson,
         "scenario": q.scenario,
-        "title": SCENARIO_TITLES[q.scenario],
+        "title": q.title,
         "kind": q.kind,
         "prompt": q.prompt,
         "explanation": q.explanation,

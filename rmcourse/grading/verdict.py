@@ -1,0 +1,158 @@
+"""Points and status of each exercise, from the results of the planned steps.
+
+A test cell's points are earned when its visible part and its hidden part both ended with an ``ok``
+execute reply and no error output, right after a guard call that answered its HMAC challenge;
+printed text never counts. Then, per exercise (see :class:`rmcourse.grading.results.Status`):
+
+- ``copied`` or ``unanswered``: 0 points;
+- a solution cell that ran past its time limit or killed its kernel: 0 points, with that status
+  (its definitions were replayed, so the later exercises are graded on their own merit);
+- else the sum of the earned points, and the status of the most specific problem that cost
+  points (a failed guard, the memory cap, a time limit, a dead kernel, a solution cell that
+  raised), or ``passed`` / ``partial`` / ``failed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rmcourse.grading import feedback
+from rmcourse.grading.execute import DIED, NOT_RUN, OK, TIMEOUT, StepResult
+from rmcourse.grading.plan import Plan
+from rmcourse.grading.results import CheckResult, ExerciseResult, Status, by_points
+from rmcourse.grading.source import Assignment, Exercise
+from rmcourse.grading.submission import StudentWork
+
+
+def _problem(result: StepResult) -> Status | None:
+    """The status a failed step points to (None: a plain failure)."""
+    if result.outcome == TIMEOUT or (result.outcome == NOT_RUN and result.ename == "TimeoutError"):
+        return Status.TIMEOUT
+    if result.outcome in (DIED, NOT_RUN):
+        return Status.KERNEL_DIED
+    if result.ename == "MemoryError":
+        return Status.MEMORY_LIMIT
+    return None
+
+
+def _answers_challenge(plan: Plan, index: int, result: StepResult) -> bool:
+    expected = hmac.new(plan.key, plan.challenges[index].encode(), hashlib.sha256).hexdigest()
+    return result.outcome == OK and result.result_text == repr(expected)
+
+
+@dataclass
+class _Outcome:
+    """What the steps of one exercise said: per test (passed, feedback), problems, notes."""
+
+    tests: dict[str, tuple[bool, str]]
+    problems: set[Status]
+    notes: list[str]
+    crashed: Status | None = None  # a solution cell ran past its time limit or killed its kernel
+
+
+def _read_steps(
+    exercise: Exercise, plan: Plan, results: Sequence[StepResult], cell_timeout: float
+) -> _Outcome:
+    tests = {test.grade_id: test for test in exercise.tests}
+    out = _Outcome({t: (True, "") for t in tests}, set(), [])
+    for i, (role, result) in enumerate(zip(plan.roles, results, strict=True)):
+        if exercise.grade_id not in role.exercises:
+            continue
+        if role.kind in ("solution", "own"):
+            name = feedback.cell_name(role.kind, role.cell)
+            if result.truncated:
+                out.notes.append(feedback.truncated_note(name))
+            if result.outcome != OK and result.outcome != "skipped":
+                out.notes.append(feedback.cell_failed_note(name, result, cell_timeout))
+                problem = _problem(result)
+                if role.kind == "solution" and result.outcome in (TIMEOUT, DIED, NOT_RUN):
+                    out.crashed = out.crashed or problem
+                elif role.kind == "solution":
+                    out.problems.add(problem or Status.SOLUTION_ERROR)
+            continue
+        if not out.tests[role.test][0]:
+            continue  # this test already failed
+        if role.kind == "visible" and result.truncated:
+            out.notes.append(feedback.truncated_note(role.test))
+        if role.kind == "guard":
+            if _answers_challenge(plan, i, result):
+                continue
+            problem = _problem(result)
+            out.problems.add(problem or Status.TAMPERED)
+            why = feedback.step_failure(result, cell_timeout) if problem else feedback.GUARD_FAILED
+            out.tests[role.test] = (False, why)
+        elif result.outcome != OK:
+            if (problem := _problem(result)) is not None:
+                out.problems.add(problem)
+            test = tests[role.test]
+            why = (
+                feedback.hidden_failure(result, test.hidden, test.visible)
+                if role.kind == "hidden" and result.outcome not in (TIMEOUT, DIED, NOT_RUN)
+                else feedback.step_failure(result, cell_timeout)
+            )
+            out.tests[role.test] = (False, why)
+    return out
+
+
+def score_exercise(
+    exercise: Exercise,
+    plan: Plan,
+    results: Sequence[StepResult],
+    work: StudentWork,
+    copied: dict[str, str],
+    cell_timeout: float,
+) -> ExerciseResult:
+    """One exercise's points, status, note and checks."""
+    grade_id = exercise.grade_id
+    out = _read_steps(exercise, plan, results, cell_timeout)
+    notes = [feedback.withhold_secrets(n, plan.secret_lines) for n in out.notes]
+    if grade_id in work.duplicates:
+        notes.insert(0, feedback.duplicate_note(work.duplicates[grade_id]))
+    if grade_id in work.by_name:
+        notes.insert(0, feedback.by_name_note(work.by_name[grade_id], exercise.names))
+    zeroed = ""
+    if grade_id in copied:
+        out.problems.add(Status.COPIED)
+        notes.insert(0, feedback.copied_note(copied[grade_id]))
+        zeroed = "the function comes from rmcourse"
+    if grade_id in work.unanswered:
+        out.problems.add(Status.UNANSWERED)
+        notes.insert(0, feedback.UNANSWERED_NOTE)
+    elif out.crashed is not None:
+        out.problems.add(out.crashed)
+        zeroed = "the solution cell did not finish"
+    checks = []
+    for test in exercise.tests:
+        passed, why = out.tests[test.grade_id]
+        if grade_id in work.unanswered:
+            passed, why = False, feedback.NOT_ANSWERED
+        elif zeroed and passed:
+            passed, why = False, feedback.not_counted(zeroed)
+        text = "passed" if passed else feedback.withhold_secrets(why, plan.secret_lines)
+        checks.append(CheckResult(test.grade_id, test.points if passed else 0.0, test.points, text))
+    points = sum(c.points for c in checks)
+    status = next(
+        (s for s in Status if s in out.problems and s.allows(points, exercise.max_points)),
+        by_points(points, exercise.max_points),
+    )
+    return ExerciseResult(
+        grade_id, points, exercise.max_points, status, " ".join(notes), tuple(checks)
+    )
+
+
+def score(
+    assignment: Assignment,
+    plan: Plan,
+    results: Sequence[StepResult],
+    work: StudentWork,
+    copied: dict[str, str],
+    cell_timeout: float,
+) -> tuple[ExerciseResult, ...]:
+    """Each exercise's result (see :func:`score_exercise`), in the assignment's order."""
+    return tuple(
+        score_exercise(exercise, plan, results, work, copied, cell_timeout)
+        for exercise in assignment.exercises
+    )

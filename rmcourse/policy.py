@@ -1,0 +1,337 @@
+"""A tiny causal language model over the colour world's vocabulary: the policy of lesson 07.
+
+Rows are ``prompt <sep> response <eos>``, right-padded. The model predicts each next token from
+the tokens before it (a causal mask), so padding after a row can never change what it says about
+the row. A response's log-probability given its prompt is the sum of the log-probs of its tokens
+(its words and ``<eos>``), the quantity DPO compares between the policy and the reference::
+
+    log pi(y | x) = sum_t log pi(y_t | x, y_<t)
+
+:mod:`rmcourse.policy_train` fits it: supervised fine-tuning (SFT) on the world's answers, then DPO.
+
+References
+----------
+A. Karpathy, nanoGPT (the block); R. Rafailov et al., "Direct Preference Optimization", NeurIPS
+2023 (sequence log-probabilities of a policy and a reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rmcourse.data import Tokenizer
+
+
+@dataclass
+class PolicyConfig:
+    """Size of the causal language model (defaults: ~20 k parameters, fast on a CPU)."""
+
+    vocab_size: int
+    pad_id: int = 0
+    eos_id: int = 3
+    max_len: int = 32  # the longest row of the colour world is 25 tokens
+    d_model: int = 32
+    n_heads: int = 2
+    n_layers: int = 2
+    d_ff: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}"
+            )
+
+    def to_dict(self) -> dict:
+        """The config as a JSON-able dict."""
+        return asdict(self)
+
+
+class CausalBlock(nn.Module):
+    """Pre-norm transformer block whose tokens attend only to themselves and earlier tokens."""
+
+    def __init__(self, config: PolicyConfig) -> None:
+        super().__init__()
+        self.n_heads = config.n_heads
+        self.ln1 = nn.LayerNorm(config.d_model)
+        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
+        self.proj = nn.Linear(config.d_model, config.d_model)
+        self.ln2 = nn.LayerNorm(config.d_model)
+        self.mlp = nn.Sequential(
+            nn.Linear(config.d_model, config.d_ff),
+            nn.GELU(),
+            nn.Linear(config.d_ff, config.d_model),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (B, T, C) -> (B, T, C)."""
+        B, T, C = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)  # 3 x (B, T, C)
+        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, C/H)
+        x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+        return x + self.mlp(self.ln2(x))
+
+
+class CausalLM(nn.Module):
+    """Token + position embeddings, causal blocks, next-token logits; ``<pad>`` is never predicted.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> lm = CausalLM(PolicyConfig(vocab_size=10)).eval()
+    >>> ids = torch.tensor([[4, 5, 2, 6, 3, 0, 0]])
+    >>> lm(ids).shape
+    torch.Size([1, 7, 10])
+    >>> bool(torch.allclose(lm(ids[:, :5]), lm(ids)[:, :5], atol=1e-6))  # later tokens never matter
+    True
+    """
+
+    def __init__(self, config: PolicyConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
+        self.pos_emb = nn.Embedding(config.max_len, config.d_model)
+        self.blocks = nn.ModuleList([CausalBlock(config) for _ in range(config.n_layers)])
+        self.ln_f = nn.LayerNorm(config.d_model)
+        self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        # N(0, 1/d_model) weights as in rmcourse.model (std 0.02 is too small at d_model = 32);
+        # a small head, so the untrained model predicts every word about equally.
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, mean=0.0, std=config.d_model**-0.5)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                nn.init.zeros_(module.bias)
+        nn.init.normal_(self.head.weight, mean=0.0, std=0.02)
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """``input_ids`` (B, T) -> logits (B, T, V) of the token after each position."""
+        T = input_ids.shape[1]
+        if T > self.config.max_len:
+            raise ValueError(f"rows of {T} tokens exceed max_len={self.config.max_len}")
+        pos = torch.arange(T, device=input_ids.device)  # (T,)
+        x = self.tok_emb(input_ids) + self.pos_emb(pos)  # (B, T, C)
+        for block in self.blocks:
+            x = block(x)  # (B, T, C)
+        logits = self.head(self.ln_f(x))  # (B, T, V)
+        return logits.masked_fill(_one_hot(self.config.pad_id, logits), float("-inf"))
+
+
+def _one_hot(index: int, like: torch.Tensor) -> torch.Tensor:
+    """A bool mask over the last axis of ``like``, True at ``index`` only: shape (V,)."""
+    return torch.arange(like.shape[-1], device=like.device) == index
+
+
+def new_policy(tokenizer: Tokenizer, **sizes: int) -> CausalLM:
+    """A fresh causal LM for ``tokenizer``'s vocabulary; ``sizes`` override the defaults.
+
+    Examples
+    --------
+    >>> from rmcourse.data import PreferenceWorld
+    >>> new_policy(PreferenceWorld().tokenizer()).config.vocab_size
+    48
+    """
+    config = PolicyConfig(
+        vocab_size=len(tokenizer), pad_id=tokenizer.pad_id, eos_id=tokenizer.eos_id, **sizes
+    )
+    return CausalLM(config)
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _right_padded(rows: Sequence[Sequence[int]], pad_id: int) -> torch.Tensor:
+    out = torch.full((len(rows), max(len(r) for r in rows)), pad_id, dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+    return out  # (N, L)
+
+
+def encode_prompts(tokenizer: Tokenizer, prompts: Sequence[str]) -> torch.Tensor:
+    """``prompt <sep>`` rows, right-padded: (N, P) int64.
+
+    Examples
+    --------
+    >>> tok = Tokenizer(["q", "a"])
+    >>> encode_prompts(tok, ["q", "q q"])
+    tensor([[4, 2, 0],
+            [4, 4, 2]])
+    """
+    if len(prompts) == 0:
+        raise ValueError("no prompts to encode")
+    return _right_padded([[*tokenizer.encode(p), tokenizer.sep_id] for p in prompts],
+                         tokenizer.pad_id)  # fmt: skip
+
+
+def encode_responses(tokenizer: Tokenizer, responses: Sequence[str]) -> torch.Tensor:
+    """``response <eos>`` rows, right-padded: (N, R) int64.
+
+    Examples
+    --------
+    >>> encode_responses(Tokenizer(["a", "b"]), ["a b", "b"])
+    tensor([[4, 5, 3],
+            [5, 3, 0]])
+    """
+    if len(responses) == 0:
+        raise ValueError("no responses to encode")
+    return _right_padded([[*tokenizer.encode(r), tokenizer.eos_id] for r in responses],
+                         tokenizer.pad_id)  # fmt: skip
+
+
+def decode_responses(tokenizer: Tokenizer, response_ids: torch.Tensor) -> list[str]:
+    """The words of each response row up to (not including) ``<eos>``.
+
+    Examples
+    --------
+    >>> decode_responses(Tokenizer(["a", "b"]), torch.tensor([[4, 5, 3], [5, 3, 0]]))
+    ['a b', 'b']
+    """
+    texts = []
+    for row in response_ids.tolist():
+        end = row.index(tokenizer.eos_id) if tokenizer.eos_id in row else len(row)
+        texts.append(tokenizer.decode(row[:end]))
+    return texts
+
+
+def join_rows(
+    prompt_ids: torch.Tensor, response_ids: torch.Tensor, pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Join right-padded prompts and responses into right-padded rows ``prompt response``.
+
+    Returns the rows (B, T) and a bool mask (B, T), True where a row holds a response token.
+
+    Examples
+    --------
+    >>> prompts, responses = torch.tensor([[7, 2], [2, 0]]), torch.tensor([[5, 3], [3, 0]])
+    >>> rows, is_response = join_rows(prompts, responses, pad_id=0)
+    >>> rows
+    tensor([[7, 2, 5, 3],
+            [2, 3, 0, 0]])
+    >>> is_response.int()
+    tensor([[0, 0, 1, 1],
+            [0, 1, 0, 0]], dtype=torch.int32)
+    """
+    if prompt_ids.ndim != 2 or response_ids.ndim != 2 or len(prompt_ids) != len(response_ids):
+        raise ValueError(
+            f"prompt_ids {tuple(prompt_ids.shape)} and response_ids {tuple(response_ids.shape)} "
+            "must be (B, P) and (B, R) with one B"
+        )
+    n_prompt = (prompt_ids != pad_id).sum(dim=1, keepdim=True)  # (B, 1)
+    n_response = (response_ids != pad_id).sum(dim=1, keepdim=True)  # (B, 1)
+    if not bool((n_prompt > 0).all() and (n_response > 0).all()):
+        raise ValueError("every prompt and every response needs at least one non-pad token")
+    width = int((n_prompt + n_response).max())
+    j = torch.arange(width, device=prompt_ids.device)[None, :]  # (1, T)
+    jp = j.clamp(max=prompt_ids.shape[1] - 1).expand(len(prompt_ids), -1)  # (B, T)
+    from_prompt = prompt_ids.gather(1, jp)  # (B, T)
+    k = (j - n_prompt).clamp(0, response_ids.shape[1] - 1)  # (B, T) index into the response
+    from_response = response_ids.gather(1, k)  # (B, T)
+    is_response = (j >= n_prompt) & (j < n_prompt + n_response)  # (B, T)
+    rows = torch.where(j < n_prompt, from_prompt, torch.where(is_response, from_response, pad_id))
+    return rows, is_response
+
+
+# --------------------------------------------------------------------------- log-probs, sampling
+
+
+def token_logprobs(model: CausalLM, rows: torch.Tensor) -> torch.Tensor:
+    """log pi(rows[:, t] | rows[:, :t]) for t >= 1: (B, T - 1), float32."""
+    logits = model(rows[:, :-1]).float()  # (B, T-1, V): position t predicts token t+1
+    return torch.gather(F.log_softmax(logits, dim=-1), 2, rows[:, 1:, None]).squeeze(2)
+
+
+def sequence_logprobs(
+    model: CausalLM, prompt_ids: torch.Tensor, response_ids: torch.Tensor
+) -> torch.Tensor:
+    """``log pi(y | x)``: the summed log-probs of each response's tokens given its prompt.
+
+    Parameters
+    ----------
+    model : CausalLM
+    prompt_ids : torch.Tensor, (B, P) int64
+        ``prompt <sep>`` rows, right-padded (:func:`encode_prompts`).
+    response_ids : torch.Tensor, (B, R) int64
+        ``response <eos>`` rows, right-padded (:func:`encode_responses`); the ``<eos>`` counts.
+
+    Returns
+    -------
+    torch.Tensor, (B,) float32, differentiable with respect to the model's weights.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> lm = CausalLM(PolicyConfig(vocab_size=6)).eval()
+    >>> x, y = torch.tensor([[4, 2]]), torch.tensor([[5, 3]])
+    >>> logp = torch.log_softmax(lm(torch.tensor([[4, 2, 5]])), dim=-1)  # (1, 3, V)
+    >>> by_hand = logp[0, 1, 5] + logp[0, 2, 3]  # log pi(5 | 4 2) + log pi(<eos> | 4 2 5)
+    >>> bool(torch.allclose(sequence_logprobs(lm, x, y), by_hand))
+    True
+    """
+    device = next(model.parameters()).device
+    rows, is_response = join_rows(prompt_ids.to(device), response_ids.to(device),
+                                  model.config.pad_id)  # (B, T) x 2  # fmt: skip
+    per_token = token_logprobs(model, rows)  # (B, T-1)
+    # where, not a product: a padded target has log-prob -inf, and -inf * 0 is nan
+    return torch.where(is_response[:, 1:], per_token, 0.0).sum(dim=1)  # (B,)
+
+
+@torch.no_grad()
+def sample(
+    model: CausalLM,
+    prompt_ids: torch.Tensor,
+    temperature: float = 1.0,
+    seed: int = 0,
+    max_new_tokens: int = 16,
+) -> torch.Tensor:
+    """Draw one response to each prompt, token by token from softmax(logits / temperature).
+
+    Returns ``response <eos>`` rows, right-padded, (B, R) int64 on the CPU; a row that has not
+    drawn ``<eos>`` after ``max_new_tokens`` tokens (or at ``max_len``) ends without one.
+    Seeded: the same seed on the same device draws the same responses.
+
+    Examples
+    --------
+    >>> _ = torch.manual_seed(0)
+    >>> lm = CausalLM(PolicyConfig(vocab_size=6)).eval()
+    >>> prompts = torch.tensor([[4, 2], [5, 2]])
+    >>> torch.equal(sample(lm, prompts, seed=1), sample(lm, prompts, seed=1))
+    True
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+    device = next(model.parameters()).device
+    pad, eos = model.config.pad_id, model.config.eos_id
+    prompt_ids = prompt_ids.to(device)
+    B = prompt_ids.shape[0]
+    position = (prompt_ids != pad).sum(dim=1)  # (B,) where each row's next token goes
+    width = min(model.config.max_len, int(position.max()) + max_new_tokens)
+    rows = torch.full((B, width), pad, dtype=torch.long, device=device)  # (B, T)
+    rows[:, : prompt_ids.shape[1]] = prompt_ids[:, :width]
+    out = torch.full((B, max_new_tokens), pad, dtype=torch.long, device=device)  # (B, R)
+    done = torch.zeros(B, dtype=torch.bool, device=device)  # (B,)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    arange = torch.arange(B, device=device)
+    for t in range(max_new_tokens):
+        done |= position >= width  # rows at max_len stop
+        if bool(done.all()):
+            break
+        logits = model(rows[:, : int(position.max().clamp(max=width))])  # (B, T', V)
+        last = logits[arange, (position - 1).clamp(max=width - 1)].float() / temperature  # (B, V)
+        token = torch.multinomial(F.softmax(last, dim=-1), 1, generator=generator).squeeze(1)
+        token = torch.where(done, pad, token)  # (B,)
+        out[:, t] = token
+        rows[arange[~done], position[~done]] = token[~done]
+        position = position + (~done).long()
+        done |= token == eos
+    return out.cpu()

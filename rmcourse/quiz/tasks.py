@@ -1,0 +1,348 @@
+"""The "your turn" tasks of lessons 01–04: the student answers first, a checker judges the answer.
+
+A lesson's ``your-turn`` cell holds ``my_answer = ...`` and ``tasks.check("NN-name", my_answer)``.
+Left as ``...`` (or ``None``) the answer is *not answered yet*, which is not an error, so the
+committed lesson runs clean. A right answer is confirmed; a wrong one gets a hint that points at
+the mistake without giving the answer (the lesson has the answer behind a ``<details>`` reveal).
+
+Three kinds of task: :class:`NumberTask` (predict or compute a number), :class:`ChoiceTask` (pick
+an explanation) and :class:`CodeTask` (write a function; it is run on probe inputs).
+
+Examples
+--------
+>>> from rmcourse.quiz import tasks
+>>> print(tasks.check("01-pair-loss", ...))
+01-pair-loss: not answered yet. Replace ... with your answer and run the cell again.
+>>> tasks.check("01-pair-loss", 1.3133).correct
+True
+>>> tasks.check("01-pair-loss", 0.3133).status  # the loss of the pair the other way round
+'wrong'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rmcourse.np_loss import bt_loss, bt_loss_grad, log_sigmoid, ranking_loss
+
+
+def _sigmoid(z: float) -> float:
+    return math.exp(float(log_sigmoid(z)))
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """The verdict on one answer: ``status`` is ``"unanswered"``, ``"right"`` or ``"wrong"``."""
+
+    task_id: str
+    status: str
+    message: str
+
+    @property
+    def correct(self) -> bool:
+        return self.status == "right"
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.message}"
+
+    __repr__ = __str__
+
+
+@dataclass(frozen=True)
+class NumberTask:
+    """A number to predict or compute; ``mistakes`` maps a typical wrong value to its hint."""
+
+    id: str
+    answer: float
+    hint: str
+    mistakes: Sequence[tuple[float, str]] = ()
+    tolerance: float = 5e-3
+
+    def judge(self, answer: Any) -> tuple[bool, str]:
+        if isinstance(answer, bool) or not isinstance(answer, int | float | np.number | np.ndarray):
+            raise TypeError(f"task {self.id!r} takes a number, got {type(answer).__name__}")
+        value = float(np.asarray(answer, dtype=float).reshape(()))
+        if abs(value - self.answer) <= self.tolerance:
+            return True, "right."
+        for wrong, hint in self.mistakes:
+            if abs(value - wrong) <= self.tolerance:
+                return False, f"not quite. {hint}"
+        return False, f"not quite. {self.hint}"
+
+
+@dataclass(frozen=True)
+class ChoiceTask:
+    """Pick one option; ``hints`` holds the hint for each wrong option key."""
+
+    id: str
+    answer: str
+    hints: Mapping[str, str]
+    right: str = "right."
+
+    def judge(self, answer: Any) -> tuple[bool, str]:
+        if not isinstance(answer, str):
+            raise TypeError(f"task {self.id!r} takes an option key (a str), got {answer!r}")
+        key = answer.strip().strip("()").lower()
+        if key == self.answer:
+            return True, self.right
+        if key not in self.hints:
+            keys = sorted([*self.hints, self.answer])
+            raise ValueError(f"task {self.id!r} has no option {answer!r}; its options are {keys}")
+        return False, f"not quite. {self.hints[key]}"
+
+
+@dataclass(frozen=True)
+class CodeTask:
+    """Write a function. ``reference`` is the right function; each probe is ``(args, hint)``:
+    the student's function must agree with the reference on ``args``, or the hint is shown."""
+
+    id: str
+    reference: Callable[..., Any]
+    probes: Sequence[tuple[tuple[Any, ...], str]] = field(default_factory=tuple)
+    rtol: float = 1e-9
+
+    def judge(self, answer: Any) -> tuple[bool | None, str]:
+        if not callable(answer):
+            raise TypeError(f"task {self.id!r} takes a function, got {type(answer).__name__}")
+        for args, hint in self.probes:
+            try:
+                with np.errstate(all="ignore"):
+                    got = np.asarray(_as_numpy(answer(*args)))
+            except Exception as err:  # noqa: BLE001 - a student's function may fail any way
+                return False, f"not quite: it raised {type(err).__name__}: {err}. {hint}"
+            if got.dtype == object:  # the body is still `...` (or returns None)
+                return None, _UNANSWERED
+            want = np.asarray(_as_numpy(self.reference(*args)), dtype=float)
+            if got.shape != want.shape or not np.allclose(got.astype(float), want, rtol=self.rtol,
+                                                           atol=0.0):
+                return False, f"not quite. {hint}"
+        return True, "right."
+
+
+def _as_numpy(value: Any) -> Any:
+    if hasattr(value, "detach"):  # a torch tensor, without importing torch here
+        return value.detach().cpu().double().numpy()
+    return value
+
+
+_UNANSWERED = "not answered yet. Replace ... with your answer and run the cell again."
+
+
+def check(task_id: str, answer: Any) -> TaskResult:
+    """Judge a student's answer to one task.
+
+    Parameters
+    ----------
+    task_id : str
+        The task's id, e.g. ``"01-pair-loss"`` (lesson number, then a name).
+    answer : number, str, function, ``...`` or None
+        A number (:class:`NumberTask`), an option key such as ``"b"`` (:class:`ChoiceTask`) or a
+        function (:class:`CodeTask`); ``...``, None or a function that still returns ``...``
+        (or nothing) mean *not answered yet*.
+
+    Returns
+    -------
+    TaskResult
+        Printed in a notebook as ``"<id>: right."``, ``"<id>: not quite. <hint>"`` or
+        ``"<id>: not answered yet. ..."``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``task_id`` or option key.
+    TypeError
+        For an answer of the wrong kind (a string where a number is asked for, ...).
+
+    Examples
+    --------
+    >>> check("04-constant-model", 0.0).correct
+    True
+    >>> check("04-constant-model", 0.5).status
+    'wrong'
+    """
+    task = task_by_id(task_id)
+    if answer is None or answer is Ellipsis:
+        return TaskResult(task_id, "unanswered", _UNANSWERED)
+    correct, message = task.judge(answer)
+    status = "unanswered" if correct is None else "right" if correct else "wrong"
+    return TaskResult(task_id, status, message)
+
+
+def task_by_id(task_id: str) -> NumberTask | ChoiceTask | CodeTask:
+    """The task with this id; ``ValueError`` listing the known ids otherwise."""
+    if task_id not in TASKS:
+        raise ValueError(f"no task with id {task_id!r}; known ids: {sorted(TASKS)}")
+    return TASKS[task_id]
+
+
+# ---- the references the code tasks compare against -------------------------------------------
+
+def _torch_mean_loss(r_chosen: Any, r_rejected: Any) -> float:
+    return bt_loss(_as_numpy(r_chosen), _as_numpy(r_rejected))
+
+
+def _torch_probe(values: Sequence[float]) -> Any:
+    import torch  # lessons 01-02 use this module without torch
+
+    return torch.tensor(values, dtype=torch.float64)
+
+
+class _LazyTorchProbes(Sequence):
+    """Probes built from torch tensors when first needed (lessons 01–02 need no torch)."""
+
+    def __init__(self, spec: Sequence[tuple[tuple[Sequence[float], ...], str]]):
+        self._spec = spec
+
+    def __len__(self) -> int:
+        return len(self._spec)
+
+    def __getitem__(self, i: int) -> tuple[tuple[Any, ...], str]:  # type: ignore[override]
+        args, hint = self._spec[i]
+        return tuple(_torch_probe(a) for a in args), hint
+
+
+_FLIPPED = "The loss falls as r_w − r_l grows: check which reward is subtracted from which."
+
+TASKS: dict[str, NumberTask | ChoiceTask | CodeTask] = {
+    task.id: task
+    for task in [
+        # ---- lesson 01 --------------------------------------------------------------------
+        NumberTask(
+            "01-pair-loss", answer=float(bt_loss([0.2], [1.2])),
+            hint="Compute the margin Δ = r_w − r_l first, then −log σ(Δ) = log(1 + e^(−Δ)).",
+            mistakes=[
+                (float(bt_loss([1.2], [0.2])), "Which response has the higher reward here? "
+                 "The sign of the margin Δ = r_w − r_l follows from that."),
+                (float(bt_loss([0.2], [1.2])) / math.log(10),
+                 "The loss uses the natural logarithm."),
+                (_sigmoid(-1.0),
+                 "That is a probability, σ(Δ); the loss is its negative logarithm."),
+            ],
+        ),
+        NumberTask(
+            "01-three-to-one", answer=math.log(3),
+            hint="Solve σ(Δ) = 3/4 for Δ: the margin is the log-odds log(P / (1 − P)).",
+            mistakes=[
+                (0.75, "That is the probability P itself; the task asks for the margin Δ."),
+                (-math.log(3), "σ(Δ) > 1/2 needs a positive margin."),
+                (3.0, "3 is the odds P / (1 − P); the margin is one step further."),
+            ],
+        ),
+        ChoiceTask(
+            "01-what-sigma-means", answer="b",
+            hints={
+                "a": "Two noisy labels agree when both follow the majority or both go against it; "
+                     "that is not the same number as the share who pick y_w.",
+                "c": "σ(Δ) depends on both rewards, through their difference only.",
+                "d": "The loss is −log σ(Δ); σ(Δ) itself is a probability of an outcome.",
+            },
+        ),
+        NumberTask(
+            "01-shifted-loss",
+            answer=float(bt_loss([2.0, 0.5, 1.0, -0.5], [-1.0, 0.0, 1.0, 1.5])),
+            hint="Which quantity does the loss of a pair depend on, and did the shift change it?",
+        ),
+        # ---- lesson 02 --------------------------------------------------------------------
+        CodeTask(
+            "02-stable-log-sigmoid", reference=log_sigmoid, rtol=1e-9,
+            probes=[
+                ((np.array([-2.0, 0.0, 3.0]),), "Start from log σ(x) = −log(1 + e^(−x))."),
+                ((np.array([-1000.0, -800.0]),), "At x = −1000, e^(−x) = e^1000 overflows: use a "
+                 "form in which no positive number is exponentiated (np.logaddexp factors it "
+                 "out)."),
+                ((np.array([40.0, 60.0]),), "At x = 40, 1 + e^(−40) rounds to exactly 1 and the "
+                 "tiny loss is lost: log1p or logaddexp keep it."),
+            ],
+        ),
+        NumberTask(
+            "02-grad-single-pair", answer=float(bt_loss_grad([1.0], [3.0])[0][0]),
+            hint="∂L/∂r_w = −σ(−Δ) / B with Δ = r_w − r_l; compute Δ first.",
+            mistakes=[
+                (-float(bt_loss_grad([1.0], [3.0])[0][0]),
+                 "Would raising r_w lower or raise the loss? The sign of the gradient says so."),
+                (float(bt_loss_grad([3.0], [1.0])[0][0]),
+                 "Check the sign of Δ = r_w − r_l for this pair."),
+            ],
+        ),
+        NumberTask(
+            "02-ranking-loss", answer=float(ranking_loss(np.array([[3.0, 1.0, 0.0]]))),
+            hint="List every pair (i, j) with i ranked above j, then average their pair losses.",
+            mistakes=[
+                (3 * float(ranking_loss(np.array([[3.0, 1.0, 0.0]]))),
+                 "The K-wise loss is a mean over the C(K, 2) pairs, not a sum."),
+                (float(bt_loss([3.0, 1.0], [1.0, 0.0])),
+                 "A ranking of 3 implies more pairs than the neighbouring ones."),
+            ],
+        ),
+        # ---- lesson 03 --------------------------------------------------------------------
+        CodeTask(
+            "03-torch-loss", reference=_torch_mean_loss, rtol=1e-9,
+            probes=_LazyTorchProbes([
+                (([2.0, 0.0], [0.0, 1.0]), "Use -F.logsigmoid of the reward differences, averaged "
+                 "over the pairs (check the sign, and mean rather than sum)."),
+                (([-900.0, 5.0, 0.5], [100.0, 4.0, 0.5]), "The loss must stay finite for a pair "
+                 "ranked wrong by 1000: torch.log(torch.sigmoid(...)) is not."),
+            ]),
+        ),
+        NumberTask(
+            "03-margin-ln2", answer=1.5,
+            hint="The loss −log σ(z) equals ln 2 at exactly one z; what is z here?",
+            mistakes=[
+                (0.0, "Without a margin that would be right; the margin shifts the curve."),
+                (-1.5, "The margin is subtracted from Δ: which way does it shift the curve?"),
+            ],
+        ),
+        NumberTask(
+            "03-centering-penalty", answer=0.4,
+            hint="The penalty is c times the mean over the pairs of (r_w + r_l)².",
+            mistakes=[
+                (0.8, "Mean over the pairs, not the sum."),
+                (4.0, "Multiply by the coefficient c."),
+                (0.2, "Square the sum r_w + r_l of each pair, not each reward."),
+                (0.0, "The penalty acts on the sum r_w + r_l, not on the difference."),
+            ],
+        ),
+        ChoiceTask(
+            "03-bfloat16-tie", answer="c",
+            hints={
+                "a": "bfloat16 keeps float32's range; what it lacks is precision near 1000.",
+                "b": "Look at the spacing of bfloat16 numbers near 1000 in the text above.",
+                "d": "The loss is computed in float32 after the rewards were stored: can it "
+                     "recover digits that were already rounded away?",
+            },
+        ),
+        # ---- lesson 04 --------------------------------------------------------------------
+        NumberTask(
+            "04-bayes-of-margins", answer=0.5 * 0.5 + 0.5 * _sigmoid(2.0),
+            hint="The Bayes accuracy is the mean over pairs of σ(|Δ*|): what is it for a pair "
+                 "with |Δ*| = 0, and for one with |Δ*| = 2?",
+            mistakes=[
+                (_sigmoid(2.0), "Half of the pairs are exact ties: r* itself gets those right "
+                 "only as often as a coin does."),
+                (0.5 * _sigmoid(2.0), "A tie in r* is not always wrong against the labels: the "
+                 "annotators pick each response half of the time."),
+            ],
+        ),
+        NumberTask(
+            "04-constant-model", answer=0.0, tolerance=1e-9,
+            hint="How does the accuracy of rmcourse count a pair whose two rewards are equal?",
+            mistakes=[(0.5, "A coin flip would be right half of the time, but this model does "
+                            "not flip coins: every pair is a tie, and ties count as wrong.")],
+        ),
+        ChoiceTask(
+            "04-above-the-ceiling", answer="c",
+            hints={
+                "a": "No model beats r* on average. But is an accuracy on 4,000 sampled labels an "
+                     "average over the label noise?",
+                "b": "The model never saw the test labels, so it cannot have learnt their noise.",
+                "d": "The Bayes accuracy is an exact mean over the test pairs: no labels are "
+                     "sampled to compute it.",
+            },
+        ),
+    ]
+}

@@ -1,0 +1,439 @@
+"""The grader is fair to honest notebooks, built from the real solution of every assignment.
+
+Honest work as students produce it: cells they add (helpers above the answer), a notebook saved
+with Windows line endings, tabs, comments, blank lines and trailing spaces, cell metadata lost in a
+fresh notebook, an old attempt kept above the final one (a copied cell), a cell that kills its
+kernel. Each is read statically for every assignment (cheap), then graded end to end. Hidden
+tests: their feedback shows the instructor's descriptions and no line of hidden code reaches the
+feedback, the gradebook or the kernel's history, even when student code spies on the tests.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import re
+import tokenize
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import SOLUTIONS, assignment_names, filled_exercise, solution_code
+
+from rmcourse.grading import command
+from rmcourse.grading.anticopy import copied_exercises
+from rmcourse.grading.execute import ERROR, Limits, StepResult
+from rmcourse.grading.feedback import descriptions, hidden_failure, withhold_secrets
+from rmcourse.grading.plan import plan
+from rmcourse.grading.results import SubmissionResult
+from rmcourse.grading.source import Assignment, is_solution, load_assignment, nbgrader
+from rmcourse.grading.submission import student_work
+
+ASSIGNMENTS = assignment_names()
+LIMITS = Limits(cell_timeout=120, submission_timeout=900)
+
+
+def _assignment(name: str) -> Assignment:
+    return load_assignment(SOLUTIONS / f"{name}.ipynb")
+
+
+# --- harmless reformattings -------------------------------------------------------------------
+
+
+def _tokens(code: str) -> list[tokenize.TokenInfo]:
+    return list(tokenize.generate_tokens(io.StringIO(code).readline))
+
+
+def _line_ends(code: str) -> set[int]:
+    """Lines that end outside any string: a comment or spaces may follow them."""
+    return {t.start[0] for t in _tokens(code) if t.type in (tokenize.NEWLINE, tokenize.NL)}
+
+
+def _in_strings(code: str) -> set[int]:
+    """Lines inside a multi-line string (after its first line)."""
+    return {
+        line
+        for t in _tokens(code)
+        if t.type == tokenize.STRING
+        for line in range(t.start[0] + 1, t.end[0] + 1)
+    }
+
+
+def crlf(code: str) -> str:
+    return code.replace("\n", "\r\n")
+
+
+def tabs(code: str) -> str:
+    inside = _in_strings(code)
+    lines = code.split("\n")
+    for i, line in enumerate(lines):
+        if i + 1 not in inside:
+            indent = len(line) - len(line.lstrip(" "))
+            lines[i] = "\t" * (indent // 4) + " " * (indent % 4) + line[indent:]
+    return "\n".join(lines)
+
+
+def comments(code: str) -> str:
+    ends = _line_ends(code)
+    lines = code.split("\n")
+    lines = [f"{line}  # checked" if i + 1 in ends else line for i, line in enumerate(lines)]
+    return "# my work on this exercise\n" + "\n".join(lines)
+
+
+def blank_lines(code: str) -> str:
+    ends = {t.start[0] for t in _tokens(code) if t.type == tokenize.NEWLINE}
+    lines = code.split("\n")
+    return "\n".join(line + ("\n" if i + 1 in ends else "") for i, line in enumerate(lines))
+
+
+def whitespace(code: str) -> str:
+    ends = _line_ends(code)
+    lines = code.split("\n")
+    return "\n".join(line + "   " if i + 1 in ends else line for i, line in enumerate(lines))
+
+
+REFORMATS: dict[str, Callable[[str], str]] = {
+    "crlf": crlf,
+    "tabs": tabs,
+    "comments": comments,
+    "blank_lines": blank_lines,
+    "whitespace": whitespace,
+    "all": lambda code: crlf(tabs(whitespace(blank_lines(comments(code))))),
+}
+
+
+def _reformatted(nb: nbformat.NotebookNode, style: str) -> nbformat.NotebookNode:
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            new = REFORMATS[style](cell.source)
+            # harmless: the same program (the test's own check of its reformattings)
+            assert ast.dump(ast.parse(new)) == ast.dump(ast.parse(cell.source)), new
+            cell.source = new
+    return nb
+
+
+def _without_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    for cell in nb.cells:
+        cell.metadata = {}
+    return nb
+
+
+def _roles(assignment: Assignment, nb: nbformat.NotebookNode) -> list[tuple]:
+    steps = plan(assignment, student_work(nb, assignment), "key")
+    return [(r.kind, r.exercises, r.test) for r in steps.roles]
+
+
+@pytest.mark.parametrize("style", sorted(REFORMATS))
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_a_reformatted_solution_is_the_solution_and_never_copied(name, style):
+    assignment = _assignment(name)
+    nb = _reformatted(filled_exercise(name), style)
+    work = student_work(nb, assignment)
+    assert [c.exercises for c in work.cells] == [(e.grade_id,) for e in assignment.exercises]
+    assert not work.unanswered and not work.duplicates and not work.by_name
+    assert copied_exercises(work, assignment) == {}
+    assert _roles(assignment, nb) == _roles(assignment, filled_exercise(name))
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_without_metadata_solution_cells_are_found_by_function_name(name):
+    assignment = _assignment(name)
+    nb = _without_metadata(_reformatted(filled_exercise(name), "all"))
+    work = student_work(nb, assignment)
+    numbers = {
+        nbgrader(cell)["grade_id"]: n
+        for n, cell in enumerate(filled_exercise(name).cells, start=1)
+        if is_solution(cell)
+    }
+    named = [e.grade_id for e in assignment.exercises if e.names]
+    assert work.by_name == {e: (numbers[e],) for e in named}
+    assert work.unanswered == {e.grade_id for e in assignment.exercises if not e.names}
+    assert copied_exercises(work, assignment) == {}
+    # the instructor's cells are recognised by their code: the same cells run, in the same order
+    assert _roles(assignment, nb) == _roles(assignment, filled_exercise(name))
+
+
+def _renamed(code: str, names: tuple[str, ...], prefix: str) -> str:
+    for name in names:
+        code = re.sub(rf"^def {name}\(", f"def {prefix}{name}(", code, flags=re.MULTILINE)
+    return code
+
+
+def _delegating(names: tuple[str, ...], prefix: str) -> str:
+    return "\n".join(
+        f"def {n}(*args, **kwargs):\n    return {prefix}{n}(*args, **kwargs)\n" for n in names
+    )
+
+
+def _ordinary(name: str) -> nbformat.NotebookNode:
+    """How students work: each answer delegates to a helper in a cell of their own above it,
+    an old attempt (a copy of the answer cell) stays above the final one, and the notebook is
+    saved with CRLF, tabs, comments, blank lines and trailing spaces."""
+    assignment = _assignment(name)
+    code = solution_code(name)
+    nb = filled_exercise(name)
+    cells = []
+    for cell in nb.cells:
+        if is_solution(cell):
+            exercise = next(
+                e for e in assignment.exercises if e.grade_id == nbgrader(cell)["grade_id"]
+            )
+            cells.append(
+                nbformat.v4.new_code_cell(
+                    _renamed(code[exercise.grade_id], exercise.names, "_mine_")
+                )
+            )
+            old = nbformat.v4.new_code_cell(
+                "\n".join(f"def {n}(*args, **kwargs):\n    return None\n" for n in exercise.names),
+                metadata=cell.metadata,
+            )
+            cells.append(old)
+            cell.source = _delegating(exercise.names, "_mine_")
+        cells.append(cell)
+    nb.cells = cells
+    return _reformatted(nb, "all")
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_own_cells_and_old_attempts_run_where_they_stand(name):
+    assignment = _assignment(name)
+    nb = _ordinary(name)
+    work = student_work(nb, assignment)
+    expected = []
+    for exercise in assignment.exercises:  # own helper, old attempt, final answer
+        expected += [("own", (exercise.grade_id,)), ("solution", (exercise.grade_id,))] + [
+            ("solution", (exercise.grade_id,))
+        ]
+    roles = _roles(assignment, nb)
+    assert [(k, e) for k, e, _ in roles if k in ("own", "solution")] == expected
+    assert set(work.duplicates) == {e.grade_id for e in assignment.exercises}
+    assert not work.unanswered and copied_exercises(work, assignment) == {}
+    for exercise in assignment.exercises:  # all three cells run before the exercise's tests
+        first_test = roles.index(("visible", (exercise.grade_id,), exercise.tests[0].grade_id))
+        mine = [
+            i
+            for i, (k, e, _) in enumerate(roles)
+            if e == (exercise.grade_id,) and k != "guard" and k in ("own", "solution")
+        ]
+        assert max(mine) < first_test
+
+
+def _crashing(name: str) -> nbformat.NotebookNode:
+    """The first solution cell kills its kernel at top level after defining its functions; a
+    cell the student added after the last solution cell does the same."""
+    first = _assignment(name).exercises[0].grade_id
+    nb = filled_exercise(name)
+    last = max(i for i, cell in enumerate(nb.cells) if is_solution(cell))
+    crash = "\nimport os\nos._exit(1)\n"
+    nb.cells.insert(last + 1, nbformat.v4.new_code_cell("def _unused():\n    return 1\n" + crash))
+    for cell in nb.cells:
+        if is_solution(cell) and nbgrader(cell)["grade_id"] == first:
+            cell.source += crash
+    return nb
+
+
+SPY = '''
+import json as _json
+import linecache as _linecache
+import sys as _sys
+
+_SEEN = []
+
+
+def _hidden_caller():
+    """The code of the cell running now when it is not the last input stored in In."""
+    frame = _sys._getframe(1)
+    while frame is not None and frame.f_code.co_name != "<module>":
+        frame = frame.f_back
+    source = "".join(_linecache.getlines(frame.f_code.co_filename)) if frame else ""
+    return source if source.strip() != In[-1].strip() else ""
+
+
+def _perturb(value):
+    if isinstance(value, (tuple, list)):
+        return type(value)(_perturb(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _perturb(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool):
+        return value
+    try:
+        return value * 1.5 + 1
+    except Exception:
+        return value
+'''
+
+SPY_WRAPPER = """
+def {name}(*args, **kwargs):
+    result = _spied_{name}(*args, **kwargs)
+    caller = _hidden_caller()
+    if caller:
+        _SEEN.append(caller)
+        return _perturb(result)
+    return result
+"""
+
+SPY_REPORT = """
+_history = get_ipython().history_manager
+with open({dump!r}, "w") as _file:
+    _json.dump({{
+        "In": list(In), "_ih": list(_ih), "Out": [repr(v) for v in Out.values()],
+        "raw": list(_history.input_hist_raw), "parsed": list(_history.input_hist_parsed),
+        "range": [str(row) for row in _history.get_range(raw=True)],
+        "search": [str(row) for row in _history.search("*")],
+    }}, _file)
+raise AssertionError("seen: " + "\\n".join(_SEEN))
+"""
+
+
+def _spying(name: str, dump: Path) -> nbformat.NotebookNode:
+    """Every function answers right in visible tests and wrong in hidden ones (told apart by the
+    input history), keeps the hidden code it is called from, and at the end dumps the kernel's
+    history to ``dump`` and raises what it kept."""
+    assignment = _assignment(name)
+    nb = filled_exercise(name)
+    for cell in nb.cells:
+        if is_solution(cell):
+            exercise = next(
+                e for e in assignment.exercises if e.grade_id == nbgrader(cell)["grade_id"]
+            )
+            cell.source = _renamed(cell.source, exercise.names, "_spied_") + "".join(
+                SPY_WRAPPER.format(name=n) for n in exercise.names
+            )
+    first = next(i for i, cell in enumerate(nb.cells) if is_solution(cell))
+    nb.cells.insert(first, nbformat.v4.new_code_cell(SPY))
+    nb.cells.append(nbformat.v4.new_code_cell(SPY_REPORT.format(dump=str(dump))))
+    return nb
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    """Every kind of honest (and one spying) notebook of one assignment, graded with --jobs 2:
+    (assignment, gradebook path, history dump path, results by student)."""
+    name = request.param
+    folder = tmp_path_factory.mktemp(f"fairness-{name}")
+    (folder / "in").mkdir()
+    dump = folder / "history.json"
+    notebooks = {
+        "ordinary": _ordinary(name),
+        "no_metadata": _without_metadata(_reformatted(filled_exercise(name), "all")),
+        "crash": _crashing(name),
+        "spy": _spying(name, dump),
+    }
+    for student, nb in notebooks.items():
+        nbformat.write(nb, folder / "in" / f"{student}.ipynb")
+    out = folder / "gradebook.csv"
+    paths = sorted((folder / "in").glob("*.ipynb"))
+    results = command.grade_folder(paths, SOLUTIONS / f"{name}.ipynb", out, LIMITS, jobs=2)
+    return _assignment(name), out, dump, {r.student: r for r in results}
+
+
+def _rows(result: SubmissionResult) -> list[tuple[str, float, str]]:
+    return [(e.exercise, e.points, str(e.status)) for e in result.exercises]
+
+
+def _full(assignment: Assignment) -> list[tuple[str, float, str]]:
+    return [(e.grade_id, e.max_points, "passed") for e in assignment.exercises]
+
+
+@pytest.mark.slow
+def test_ordinary_work_earns_full_marks(graded):
+    assignment, _, _, results = graded
+    ordinary = results["ordinary"]
+    assert _rows(ordinary) == _full(assignment), ordinary
+    for exercise in ordinary.exercises:
+        assert "all carry this exercise's cell id" in exercise.note
+
+
+@pytest.mark.slow
+def test_lost_metadata_earns_full_marks_with_a_note(graded):
+    assignment, _, _, results = graded
+    named = results["no_metadata"]
+    assert _rows(named) == _full(assignment), named
+    assert all("matched by function name" in e.note for e in named.exercises)
+
+
+@pytest.mark.slow
+def test_a_cell_that_kills_its_kernel_costs_only_its_own_exercise(graded):
+    assignment, _, _, results = graded
+    crash = results["crash"]
+    first, *rest = assignment.exercises
+    assert _rows(crash) == [(first.grade_id, 0.0, "kernel_died")] + _full(assignment)[1:], crash
+    assert "kept the cell's definitions" in crash.exercises[0].note
+    assert all(c.feedback.startswith("not counted") for c in crash.exercises[0].checks)
+    last = crash.exercises[-1].note
+    assert "(a cell you added) failed" in last and "kept the cell's definitions" in last
+
+
+@pytest.mark.slow
+def test_hidden_code_reaches_neither_feedback_nor_gradebook_nor_history(graded):
+    assignment, out, dump, results = graded
+    # hidden lines, less those the instructor's descriptions state (see test below)
+    secret = plan(assignment, student_work(filled_exercise(assignment.name), assignment), "k")
+    secret = secret.secret_lines
+    history = json.loads(dump.read_text(encoding="utf-8"))
+    assert any(
+        t.visible.strip() in "\n".join(history["In"])
+        for e in assignment.exercises
+        for t in e.tests
+        if t.visible.strip()
+    )  # the dump is the real history
+    texts = [dump.read_text(encoding="utf-8"), out.with_suffix(".json").read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8") for p in (out.parent / "feedback").rglob("*.md")]
+    for text in texts:
+        assert not [line for line in secret if line in text]
+    spy = results["spy"]
+    assert "(message withheld: it quotes hidden test code)" in spy.exercises[-1].note
+    hidden_failures = [
+        c.feedback
+        for e in spy.exercises
+        for c in e.checks
+        if not c.passed
+        and any(
+            t.grade_id == c.test and t.hidden
+            for t in next(x for x in assignment.exercises if x.grade_id == e.exercise).tests
+        )
+    ]
+    assert hidden_failures and all(f.startswith("a hidden test failed: ") for f in hidden_failures)
+    described = {
+        d.text.split("…")[0]
+        for e in assignment.exercises
+        for t in e.tests
+        for d in descriptions(t.hidden)
+    } - {""}
+    assert any(text in f for f in hidden_failures for text in described), hidden_failures
+
+
+def _close_message(what: str) -> str:
+    return f"{what}: 1 of 3 elements differ; worst at index (2,): got 1.5, expected 271.828"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_hidden_failures_say_the_description_and_nothing_hidden(name):
+    """Every described check of every hidden test, failing as close/assert would make it fail
+    and with another exception on each of its lines."""
+    assignment = _assignment(name)
+    secret = plan(assignment, student_work(filled_exercise(name), assignment), "key")
+    for exercise in assignment.exercises:
+        for test in exercise.tests:
+            checks = descriptions(test.hidden)
+            for check in checks:
+                said = check.text.replace("…", "7")
+                is_close = "(?P<detail>" in check.pattern.pattern
+                evalue = _close_message(said) if is_close else said
+                text = hidden_failure(
+                    StepResult(ERROR, "AssertionError", evalue), test.hidden, test.visible
+                )
+                assert text.startswith(f"a hidden test failed: {said}"), (text, check)
+                assert "271.828" not in text
+                line = StepResult(ERROR, "ZeroDivisionError", "hidden", line=check.first_line)
+                text = hidden_failure(line, test.hidden, test.visible)
+                assert text.startswith("a hidden test failed: ZeroDivisionError (while checking:")
+            for number, _ in enumerate(test.hidden.splitlines(), start=1):
+                raised = StepResult(ERROR, "TypeError", test.hidden, line=number)
+                text = withhold_secrets(
+                    hidden_failure(raised, test.hidden, test.visible), secret.secret_lines
+                )
+                assert text.startswith("a hidden test failed: TypeError"), text
+                assert not [s for s in secret.secret_lines if s in text]

@@ -1,0 +1,62 @@
+"""Lessons 01-07, the library below rmcourse.hf and the grader work without the [hf] extra."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HF_MODULES = ("transformers", "trl", "datasets", "accelerate", "tokenizers", "huggingface_hub")
+
+# Runs in a fresh interpreter: the extra's modules cannot be imported at all, then every rmcourse
+# module outside rmcourse.hf is imported and the parser of the command line is built.
+_PROBE = """
+import importlib, importlib.abc, json, pkgutil, sys
+BLOCKED = set(sys.argv[1].split(","))
+
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{name} is blocked: the [hf] extra is absent")
+        return None
+
+sys.meta_path.insert(0, Absent())
+import rmcourse
+imported = []
+for info in pkgutil.walk_packages(rmcourse.__path__, "rmcourse."):
+    if info.name.split(".")[:2] == ["rmcourse", "hf"] or info.name == "rmcourse.__main__":
+        continue
+    importlib.import_module(info.name)
+    imported.append(info.name)
+from rmcourse.cli import build_parser
+build_parser().parse_args(["grade", "subs", "--assignment", "04_train_reward_model"])
+print(json.dumps({"imported": imported,
+                  "loaded": sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)}))
+"""
+
+
+def test_every_module_below_rmcourse_hf_imports_with_the_extra_absent():
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, ",".join(HF_MODULES)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert done.returncode == 0, f"a module needs the [hf] extra:\n{done.stderr[-3000:]}"
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["loaded"] == []
+    assert {"rmcourse.train", "rmcourse.grading", "rmcourse.cli", "rmcourse.torch_loss"} <= set(
+        report["imported"]
+    )
+
+
+def test_lessons_01_to_07_and_the_solutions_do_not_import_the_extra():
+    notebooks = sorted(ROOT.glob("notebooks/0[1-7]_*.ipynb")) + sorted(
+        ROOT.glob("solutions/*.ipynb")
+    )
+    assert notebooks, "no lessons found"
+    for path in notebooks:
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            source = "".join(cell["source"])
+            for name in (*HF_MODULES, "rmcourse.hf"):
+                assert f"import {name}" not in source and f"from {name}" not in source, (
+                    f"{path.name} imports {name}: only lesson 08 may use the [hf] extra"
+                )

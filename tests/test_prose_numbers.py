@@ -1,0 +1,136 @@
+"""Numbers quoted in a lesson's prose must be numbers the lesson prints (or constants it defines).
+
+Every decimal number (``0.8131``, ``2.5``), every percentage (``1.5 %``) and every integer of 100
+or more (``4,000``, except years) in a markdown cell of ``notebooks/`` must agree, to the digits it
+is written with, with a number in one of that notebook's committed outputs, or be one of the few
+constants the text itself defines (the weights of the preference world, the float formats' limits,
+...), listed below per notebook. A percentage matches an output written as a fraction too
+(``99 %`` matches ``0.9925``). Answers inside a ``<details>`` reveal are checked by
+``tests/test_your_turn.py`` against the task's checker instead.
+"""
+
+import math
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = sorted(Path(__file__).resolve().parents[1].glob("notebooks/[0-9][0-9]_*.ipynb"))
+
+# Constants the prose defines or quotes from outside the notebook's outputs, per lesson; each with
+# the reason it is not an output.
+CONSTANTS = {
+    "01": {
+        160_000: "size of the public hh-rlhf release (Bai et al., 2022), a fact about a dataset",
+        100_000: "the number of simulated annotators, set in the code",
+        0.2: "r_w given in task 01-pair-loss",
+        1.2: "r_l given in task 01-pair-loss",
+    },
+    "02": {
+        745: "where e^-x drops below the smallest float64 subnormal (e^-745 ≈ 5e-324)",
+        709: "where exp overflows float64 (e^709.78 = 1.8e308)",
+        710: "where exp overflows float64",
+        700: "where the plot stops, set in the code",
+        37: "where 1 + e^-x rounds to 1 in float64 (e^-37 ≈ 8.5e-17 < eps / 2)",
+    },
+    "03": {
+        3.4e38: "largest float32 / bfloat16 value",
+        1.4e-45: "smallest float32 subnormal",
+        6.0e-8: "smallest float16 subnormal",
+        9.2e-41: "smallest bfloat16 subnormal",
+        65504: "largest float16 value",
+        0.125: "spacing of bfloat16 numbers in [16, 32)",
+        0.5: "spacing of float16 numbers in [512, 1024)",
+        0.01: "the centering coefficient, set in the code",
+        1.5: "the margin given in task 03-margin-ln2",
+    },
+    "04": {
+        2.5: "weight of the right colour in the world's true reward",
+        0.8: "weight of a polite phrase",
+        2.0: "weight of the rude opener",
+        0.6: "weight of a hedge",
+        0.4: "weight of a filler word",
+    },
+    "05": {},
+}
+
+NUMBER = re.compile(r"(?<![\w.^{])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*(%))?(?![\w^])")
+SCIENTIFIC = re.compile(r"(\d+\.?\d*)\s*\\(?:times|cdot)\s*10\^\{?(-?\d+)\}?")
+DETAILS = re.compile(r"<details>.*?</details>", re.S)
+OUTPUT_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?", re.I)
+YEAR = range(1900, 2031)
+
+
+def prose_numbers(source: str) -> list[tuple[str, float, int, bool]]:
+    """(text, value, decimals, is_percentage) of each checked number in a markdown source."""
+    found = []
+    source = DETAILS.sub("", source)
+    for match in SCIENTIFIC.finditer(source):  # 3.4\times10^{38}: checked to its mantissa's digits
+        mantissa, exponent = match.groups()
+        decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        value = float(f"{mantissa}e{exponent}")
+        found.append((match.group(0), value, decimals - int(exponent), False))
+    for match in NUMBER.finditer(SCIENTIFIC.sub("", source)):
+        whole, frac, pct = match.groups()
+        value = float(whole.replace(",", "") + (frac or ""))
+        decimals = len(frac) - 1 if frac else 0
+        if not frac and not pct and (value < 100 or int(value) in YEAR):
+            continue
+        found.append((match.group(0), value, decimals, pct is not None))
+    return found
+
+
+def output_numbers(nb) -> list[float]:
+    values = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") or out.get("data", {}).get("text/plain", "")
+            values += [float(v) for v in OUTPUT_NUMBER.findall(text) if v not in "+-."]
+    return values
+
+
+def agrees(value: float, decimals: int, candidate: float) -> bool:
+    half_unit = 0.5 * 10.0 ** -decimals
+    return abs(abs(candidate) - value) <= half_unit * (1 + 1e-9) + 1e-12
+
+
+def unmatched(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    outputs = output_numbers(nb)
+    constants = list(CONSTANTS[path.name[:2]])
+    missing = []
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for text, value, decimals, is_percentage in prose_numbers(cell.source):
+            candidates = outputs + constants
+            if is_percentage:  # a percentage of an output, printed as a fraction or a percentage
+                ok = any(agrees(value, decimals, c) or agrees(value, decimals, 100 * c)
+                         for c in outputs)
+            else:
+                ok = any(agrees(value, decimals, c) for c in candidates) or any(
+                    math.isclose(value, c, rel_tol=1e-9) for c in constants)
+            if not ok:
+                missing.append(text)
+    return missing
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_number_in_the_prose_is_an_output_or_a_stated_constant(path):
+    assert unmatched(path) == [], (
+        f"{path.name}: prose numbers found in no output and no listed constant"
+    )
+
+
+def test_the_check_finds_a_drifted_number():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(x)", outputs=[
+        nbformat.v4.new_output("stream", text="accuracy 0.8131\n")])]
+    nb.cells.append(nbformat.v4.new_markdown_cell("about 0.81, i.e. 81 %; exactly 0.8131"))
+    assert [n for n, *_ in prose_numbers(nb.cells[1].source)] == ["0.81", "81 %", "0.8131"]
+    outputs = output_numbers(nb)
+    assert all(agrees(v, d, outputs[0] * (100 if p else 1))
+               for _, v, d, p in prose_numbers(nb.cells[1].source))
+    assert not agrees(0.8170, 4, outputs[0])
+    assert prose_numbers("Bai et al. (2022) and lesson 04, K = 4 to 9") == []
