@@ -96,7 +96,8 @@ def test_exported_verdicts_are_the_quiz_check_of_every_answer(tmp_path):
 
 
 def _lesson(path, markdown, code="print('ran')"):
-    nb = nbformat.v4.new_notebook()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "language": "python", "display_name": "Python 3"}})
     nb.cells = [nbformat.v4.new_markdown_cell(markdown), nbformat.v4.new_code_cell(code)]
     nbformat.write(nb, path)
     return path
@@ -161,3 +162,26 @@ def test_a_broken_link_fails_the_site_build(tmp_path):
         build_site(SiteSources(lessons=(lesson,)), tmp_path / "site")
     with pytest.raises(ValueError, match="not a lesson notebook"):
         build_site(SiteSources(lessons=(tmp_path / "one.ipynb",)), tmp_path / "site")
+
+
+@pytest.mark.slow
+def test_a_lessons_questions_appear_on_its_page_once(tmp_path):
+    from rmcourse.quiz.content import question_by_id
+    from rmcourse.quiz.static import question_html
+
+    ids = [q.id for q in load_questions() if q.lesson == "06"]
+    assert len(ids) >= 2
+    lesson = _lesson(tmp_path / "06_best_of_n.ipynb", "# Lesson 06")
+    nb = nbformat.read(lesson, as_version=4)
+    shown = nbformat.v4.new_output(  # the notebook shows its first question itself
+        "display_data", data={"text/html": question_html(question_by_id(ids[0])),
+                              "text/plain": ids[0]})
+    nb.cells[1].outputs = [shown]
+    nbformat.write(nb, lesson)
+    build_site(SiteSources(lessons=(lesson,)), tmp_path / "site")
+    page = (tmp_path / "site" / "lessons" / "06_best_of_n.html").read_text()
+    for qid in ids:
+        assert page.count(f"data-question-id='{qid}'") == 1, qid
+    appended = page[page.index("Check yourself: quiz"):]
+    assert f"data-question-id='{ids[0]}'" not in appended
+    assert all(f"data-question-id='{qid}'" in appended for qid in ids[1:])
