@@ -133,6 +133,7 @@ def test_landing_page_leads_to_every_lesson_with_its_maths_typeset(page, server,
         formulas = page.locator("span.math, div.math").count()
         if formulas:
             assert _typeset(page) >= formulas, stem  # every formula rendered by MathJax
+            assert page.locator("mjx-merror").count() == 0, stem  # and none a TeX error
         text = page.locator("article").inner_text()
         assert "$$" not in text and "\\(" not in text, stem
         download = page.locator("a[href$='.ipynb']").first
