@@ -10,6 +10,7 @@ import ast
 
 import nbformat
 import pytest
+
 from conftest import ROOT
 
 NOTEBOOKS = ROOT / "notebooks"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from rmcourse.notebooks import (
     VOLATILE_CELL_METADATA,
     VOLATILE_NOTEBOOK_METADATA,
