@@ -22,8 +22,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import SOLUTIONS, assignment_names, filled_exercise, solution_code
 
+from conftest import SOLUTIONS, assignment_names, filled_exercise, solution_code
 from rmcourse.grading import command
 from rmcourse.grading.anticopy import copied_exercises
 from rmcourse.grading.execute import ERROR, Limits, StepResult
