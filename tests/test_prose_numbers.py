@@ -53,7 +53,9 @@ CONSTANTS = {
         0.4: "weight of a filler word",
     },
     "05": {},
-    "08": {},
+    "08": {
+        35_352: "the number of a transformers issue, in the address of the link to it",
+    },
 }
 
 NUMBER = re.compile(r"(?<![\w.^{])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*(%))?(?![\w^])")
