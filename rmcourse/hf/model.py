@@ -20,6 +20,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from rmcourse.validate import positive_int
+
 
 @dataclass
 class TinyLlamaConfig:
@@ -36,9 +38,7 @@ class TinyLlamaConfig:
 
     def __post_init__(self) -> None:
         for name in ("hidden_size", "n_layers", "n_heads", "intermediate_size", "max_positions"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            positive_int(getattr(self, name), name)
         if self.hidden_size % self.n_heads:
             raise ValueError(
                 f"hidden_size={self.hidden_size} must be divisible by n_heads={self.n_heads}"

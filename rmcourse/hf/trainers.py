@@ -22,11 +22,10 @@ import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, PrinterCallback
 from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer
 
-from rmcourse import metrics
 from rmcourse.data import PreferenceDataset
 from rmcourse.hf.data import to_hf_dataset
-from rmcourse.scoring import pair_metrics
-from rmcourse.train import Evaluation
+from rmcourse.train import Evaluation, evaluate_rewards
+from rmcourse.validate import positive_int
 
 
 @dataclass
@@ -46,9 +45,7 @@ class HFTrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "logging_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            positive_int(getattr(self, name), name)
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.center_coef is not None and not self.center_coef >= 0:
@@ -202,33 +199,6 @@ def dpo_implicit_rewards(
         )  # (N,)
         out.append(beta * ratio.double().numpy())
     return out[0], out[1]
-
-
-def evaluate_rewards(
-    r_chosen: np.ndarray, r_rejected: np.ndarray, dataset: PreferenceDataset
-) -> Evaluation:
-    """The course's evaluation of rewards that any model gave ``dataset``'s pairs: a
-    :class:`rmcourse.train.Evaluation` filled as :func:`rmcourse.train.evaluate` fills it.
-
-    Examples
-    --------
-    >>> from rmcourse.data import PreferenceWorld
-    >>> ds = PreferenceWorld(seed=0).sample(200, seed=5)
-    >>> ev = evaluate_rewards(ds.true_chosen, ds.true_rejected, ds)  # r* itself
-    >>> ev.ratio, ev.spearman
-    (1.0, 1.0)
-    """
-    r_c, r_r = np.asarray(r_chosen, dtype=np.float64), np.asarray(r_rejected, dtype=np.float64)
-    m = pair_metrics(torch.from_numpy(r_c), torch.from_numpy(r_r))
-    result = Evaluation(len(dataset), m["loss"], m["accuracy"], m["margin"], r_c, r_r)
-    if dataset.has_true_rewards:
-        true_delta = dataset.true_chosen - dataset.true_rejected
-        result.bayes_accuracy = metrics.bayes_accuracy(true_delta)
-        result.expected_accuracy = metrics.expected_accuracy(true_delta, r_c - r_r)
-        result.spearman = metrics.spearman(
-            np.concatenate([dataset.true_chosen, dataset.true_rejected]), np.concatenate([r_c, r_r])
-        )
-    return result
 
 
 def evaluate_reward_model(
