@@ -62,7 +62,9 @@ CONSTANTS = {
         200: "the number of bins of the KL simulation, set in the code",
         300: "the training steps of every reward model, set in the code",
     },
-    "08": {},
+    "08": {
+        35_352: "the number of a transformers issue, in the address of the link to it",
+    },
 }
 
 NUMBER = re.compile(r"(?<![\w.^{])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*(%))?(?![\w^])")
