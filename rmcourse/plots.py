@@ -233,11 +233,7 @@ def plot_bon_curves(
             raise ValueError(f"curve {label!r} must have the shape of x, {x.shape}")
         ax.errorbar(x, mean, yerr=err, marker="o", markersize=3, capsize=2, label=label,
                     linestyle="--" if label in dashed else "-")  # fmt: skip
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    return ax
+    return _label(ax, title, xlabel, ylabel)
 
 
 def plot_reward_by_length(
@@ -270,8 +266,4 @@ def plot_reward_by_length(
             raise ValueError(f"rewards[{label!r}] has shape {reward.shape}, not {lengths.shape}")
         centred = reward - reward.mean()
         ax.plot(values, [centred[lengths == v].mean() for v in values], marker="o", label=label)
-    ax.set_xlabel("answer length (words)")
-    ax.set_ylabel("mean reward − its overall mean")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    return ax
+    return _label(ax, title, "answer length (words)", "mean reward − its overall mean")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import SOLUTIONS, assignment_names, filled_exercise, solution_code
 
+from conftest import SOLUTIONS, assignment_names, filled_exercise, solution_code
 from rmcourse.grading import command
 from rmcourse.grading.anticopy import copied_exercises
 from rmcourse.grading.execute import ERROR, Limits, StepResult
@@ -338,6 +338,7 @@ def _full(assignment: Assignment) -> list[tuple[str, float, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.kernel
 def test_ordinary_work_earns_full_marks(graded):
     assignment, _, _, results = graded
     ordinary = results["ordinary"]
@@ -347,6 +348,7 @@ def test_ordinary_work_earns_full_marks(graded):
 
 
 @pytest.mark.slow
+@pytest.mark.kernel
 def test_lost_metadata_earns_full_marks_with_a_note(graded):
     assignment, _, _, results = graded
     named = results["no_metadata"]
@@ -355,6 +357,7 @@ def test_lost_metadata_earns_full_marks_with_a_note(graded):
 
 
 @pytest.mark.slow
+@pytest.mark.kernel
 def test_a_cell_that_kills_its_kernel_costs_only_its_own_exercise(graded):
     assignment, _, _, results = graded
     crash = results["crash"]
@@ -367,6 +370,7 @@ def test_a_cell_that_kills_its_kernel_costs_only_its_own_exercise(graded):
 
 
 @pytest.mark.slow
+@pytest.mark.kernel
 def test_hidden_code_reaches_neither_feedback_nor_gradebook_nor_history(graded):
     assignment, out, dump, results = graded
     # hidden lines, less those the instructor's descriptions state (see test below)

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import SOLUTIONS, filled_exercise
 
+from conftest import SOLUTIONS, filled_exercise
 from rmcourse.grading import command
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.generate import make_exercise
 from rmcourse.grading.results import SubmissionResult
 from rmcourse.grading.source import Assignment, load_assignment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 ASSIGNMENTS = ("01_bradley_terry", "03_pytorch_loss", "04_train_reward_model")
 LIMITS = Limits(cell_timeout=60, submission_timeout=300)

@@ -31,6 +31,7 @@ CONSTANTS = {
         745: "where e^-x drops below the smallest float64 subnormal (e^-745 ≈ 5e-324)",
         709: "where exp overflows float64 (e^709.78 = 1.8e308)",
         710: "where exp overflows float64",
+        708: "ln of the smallest normal float64 is −708.4: below it e^x is subnormal",
         700: "where the plot stops, set in the code",
         37: "where 1 + e^-x rounds to 1 in float64 (e^-37 ≈ 8.5e-17 < eps / 2)",
     },
@@ -44,6 +45,8 @@ CONSTANTS = {
         0.5: "spacing of float16 numbers in [512, 1024)",
         0.01: "the centering coefficient, set in the code",
         1.5: "the margin given in task 03-margin-ln2",
+        8.3: "12 ln 2: from there e^-Δ < 2^-12 and float16 rounds σ(Δ) to 1",
+        2048: "2^11: a float16 running sum of ones stops growing there",
     },
     "04": {
         2.5: "weight of the right colour in the world's true reward",
@@ -53,6 +56,13 @@ CONSTANTS = {
         0.4: "weight of a filler word",
     },
     "05": {},
+    "06": {
+        0.4: "weight of a filler word in the world's true reward",
+        0.8: "the annotators' length bias b, set in the code",
+        200: "the number of bins of the KL simulation, set in the code",
+        300: "the training steps of every reward model, set in the code",
+    },
+    "08": {},
 }
 
 NUMBER = re.compile(r"(?<![\w.^{])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?:\s*(%))?(?![\w^])")

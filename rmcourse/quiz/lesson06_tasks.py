@@ -1,6 +1,7 @@
 """The "your turn" tasks of lesson 06 (best-of-n): the student answers first, a checker judges.
 
-Same interface as the tasks of lessons 01–04: ``check(task_id, answer)`` returns a result that
+The task types of :mod:`rmcourse.quiz.tasks` (lessons 01–04), for lesson 06:
+``check(task_id, answer)`` returns a result that
 prints ``"<id>: right."``, ``"<id>: not quite. <hint>"`` (a hint that does not give the answer away)
 or ``"<id>: not answered yet. ..."`` when the answer is still ``...`` or None.
 
@@ -17,73 +18,9 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-_UNANSWERED = "not answered yet. Replace ... with your answer and run the cell again."
-
-
-@dataclass(frozen=True)
-class TaskResult:
-    """The verdict on one answer: ``status`` is ``"unanswered"``, ``"right"`` or ``"wrong"``."""
-
-    task_id: str
-    status: str
-    message: str
-
-    @property
-    def correct(self) -> bool:
-        return self.status == "right"
-
-    def __str__(self) -> str:
-        return f"{self.task_id}: {self.message}"
-
-    __repr__ = __str__
-
-
-@dataclass(frozen=True)
-class NumberTask:
-    """A number to predict or compute; ``mistakes`` maps a typical wrong value to its hint."""
-
-    id: str
-    answer: float
-    hint: str
-    mistakes: Sequence[tuple[float, str]] = ()
-    tolerance: float = 5e-3
-
-    def judge(self, answer: Any) -> tuple[bool, str]:
-        if isinstance(answer, bool) or not isinstance(answer, int | float | np.number):
-            raise TypeError(f"task {self.id!r} takes a number, got {type(answer).__name__}")
-        if abs(float(answer) - self.answer) <= self.tolerance:
-            return True, "right."
-        for wrong, hint in self.mistakes:
-            if abs(float(answer) - wrong) <= self.tolerance:
-                return False, f"not quite. {hint}"
-        return False, f"not quite. {self.hint}"
-
-
-@dataclass(frozen=True)
-class ChoiceTask:
-    """Pick one option; ``hints`` holds the hint for each wrong option key."""
-
-    id: str
-    answer: str
-    hints: Mapping[str, str]
-
-    def judge(self, answer: Any) -> tuple[bool, str]:
-        if not isinstance(answer, str):
-            raise TypeError(f"task {self.id!r} takes an option key (a str), got {answer!r}")
-        key = answer.strip().strip("()").lower()
-        if key == self.answer:
-            return True, "right."
-        if key not in self.hints:
-            keys = sorted([*self.hints, self.answer])
-            raise ValueError(f"task {self.id!r} has no option {answer!r}; its options are {keys}")
-        return False, f"not quite. {self.hints[key]}"
-
+from rmcourse.quiz.tasks import _UNANSWERED, ChoiceTask, NumberTask, TaskResult
 
 TASKS: dict[str, NumberTask | ChoiceTask] = {
     task.id: task
