@@ -108,7 +108,7 @@ def agrees(value: float, decimals: int, candidate: float) -> bool:
 def unmatched(path: Path) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     outputs = output_numbers(nb)
-    constants = list(CONSTANTS[path.name[:2]])
+    constants = list(CONSTANTS.get(path.name[:2], {}))
     missing = []
     for cell in nb.cells:
         if cell.cell_type != "markdown":
