@@ -2,9 +2,13 @@
 
 The same command runs on one process or many, unchanged::
 
-    rmcourse hf-train --data pairs.jsonl --out run/
-    torchrun --nproc_per_node 2 -m rmcourse hf-train --data pairs.jsonl --out run/
-    accelerate launch --num_processes 2 -m rmcourse hf-train --data pairs.jsonl --out run/
+    rmcourse hf-train --data p.jsonl --out run/
+    torchrun --nproc_per_node 2 -m rmcourse hf-train --data p.jsonl --out run/
+    accelerate launch --multi_gpu --num_processes 2 -m rmcourse hf-train --data p.jsonl --out run/
+
+On CPUs too, ``--multi_gpu`` is the switch that starts torchrun's launcher (gloo joins the
+processes); ``accelerate launch --cpu`` starts a single process whatever ``--num_processes``
+says. ``world_size`` in ``metrics.json`` tells how many processes trained.
 
 Under a launcher, TRL's trainers (through ``accelerate``) join the process group the launcher set
 up (gloo on CPUs, NCCL on GPUs) and wrap the model in ``DistributedDataParallel``: each process

@@ -3,8 +3,8 @@
 ``reward_model`` is an ``AutoModelForSequenceClassification`` with one output (the reward);
 ``policy_model`` an ``AutoModelForCausalLM`` (the DPO policy). Both are causal decoders: token t
 sees tokens 0..t only, so only the last token of ``prompt response <eos>`` has seen the whole
-response, and that is where a sequence-classification head reads the reward (lesson 04's model
-reads at ``<eos>`` too, for the same reason).
+response, and that is where a sequence-classification head reads the reward (lesson 04's encoder
+also reads at ``<eos>``, but as a convention: its tokens all see each other).
 """
 
 from __future__ import annotations
