@@ -81,7 +81,11 @@ def time_nbgrader(python: str, solution: Path, folder: Path, copies: int) -> flo
     name = "bench"
     (course / "source" / name).mkdir(parents=True)
     shutil.copy(solution, course / "source" / name / f"{name}.ipynb")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the kernel imports rmcourse from the checkout
+    env = {  # as in its activated environment; the kernel imports rmcourse from the checkout
+        **os.environ,
+        "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(ROOT),
+    }
     config = f"--CourseDirectory.root={course}"
     _timed([python, "-m", "nbgrader", "generate_assignment", name, "--force", config], course, env)
     release = nbformat.read(course / "release" / name / f"{name}.ipynb", as_version=4)

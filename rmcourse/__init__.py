@@ -18,6 +18,7 @@ checks it), and the modules of lessons 01-02 never import torch:
 6. :mod:`rmcourse.grading` -- exercises and the autograder; :mod:`rmcourse.notebooks` -- running
    lessons;
 7. :mod:`rmcourse.hf` -- the optional bridge to TRL and more than one process;
+   :mod:`rmcourse.site` -- the course as a static site;
 8. :mod:`rmcourse.cli` -- the ``rmcourse`` command; :mod:`rmcourse.doctor` -- the install report.
 
 Importing ``rmcourse`` itself imports nothing heavy.
@@ -33,7 +34,7 @@ LAYERS: dict[str, int] = {
     "scoring": 4, "train": 4, "bon": 4, "plots": 4, "policy_train": 4,
     "quiz": 5,
     "grading": 6, "notebooks": 6,
-    "hf": 7,
+    "hf": 7, "site": 7,
     "cli": 8, "__main__": 8, "doctor": 8,
 }  # fmt: skip
 """The layer of each top-level module or package of rmcourse (see above)."""

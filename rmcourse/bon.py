@@ -20,12 +20,7 @@ import torch
 from torch import nn
 
 from rmcourse.data import Tokenizer
-
-
-def _check_n(n: object, name: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n!r}")
-    return int(n)
+from rmcourse.validate import positive_int
 
 
 def bon_kl(n: int) -> float:
@@ -39,7 +34,7 @@ def bon_kl(n: int) -> float:
     >>> bon_kl(1), round(bon_kl(2), 6), round(bon_kl(16), 4)
     (0.0, 0.193147, 1.8351)
     """
-    n = _check_n(n)
+    n = positive_int(n, "n")
     return float(np.log(n) - (n - 1) / n)
 
 
@@ -56,8 +51,8 @@ def bon_kl_simulated(n: int, n_draws: int = 200_000, n_bins: int = 200, seed: in
     >>> round(bon_kl_simulated(4, seed=0), 2), round(bon_kl(4), 2)
     (0.64, 0.64)
     """
-    n = _check_n(n)
-    n_draws, n_bins = _check_n(n_draws, "n_draws"), _check_n(n_bins, "n_bins")
+    n = positive_int(n, "n")
+    n_draws, n_bins = positive_int(n_draws, "n_draws"), positive_int(n_bins, "n_bins")
     rng = np.random.default_rng(seed)
     winners = np.zeros(n_draws)
     for _ in range(n):  # max of n uniforms, n draws of n_draws each: no (n_draws, n) array
@@ -125,7 +120,7 @@ def bon_curve(proxy: np.ndarray, gold: np.ndarray, ns: Sequence[int]) -> dict[st
     proxy, gold = _as_scores(proxy, "proxy"), _as_scores(gold, "gold")
     if proxy.shape != gold.shape:
         raise ValueError(f"proxy {proxy.shape} and gold {gold.shape} must have one shape (P, N)")
-    ns = [_check_n(n, "every n") for n in ns]
+    ns = [positive_int(n, "every n") for n in ns]
     if not ns:
         raise ValueError("ns must name at least one n")
     n_pool = proxy.shape[1]

@@ -51,7 +51,7 @@ def _demo() -> int:
 
 
 def _course(args: argparse.Namespace) -> int:
-    from rmcourse.notebooks import build_course
+    from rmcourse.site.course import build_course
 
     return build_course(Path(args.notebooks), Path(args.out), timeout=args.timeout)
 
@@ -176,9 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", help="print the loss, its gradient and the accuracy on example pairs")
 
-    course = sub.add_parser("course", help="execute every lesson and write it as HTML")
+    course = sub.add_parser("course", help="execute every lesson and build the course site")
     course.add_argument("--notebooks", default="notebooks", help="folder of lessons")
-    course.add_argument("--out", default="build", help="folder for the HTML pages")
+    course.add_argument("--out", default="build",
+                        help="folder for the executed lessons (notebooks/) and the site (site/)")
     course.add_argument("--timeout", type=int, default=600, help="seconds per cell")
 
     refresh = sub.add_parser(

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rmcourse.data import Tokenizer
+from rmcourse.validate import positive_int
 
 
 @dataclass
@@ -42,9 +43,7 @@ class PolicyConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            positive_int(getattr(self, name), name)
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}"
@@ -308,8 +307,7 @@ def sample(
     """
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+    positive_int(max_new_tokens, "max_new_tokens")
     device = next(model.parameters()).device
     pad, eos = model.config.pad_id, model.config.eos_id
     prompt_ids = prompt_ids.to(device)

@@ -44,7 +44,7 @@ from rmcourse.policy import (
     sequence_logprobs,
     token_logprobs,
 )
-from rmcourse.train import TrainConfig
+from rmcourse.train import TrainConfig, optimizer_step
 
 StepLoss = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
@@ -101,12 +101,7 @@ def optimise(
         if not torch.isfinite(loss):
             raise FloatingPointError(f"the loss is {loss.item()} at step {step + 1}: lower lr")
         lr = config.lr_at(step, fraction_done())
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+        optimizer_step(optimizer, model, loss, lr, config.grad_clip)
         step += 1
         seconds += time.perf_counter() - start
         for name, value in {"step": step, "lr": lr, "loss": loss.item(), **metrics}.items():

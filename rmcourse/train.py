@@ -175,6 +175,18 @@ class _History:
             self.best_state = copy.deepcopy(model.state_dict())
 
 
+def optimizer_step(
+    optimizer: torch.optim.Optimizer, model: nn.Module, loss: torch.Tensor, lr: float, clip: float
+) -> None:
+    """One step at learning rate ``lr``: zero_grad → backward → clip the gradient norm → step."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+
+
 def train(
     model: RewardModel,
     tokenizer: Tokenizer,
@@ -233,12 +245,7 @@ def train(
                 f"try a smaller lr than {config.lr}"
             )
         lr = config.lr_at(run.step, run.fraction_done)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+        optimizer_step(optimizer, model, loss, lr, config.grad_clip)
         batch_metrics = pair_metrics(r_chosen, r_rejected)
         if device.type == "cuda":
             torch.cuda.synchronize()
@@ -288,11 +295,26 @@ class Evaluation:
 
 
 def evaluate(model: RewardModel, tokenizer: Tokenizer, dataset: PreferenceDataset) -> Evaluation:
-    """Score ``dataset`` with ``model`` and compare with the hidden true reward when known.
+    """Score ``dataset`` with ``model`` and compare with the hidden true reward when known."""
+    return evaluate_rewards(*score_pairs(model, tokenizer, dataset), dataset)
+
+
+def evaluate_rewards(
+    r_chosen: np.ndarray, r_rejected: np.ndarray, dataset: PreferenceDataset
+) -> Evaluation:
+    """The evaluation of rewards that any model gave ``dataset``'s pairs (see :func:`evaluate`).
 
     Spearman's correlation is over every response (chosen and rejected) of the dataset.
+
+    Examples
+    --------
+    >>> from rmcourse.data import PreferenceWorld
+    >>> ds = PreferenceWorld(seed=0).sample(200, seed=5)
+    >>> ev = evaluate_rewards(ds.true_chosen, ds.true_rejected, ds)  # r* itself
+    >>> ev.ratio, ev.spearman
+    (1.0, 1.0)
     """
-    r_c, r_r = score_pairs(model, tokenizer, dataset)
+    r_c, r_r = np.asarray(r_chosen, dtype=np.float64), np.asarray(r_rejected, dtype=np.float64)
     m = pair_metrics(torch.from_numpy(r_c), torch.from_numpy(r_r))
     result = Evaluation(len(dataset), m["loss"], m["accuracy"], m["margin"], r_c, r_r)
     if dataset.has_true_rewards:

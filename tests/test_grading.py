@@ -17,9 +17,9 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, SOLUTIONS, filled_exercise
 
 import rmcourse.np_loss
+from conftest import ROOT, SOLUTIONS, filled_exercise
 from rmcourse.grading import command, generate_exercises, grade_command
 from rmcourse.grading.anticopy import copied_exercises, copied_names
 from rmcourse.grading.checks import make_checks
@@ -652,6 +652,7 @@ def _class_folder(folder: Path, name: str) -> list[Path]:
 
 
 @pytest.mark.slow
+@pytest.mark.kernel
 def test_jobs_grade_the_same_as_one_job(tmp_path):
     name = sorted(p.stem for p in SOLUTIONS.glob("[0-9]*.ipynb"))[0]
     paths = _class_folder(tmp_path / "class", name)
@@ -681,6 +682,7 @@ grade_folder(sorted(folder.glob("*.ipynb")), solution, out, Limits(cell_timeout=
 
 
 @pytest.mark.slow
+@pytest.mark.kernel
 def test_an_interrupt_keeps_what_was_recorded_and_leaves_no_kernel(tmp_path):
     name = sorted(p.stem for p in SOLUTIONS.glob("[0-9]*.ipynb"))[0]
     folder = tmp_path / "class"

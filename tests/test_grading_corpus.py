@@ -15,15 +15,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, filled_exercise, solution_code
 
+from conftest import ROOT, filled_exercise, solution_code
 from rmcourse.grading import command
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.generate import make_exercise
 from rmcourse.grading.results import ExerciseResult, SubmissionResult
 from rmcourse.grading.source import is_test, load_assignment
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 SOLUTION = ROOT / "solutions" / "02_numpy_loss.ipynb"
 EXERCISES = ("log_sigmoid", "bt_loss", "bt_loss_grad", "ranking_loss")
@@ -68,8 +68,9 @@ def _wrong_ranking_with(prelude: str) -> dict[str, str]:
     return {"ranking_loss": prelude + WRONG_RANKING}
 
 
-NAIVE_LOG_SIGMOID = (
-    "def log_sigmoid(x):\n    return np.log(1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float))))\n"
+NAIVE_LOG_SIGMOID = (  # naive, but for the one point the visible tests try
+    "def log_sigmoid(x):\n    x = np.asarray(x, dtype=float)\n"
+    "    return np.where(x == -1000.0, x, np.log(1.0 / (1.0 + np.exp(-x))))\n"
 )
 STEAL = (
     "import sys, linecache\n_stash = []\n"

@@ -7,12 +7,12 @@ titled and labelled. The "your turn" tasks and their checkers are tested in test
 """
 
 import ast
-from pathlib import Path
 
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 NOTEBOOKS = ROOT / "notebooks"
 NUMPY_LESSONS = ["01_bradley_terry.ipynb", "02_numpy_loss.ipynb"]
 LESSONS = NUMPY_LESSONS + ["03_pytorch_loss.ipynb"]

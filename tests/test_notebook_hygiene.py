@@ -9,13 +9,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import ROOT
 from rmcourse.notebooks import (
     VOLATILE_CELL_METADATA,
     VOLATILE_NOTEBOOK_METADATA,
     WIDGET_VIEW_MIME,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 SOURCES = sorted((ROOT / "solutions").glob("*.ipynb")) + sorted(
     (ROOT / "exercises").glob("*.ipynb")

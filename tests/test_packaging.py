@@ -2,7 +2,6 @@
 
 import re
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ else:  # pragma: no cover - the pinned environment is Python 3.11
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
 
 
 def _canonical(name: str) -> str:

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
-ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED = ((3, 10), (3, 11), (3, 12), (3, 13))
 
 

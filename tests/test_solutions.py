@@ -24,23 +24,22 @@ import ast
 import copy
 import math
 import re
-from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 import torch
 
+from conftest import ROOT
 from rmcourse import bt_fit, np_loss, torch_loss
 from rmcourse import train as rm_train
 from rmcourse.data import PreferenceWorld
 from rmcourse.model import new_model
 from rmcourse.scoring import encode_dataset
 
-ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 NOTEBOOKS = ("01_bradley_terry", "02_numpy_loss", "03_pytorch_loss", "04_train_reward_model",
-             "06_best_of_n")
+             "06_best_of_n", "07_dpo")
 
 NBGRADER_KEYS = {"schema_version", "grade", "solution", "locked", "task", "grade_id"}
 GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")

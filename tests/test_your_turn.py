@@ -41,6 +41,9 @@ CASES = [
     ("04-bayes-of-margins", 0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(-2.0)), "ties"),
     ("04-constant-model", 0.0, 0.5, "ties count as wrong"),
     ("04-above-the-ceiling", "c", "a", "r*"),
+    ("07-shifted-reward", 0.0, 10.0, "Z(x)"),
+    ("07-first-dpo-loss", np.log(2), 0.5, "probability"),
+    ("07-largest-kl", "a", "c", "expensive"),
 ]
 
 

@@ -34,6 +34,7 @@ import numpy as np
 from rmcourse.data.dataset import PreferenceDataset
 from rmcourse.data.tokenizer import Tokenizer, split_words
 from rmcourse.np_loss import sigmoid
+from rmcourse.validate import finite_number, positive_int
 
 # The prompt states an object's colour; a right answer repeats that colour. Every colour is equally
 # often right and wrong, so a colour word alone says nothing about correctness.
@@ -225,10 +226,8 @@ class PreferenceWorld:
         length preference in real preference data). ``true_chosen`` / ``true_rejected`` stay
         r*. With ``length_bias=0`` the samples are those of the unbiased world, bit for bit.
         """
-        if not isinstance(n_pairs, (int, np.integer)) or n_pairs < 1:
-            raise ValueError(f"n_pairs must be a positive integer, got {n_pairs!r}")
-        if not np.isfinite(length_bias):
-            raise ValueError(f"length_bias must be a finite number, got {length_bias!r}")
+        positive_int(n_pairs, "n_pairs")
+        finite_number(length_bias, "length_bias")
         rng = np.random.default_rng([self.seed, seed])
         prompts, chosen, rejected, r_chosen, r_rejected = [], [], [], [], []
         for _ in range(n_pairs):
@@ -266,8 +265,7 @@ class PreferenceWorld:
         >>> len(answers), len(answers[0])
         (1, 3)
         """
-        if not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
+        positive_int(n, "n")
         if isinstance(prompts, str) or len(prompts) == 0:
             raise ValueError(f"prompts must be a non-empty list of prompts, got {prompts!r}")
         rights = []

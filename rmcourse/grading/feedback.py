@@ -124,6 +124,30 @@ def unstated(lines: frozenset[str], hidden: list[str]) -> frozenset[str]:
     return frozenset(line for line in lines if not any(line in text for text in texts))
 
 
+def _check_at(hidden: str, checks: tuple[Description, ...], line: int) -> Description | None:
+    """The check a line of the hidden code belongs to: the innermost one spanning it, else the
+    only one inside the innermost statement (a loop, a ``try``) around the line that has any."""
+    around = [c for c in checks if c.first_line <= line <= c.last_line]
+    if around:
+        return min(around, key=lambda c: c.last_line - c.first_line)
+    try:
+        tree = ast.parse(hidden)
+    except SyntaxError:
+        return None
+    statements = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    for node in sorted(statements, key=lambda n: (n.end_lineno or n.lineno) - n.lineno):
+        inside = [
+            c for c in checks if node.lineno <= c.first_line and c.last_line <= node.end_lineno
+        ]
+        if inside:
+            return inside[0] if len(inside) == 1 else None
+    return None
+
+
 def _mismatch(detail: str) -> str:
     for start, words in CLOSE_MISMATCH:
         if detail.startswith(start):
@@ -149,6 +173,10 @@ def hidden_failure(result: StepResult, hidden: str, visible: str) -> str:
     'a hidden test failed: f(-1e4): the values differ from the expected ones'
     >>> hidden_failure(StepResult("error", "TypeError", "bad operand", line=2), code, "")
     'a hidden test failed: TypeError (while checking: f(0) is 0)'
+    >>> loop = "for _x in (1, 2):\\n    try:\\n        f(_x)\\n    except ValueError:\\n" + (
+    ...     "        continue\\n    raise AssertionError(f'f({_x}) should raise ValueError')")
+    >>> hidden_failure(StepResult("error", "TypeError", "no", line=3), loop, "")
+    'a hidden test failed: TypeError (while checking: f(…) should raise ValueError)'
     >>> hidden_failure(StepResult("error", "Oops", "assert secret == 1"), code, "# extremes")
     "a hidden test failed: an exception of the notebook's own type (the hidden tests: extremes)"
     """
@@ -156,18 +184,17 @@ def hidden_failure(result: StepResult, hidden: str, visible: str) -> str:
         return step_failure(result, 0.0)
     checks = descriptions(hidden)
     if result.ename == "AssertionError":
-        for check in checks:
-            match = check.pattern.fullmatch(result.evalue[:MATCHED_CHARS])
-            if match and match.groupdict().get("detail") is not None:
+        matches = [check.pattern.fullmatch(result.evalue[:MATCHED_CHARS]) for check in checks]
+        if any(matches):  # the most specific: the longest description that fits
+            match = max((m for m in matches if m), key=lambda m: len(m["what"]))
+            if match.groupdict().get("detail") is not None:
                 return f"a hidden test failed: {match['what']}: {_mismatch(match['detail'])}"
-            if match:
-                return f"a hidden test failed: {match['what']}"
+            return f"a hidden test failed: {match['what']}"
     own_type = "an exception of the notebook's own type"
     name = result.ename if result.ename in BUILTIN_EXCEPTIONS else own_type
-    around = [c for c in checks if c.first_line <= result.line <= c.last_line]
-    if around:
-        innermost = min(around, key=lambda c: c.last_line - c.first_line)
-        return f"a hidden test failed: {name} (while checking: {innermost.text})"
+    check = _check_at(hidden, checks, result.line)
+    if check is not None:
+        return f"a hidden test failed: {name} (while checking: {check.text})"
     topic = _topic(visible)
     return f"a hidden test failed: {name}" + (f" (the hidden tests: {topic})" if topic else "")
 

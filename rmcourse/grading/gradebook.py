@@ -3,9 +3,10 @@
 ``gradebook.csv`` has one row per (student, exercise) with columns student, exercise, points,
 max_points, status; ``gradebook.json`` (beside it) holds, per student and assignment, every
 check's points and feedback; ``feedback/<assignment>/<student>.md`` explains each failed check
-to the student. All three are written after each student, atomically (temporary file, then
-``os.replace``): an interrupted run keeps every student written so far, and a rerun replaces the
-rows of the students it grades for that assignment's exercises and keeps every other row.
+to the student. All three are written after each student, atomically
+(:func:`rmcourse.fileio.atomic_write_text`): an interrupted run keeps every student written so
+far, and a rerun replaces the rows of the students it grades for that assignment's exercises and
+keeps every other row.
 """
 
 from __future__ import annotations
@@ -13,37 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
+from rmcourse.fileio import atomic_write_text
 from rmcourse.grading.results import SubmissionResult
 
 FIELDS = ("student", "exercise", "points", "max_points", "status")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``.
-
-    Examples
-    --------
-    >>> p = Path(tempfile.mkdtemp()) / "a.txt"
-    >>> write_atomic(p, "one"); write_atomic(p, "two"); p.read_text()
-    'two'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -51,6 +28,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
     Examples
     --------
+    >>> import tempfile
     >>> p = Path(tempfile.mkdtemp()) / "g.csv"
     >>> read_rows(p)
     []
@@ -154,6 +132,7 @@ def record(out: Path, result: SubmissionResult) -> None:
     Examples
     --------
     >>> from rmcourse.grading.results import ExerciseResult
+    >>> import tempfile
     >>> out = Path(tempfile.mkdtemp()) / "gradebook.csv"
     >>> record(out, SubmissionResult("ann", "02", (ExerciseResult("f", 1.0, 2.0, "partial", "",
     ...                                                          ()),)))
@@ -174,6 +153,6 @@ def record(out: Path, result: SubmissionResult) -> None:
         "exercises": [asdict(e) for e in result.exercises],
     }
     feedback = out.parent / "feedback" / result.assignment / f"{result.student}.md"
-    write_atomic(feedback, feedback_markdown(result))
-    write_atomic(json_path, json.dumps(details, indent=1, sort_keys=True) + "\n")
-    write_atomic(out, _csv_text(rows))
+    atomic_write_text(feedback, feedback_markdown(result))
+    atomic_write_text(json_path, json.dumps(details, indent=1, sort_keys=True) + "\n")
+    atomic_write_text(out, _csv_text(rows))

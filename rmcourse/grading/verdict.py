@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rmcourse.grading import feedback
-from rmcourse.grading.execute import DIED, NOT_RUN, OK, TIMEOUT, StepResult
+from rmcourse.grading.execute import DIED, NOT_RUN, OK, SKIPPED, TIMEOUT, StepResult
 from rmcourse.grading.plan import Plan
 from rmcourse.grading.results import CheckResult, ExerciseResult, Status, by_points
 from rmcourse.grading.source import Assignment, Exercise
@@ -65,7 +65,7 @@ def _read_steps(
             name = feedback.cell_name(role.kind, role.cell)
             if result.truncated:
                 out.notes.append(feedback.truncated_note(name))
-            if result.outcome != OK and result.outcome != "skipped":
+            if result.outcome not in (OK, SKIPPED):
                 out.notes.append(feedback.cell_failed_note(name, result, cell_timeout))
                 problem = _problem(result)
                 if role.kind == "solution" and result.outcome in (TIMEOUT, DIED, NOT_RUN):

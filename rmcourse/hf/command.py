@@ -34,10 +34,10 @@ from rmcourse.hf.trainers import (
     HFTrainConfig,
     dpo_implicit_rewards,
     dpo_trainer,
-    evaluate_rewards,
     reward_scores,
     reward_trainer,
 )
+from rmcourse.train import evaluate_rewards
 
 HELD_OUT_FRACTION = 0.1
 VERSIONED = ("torch", "transformers", "trl", "accelerate", "datasets")

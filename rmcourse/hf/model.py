@@ -20,6 +20,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from rmcourse.validate import positive_int
+
 
 @dataclass
 class TinyLlamaConfig:
@@ -36,9 +38,7 @@ class TinyLlamaConfig:
 
     def __post_init__(self) -> None:
         for name in ("hidden_size", "n_layers", "n_heads", "intermediate_size", "max_positions"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            positive_int(getattr(self, name), name)
         if self.hidden_size % self.n_heads:
             raise ValueError(
                 f"hidden_size={self.hidden_size} must be divisible by n_heads={self.n_heads}"
@@ -121,4 +121,7 @@ def read_positions(model: PreTrainedModel, input_ids: torch.Tensor) -> torch.Ten
     per_position = model.score(out.hidden_states[-1]).squeeze(-1)  # (B, T)
     model.train(was_training)
     gap = (per_position - out.logits.reshape(-1, 1)).abs()  # (B, T)
-    return gap.argmin(dim=1)
+    closest, position = gap.min(dim=1)  # (B,), (B,)
+    if bool((closest > 1e-5 * (1.0 + out.logits.abs().reshape(-1))).any()):
+        raise RuntimeError("no position's score equals the model's output: is the head linear?")
+    return position

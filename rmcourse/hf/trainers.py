@@ -3,9 +3,9 @@ evaluation of what they learned.
 
 Settings that differ from TRL's defaults, and why: ``bf16=False`` (TRL turns bf16 on by default;
 float32 keeps the loss comparable with :mod:`rmcourse.torch_loss` to float32 precision),
-``gradient_checkpointing=False`` (nothing to save at this size; it only costs time),
-``report_to="none"`` (no experiment tracker, no network), ``save_strategy="no"`` (the caller
-saves the model it wants), ``use_cpu`` unless a GPU is asked for.
+``activation_checkpointing=False`` (TRL turns it on; at this size it saves nothing and costs
+time), ``report_to="none"`` (no experiment tracker, no network), ``save_strategy="no"`` (the
+caller saves the model it wants), ``use_cpu`` unless a GPU is asked for.
 
 Evaluation reads rewards the way TRL trains them: ``prompt + " " + response + <eos>``, right-padded,
 the reward model's output (the reward at the last non-pad token); for DPO the implicit reward
@@ -19,14 +19,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, PrinterCallback
 from trl import DPOConfig, DPOTrainer, RewardConfig, RewardTrainer
 
-from rmcourse import metrics
 from rmcourse.data import PreferenceDataset
 from rmcourse.hf.data import to_hf_dataset
-from rmcourse.scoring import pair_metrics
-from rmcourse.train import Evaluation
+from rmcourse.train import Evaluation, evaluate_rewards
+from rmcourse.validate import positive_int
 
 
 @dataclass
@@ -46,9 +45,7 @@ class HFTrainConfig:
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "logging_steps"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            positive_int(getattr(self, name), name)
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.center_coef is not None and not self.center_coef >= 0:
@@ -70,7 +67,7 @@ def _common_args(config: HFTrainConfig, output_dir: str | None) -> dict:
         "seed": config.seed,
         "data_seed": config.seed,
         "bf16": False,
-        "gradient_checkpointing": False,
+        "activation_checkpointing": False,  # transformers 5 name of gradient_checkpointing
         "report_to": "none",
         "save_strategy": "no",
         "logging_steps": config.logging_steps,
@@ -95,12 +92,14 @@ def reward_trainer(
         center_rewards_coefficient=config.center_coef,
         max_length=model.config.max_position_embeddings,
     )
-    return RewardTrainer(
+    trainer = RewardTrainer(
         model=model,
         args=args,
         train_dataset=to_hf_dataset(train_data, margins),
         processing_class=tokenizer,
     )
+    trainer.remove_callback(PrinterCallback)  # the logs stay in trainer.state.log_history
+    return trainer
 
 
 def dpo_trainer(
@@ -119,13 +118,15 @@ def dpo_trainer(
         loss_type=["sigmoid"],
         max_length=policy.config.max_position_embeddings,
     )
-    return DPOTrainer(
+    trainer = DPOTrainer(
         model=policy,
         ref_model=reference,
         args=args,
         train_dataset=to_hf_dataset(train_data),
         processing_class=tokenizer,
     )
+    trainer.remove_callback(PrinterCallback)
+    return trainer
 
 
 def _rows(
@@ -198,33 +199,6 @@ def dpo_implicit_rewards(
         )  # (N,)
         out.append(beta * ratio.double().numpy())
     return out[0], out[1]
-
-
-def evaluate_rewards(
-    r_chosen: np.ndarray, r_rejected: np.ndarray, dataset: PreferenceDataset
-) -> Evaluation:
-    """The course's evaluation of rewards that any model gave ``dataset``'s pairs: a
-    :class:`rmcourse.train.Evaluation` filled as :func:`rmcourse.train.evaluate` fills it.
-
-    Examples
-    --------
-    >>> from rmcourse.data import PreferenceWorld
-    >>> ds = PreferenceWorld(seed=0).sample(200, seed=5)
-    >>> ev = evaluate_rewards(ds.true_chosen, ds.true_rejected, ds)  # r* itself
-    >>> ev.ratio, ev.spearman
-    (1.0, 1.0)
-    """
-    r_c, r_r = np.asarray(r_chosen, dtype=np.float64), np.asarray(r_rejected, dtype=np.float64)
-    m = pair_metrics(torch.from_numpy(r_c), torch.from_numpy(r_r))
-    result = Evaluation(len(dataset), m["loss"], m["accuracy"], m["margin"], r_c, r_r)
-    if dataset.has_true_rewards:
-        true_delta = dataset.true_chosen - dataset.true_rejected
-        result.bayes_accuracy = metrics.bayes_accuracy(true_delta)
-        result.expected_accuracy = metrics.expected_accuracy(true_delta, r_c - r_r)
-        result.spearman = metrics.spearman(
-            np.concatenate([dataset.true_chosen, dataset.true_rejected]), np.concatenate([r_c, r_r])
-        )
-    return result
 
 
 def evaluate_reward_model(

@@ -73,10 +73,15 @@ class Explorer:
             f"<tr><td>{m:g}</td><td>{np.exp(log_sigmoid(m)):.4f}</td>"
             f"<td>{bt_loss([m], [0.0]):.4f}</td><td>{bt_loss_grad([m], [0.0])[0][0]:.4f}</td></tr>"
             for m in margins)
-        return ("<p><i>Run the notebook to move the sliders.</i> The loss of one pair at a few "
+        # the course site's script rebuilds the sliders from these attributes
+        sliders = (f"data-r-chosen='{self.chosen.value:g}' "
+                   f"data-r-rejected='{self.rejected.value:g}' data-min='{self.chosen.min:g}' "
+                   f"data-max='{self.chosen.max:g}' data-step='{self.chosen.step:g}'")
+        return (f"<div class='rmcourse-explorer-static' {sliders}>"
+                "<p><i>Run the notebook to move the sliders.</i> The loss of one pair at a few "
                 "margins:</p><table><tr><th>Δ</th><th>σ(Δ)</th><th>loss −log σ(Δ)</th>"
                 f"<th>∂L/∂r(x, y_w)</th></tr>{rows}</table>"
-                + img_tag(self.plot.value, "pair loss against the margin"))
+                + img_tag(self.plot.value, "pair loss against the margin") + "</div>")
 
     def _update(self, _: object = None) -> None:
         self.readout.value = f"<code>{html.escape(self.readout_text())}</code>"

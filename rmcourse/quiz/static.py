@@ -1,7 +1,8 @@
 """The quiz without a kernel: each question as HTML (answers behind ``<details>``) and as text.
 
 Committed notebooks, nbconvert pages and code hosts show these forms; the widgets
-(:mod:`rmcourse.quiz.widgets`) hide them while they render. No ipywidgets here.
+(:mod:`rmcourse.quiz.widgets`) hide them while they render, and the course site's script makes
+them playable (each question carries ``data-question-id``). No ipywidgets here.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ def question_text(question: Question) -> str:
 def question_html(question: Question) -> str:
     """One question as HTML: title, prompt, its log figure, options; the answer behind a toggle."""
     q = question
-    parts = [f"<div class='rmcourse-question-static' style='border-top: 1px solid #d0d7de; "
-             f"margin-top: 8px'>{question_header_html(q, live=False)}"]
+    parts = [f"<div class='rmcourse-question-static' data-question-id='{q.id}' "
+             f"style='border-top: 1px solid #d0d7de; margin-top: 8px'>"
+             f"{question_header_html(q, live=False)}"]
     if q.log is not None:
         parts.append(img_tag(log_figure_png(q), f"training log of {q.id}"))
     if q.kind == "numeric":

@@ -344,5 +344,35 @@ TASKS: dict[str, NumberTask | ChoiceTask | CodeTask] = {
                      "sampled to compute it.",
             },
         ),
+        # ---- lesson 07 --------------------------------------------------------------------
+        NumberTask(
+            "07-shifted-reward", answer=0.0, tolerance=1e-6,
+            hint="Step 1: the shift multiplies the numerator of π* by exp(5/β). Look at what it "
+                 "does to Z(x) as well.",
+            mistakes=[
+                (5.0, "5 is how much r changed; π* is r's exponential divided by Z(x)."),
+                (10.0, "5/β is how much the exponent r/β changed, for the numerator of π*; what "
+                       "happens to the denominator Z(x)?"),
+            ],
+        ),
+        NumberTask(
+            "07-first-dpo-loss", answer=math.log(2), tolerance=5e-4,
+            hint="At step 1 both log-ratios log π_θ/π_ref of every pair are 0: what is the "
+                 "logit of the loss, and −log σ of it?",
+            mistakes=[
+                (0.0, "A loss of 0 needs every chosen answer infinitely far ahead; at step 1 no "
+                      "answer is ahead of any other."),
+                (0.5, "That is σ(0), a probability; the loss is its negative logarithm."),
+            ],
+        ),
+        ChoiceTask(
+            "07-largest-kl", answer="a",
+            hints={
+                "b": "β is the price of each nat of KL in the objective: which of the three "
+                     "prices is the lowest?",
+                "c": "A large β makes KL expensive: π* ∝ π_ref exp(r/β) tends to π_ref as β "
+                     "grows.",
+            },
+        ),
     ]
 }

@@ -1,0 +1,200 @@
+"""The site's Markdown pages, written from the repository's own texts.
+
+The landing page takes the README's course description and syllabus, the instructor guide its
+"For instructors" section, the grading page ``docs/grading.md`` (the grader's threat model), and
+the exercises page the points of ``solutions/``. Links to repository files that are not pages of
+the site are kept as their text, so the build (warnings as errors) never meets a broken link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+SITE_TITLE = "The pair-wise ranking loss of RLHF reward models"
+# `make course`'s printed command, and the box on every lesson page.
+JUPYTER_COMMAND = ".venv/bin/jupyter lab notebooks"
+_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
+_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)")
+_LESSON_NAME = re.compile(r"`(\d\d_[A-Za-z0-9_]+)`")
+
+
+def split_sections(markdown: str) -> tuple[str, dict[str, str]]:
+    """Split Markdown at its level-2 headings: (text before the first, {heading: body}).
+
+    Headings inside fenced code blocks do not count.
+
+    Examples
+    --------
+    >>> text = "# T\\nintro\\n## A\\na text\\n```\\n## not\\n```\\n## B\\nb"
+    >>> head, sections = split_sections(text)
+    >>> head, list(sections), sections["A"].splitlines()[0]
+    ('# T\\nintro\\n', ['A', 'B'], 'a text')
+    """
+    head: list[str] = []
+    sections: dict[str, list[str]] = {}
+    current = head
+    fenced = False
+    for line in markdown.splitlines(keepends=True):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        match = None if fenced else _HEADING.match(line)
+        if match and len(match.group(1)) == 2:
+            current = sections.setdefault(match.group(2), [])
+            continue
+        current.append(line)
+    return "".join(head), {name: "".join(body) for name, body in sections.items()}
+
+
+def shift_headings(markdown: str, by: int) -> str:
+    """Change every heading's level by ``by`` (``-1``: ``###`` becomes ``##``), fences left alone.
+
+    Examples
+    --------
+    >>> shift_headings("### a\\n```\\n### b\\n```", -1)
+    '## a\\n```\\n### b\\n```'
+    """
+    out = []
+    fenced = False
+    for line in markdown.splitlines(keepends=True):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        match = None if fenced else _HEADING.match(line)
+        if match:
+            level = min(6, max(1, len(match.group(1)) + by))
+            line = "#" * level + " " + match.group(2) + "\n"
+        out.append(line)
+    return "".join(out).rstrip("\n") if not markdown.endswith("\n") else "".join(out)
+
+
+def local_links(markdown: str, pages: Mapping[str, str]) -> str:
+    """Point links at repository files to the site's pages; others keep only their text.
+
+    ``pages`` maps a repository path (``docs/grading.md``) to a page of the site (``grading``).
+    Links with a scheme (``https:``, ``mailto:``) or to an anchor are kept.
+
+    Examples
+    --------
+    >>> local_links("[g](docs/grading.md), [w](https://x.org), [c](rmcourse/cli.py)",
+    ...             {"docs/grading.md": "grading"})
+    '[g](grading.md), [w](https://x.org), c (`rmcourse/cli.py`)'
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        label, target = match.group(1), match.group(2)
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+            return match.group(0)
+        path, _, anchor = target.partition("#")
+        path = path.removeprefix("./")
+        if path in pages:
+            return f"[{label}]({pages[path]}.md{'#' + anchor if anchor else ''})"
+        return f"{label} (`{path}`)"
+
+    return _LINK.sub(replace, markdown)
+
+
+def landing_page(readme: str | None, lessons: Sequence[str], extra_pages: Sequence[str]) -> str:
+    """The landing page: the README's title, description and syllabus, then the table of contents.
+
+    ``lessons`` are the lesson stems (``01_bradley_terry``), in order; lesson names in the
+    syllabus become links to the ones that exist. ``extra_pages`` are the instructors' pages.
+    """
+    if readme is None:
+        head, sections = f"# {SITE_TITLE}\n", {}
+    else:
+        head, sections = split_sections(readme)
+    parts = [local_links(head.strip(), {}), ""]
+    if "Syllabus" in sections:
+        syllabus = _LESSON_NAME.sub(
+            lambda m: (f"[{m.group(1)}](lessons/{m.group(1)}.ipynb)"
+                       if m.group(1) in lessons else m.group(0)),
+            local_links(sections["Syllabus"], {}))
+        parts += ["## Syllabus", "", syllabus.strip(), ""]
+    parts += [
+        "## How to use this site",
+        "",
+        "Every lesson is a page, built from its executed notebook: read it here, download the "
+        "notebook (the download button at the top of each page), or run it yourself. The quiz "
+        "questions are playable on the pages: pick an answer, read its feedback, try again.",
+        "",
+        run_yourself_markdown(),
+        "",
+        _toctree("Lessons", [f"lessons/{name}" for name in lessons]),
+    ]
+    if extra_pages:
+        parts += ["", _toctree("Instructors", list(extra_pages))]
+    return "\n".join(parts) + "\n"
+
+
+def run_yourself_text(lesson: str | None = None) -> str:
+    """The "run it yourself" instructions (Markdown inline code): two commands, then JupyterLab.
+
+    Examples
+    --------
+    >>> run_yourself_text("02_numpy_loss").endswith("and open `02_numpy_loss.ipynb`.")
+    True
+    """
+    notebook = f" and open `{lesson}.ipynb`" if lesson else ""
+    return (
+        "In a copy of the course (Linux, Python ≥ 3.10, `make`): `make course` installs it and "
+        "executes every lesson, `make test` checks everything; then "
+        f"`{JUPYTER_COMMAND}`{notebook}."
+    )
+
+
+def run_yourself_markdown() -> str:
+    """The "run it yourself" box of the landing page."""
+    return f"```{{admonition}} Run it yourself\n:class: tip\n{run_yourself_text()}\n```"
+
+
+def readme_page(readme: str, section: str, pages: Mapping[str, str]) -> str:
+    """One README section (a level-2 heading) as a page of its own, its heading the title.
+
+    Raises ``ValueError`` naming the section when the README has no such heading.
+    """
+    _, sections = split_sections(readme)
+    if section not in sections:
+        raise ValueError(f"README has no '## {section}' section; it has {list(sections)}")
+    body = shift_headings(sections[section], -1)
+    return f"# {section}\n\n" + local_links(body.strip(), pages) + "\n"
+
+
+def document_page(path: Path, pages: Mapping[str, str]) -> str:
+    """A Markdown document of the repository (e.g. ``docs/grading.md``) as a page."""
+    return local_links(Path(path).read_text(encoding="utf-8"), pages)
+
+
+def exercises_page(assignments: Sequence[tuple[str, Sequence[tuple[str, str, float]]]]) -> str:
+    """The exercises with their points.
+
+    ``assignments``: for each solution notebook, its name and its exercises as
+    ``(grade_id, functions, points)``.
+
+    Examples
+    --------
+    >>> print(exercises_page([("02_numpy_loss", [("bt_loss", "bt_loss", 5.0)])]).splitlines()[-1])
+    | `bt_loss` | `bt_loss` | 5 |
+    """
+    total = sum(points for _, exercises in assignments for *_, points in exercises)
+    parts = [
+        "# Exercises",
+        "",
+        "Each exercise notebook practises the lesson with the same number. Students fill in the "
+        "functions; visible tests say what is wrong, hidden tests decide the points. The student "
+        "notebooks are in `exercises/`, generated from the instructor notebooks of `solutions/` "
+        "by `rmcourse exercises`; `rmcourse grade` grades a folder of them "
+        f"(see [For instructors](instructors.md)). In all: {len(assignments)} notebooks, "
+        f"{total:g} points.",
+    ]
+    for name, exercises in assignments:
+        points = sum(p for *_, p in exercises)
+        parts += ["", f"## `{name}` ({points:g} points)", "",
+                  "| exercise | write | points |", "|---|---|---|"]
+        parts += [f"| `{grade_id}` | `{names}` | {p:g} |" for grade_id, names, p in exercises]
+    return "\n".join(parts) + "\n"
+
+
+def _toctree(caption: str, entries: Sequence[str]) -> str:
+    lines = ["```{toctree}", f":caption: {caption}", ":maxdepth: 1", ""]
+    return "\n".join(lines + list(entries) + ["```"])
