@@ -39,7 +39,7 @@ from rmcourse.scoring import encode_dataset
 
 SOLUTIONS = ROOT / "solutions"
 NOTEBOOKS = ("01_bradley_terry", "02_numpy_loss", "03_pytorch_loss", "04_train_reward_model",
-             "06_best_of_n")
+             "06_best_of_n", "07_dpo")
 
 NBGRADER_KEYS = {"schema_version", "grade", "solution", "locked", "task", "grade_id"}
 GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
