@@ -335,9 +335,9 @@ TASKS: dict[str, NumberTask | ChoiceTask | CodeTask] = {
             mistakes=[
                 (_sigmoid(2.0), "Half of the pairs are exact ties: r* itself gets those right "
                  "only as often as a coin does."),
-                (0.5 * _sigmoid(2.0), "You counted the ties as 0, as accuracy does for a model that "
-                 "outputs a tie. The Bayes accuracy asks for the best order a model could pick: how "
-                 "often is either order right on a pair with Δ* = 0?"),
+                (0.5 * _sigmoid(2.0), "You counted the ties as 0, as accuracy does for a model "
+                 "that outputs a tie. The Bayes accuracy asks for the best order a model could "
+                 "pick: how often is either order right on a pair with Δ* = 0?"),
             ],
         ),
         NumberTask(
