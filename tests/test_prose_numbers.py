@@ -62,6 +62,7 @@ CONSTANTS = {
         200: "the number of bins of the KL simulation, set in the code",
         300: "the training steps of every reward model, set in the code",
     },
+    "07": {},
     "08": {},
 }
 
