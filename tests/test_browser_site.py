@@ -198,14 +198,23 @@ def test_quiz_and_explorer_play_on_the_lesson_page(page, server, tmp_path):
     assert multi.locator("[data-role=feedback]").inner_text().startswith(
         ("✔ " if check(qid, keys).correct else "✘ ") + message.splitlines()[0])
 
-    # A numeric answer: how far off, then right within the tolerance.
+    # A numeric answer: not a number (no attempt counted), how far off, then right.
     numeric = page.locator(".rmcourse-live-question[data-question-id='calculate-single-pair']")
     box = numeric.locator("[data-role=number]")
+    before = score.inner_text()
+    box.fill("abc")
+    box.press("Enter")
+    with pytest.raises(ValueError) as not_a_number:
+        check("calculate-single-pair", "abc")
+    assert numeric.locator("[data-role=feedback]").inner_text() == str(not_a_number.value)
+    assert score.inner_text() == before
     box.fill("0.5")
     box.press("Enter")
     feedback = numeric.locator("[data-role=feedback]")
     assert feedback.inner_text() == "✘ " + check("calculate-single-pair", "0.5").message
     assert "0.2986 too high" in feedback.inner_text()
+    solved = 2 + check(qid, keys).correct  # the select-all answer above may have been right
+    assert score.inner_text() == f"Score: {solved} of {n} solved (6 attempts)"
     box.fill("0.2014")
     numeric.locator("[data-role=check]").click()
     assert feedback.inner_text().startswith("✔ " + check("calculate-single-pair", "0.2014").message)

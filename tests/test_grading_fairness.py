@@ -11,6 +11,8 @@ feedback, the gradebook or the kernel's history, even when student code spies on
 from __future__ import annotations
 
 import ast
+import copy
+import functools
 import io
 import json
 import re
@@ -35,8 +37,19 @@ ASSIGNMENTS = assignment_names()
 LIMITS = Limits(cell_timeout=120, submission_timeout=900)
 
 
+@functools.cache
 def _assignment(name: str) -> Assignment:
     return load_assignment(SOLUTIONS / f"{name}.ipynb")
+
+
+@functools.cache
+def _solved(name: str) -> nbformat.NotebookNode:
+    return filled_exercise(name)
+
+
+def _filled(name: str) -> nbformat.NotebookNode:
+    """The exercise notebook filled in with the solution (a fresh copy)."""
+    return copy.deepcopy(_solved(name))
 
 
 # --- harmless reformattings -------------------------------------------------------------------
@@ -129,22 +142,22 @@ def _roles(assignment: Assignment, nb: nbformat.NotebookNode) -> list[tuple]:
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_a_reformatted_solution_is_the_solution_and_never_copied(name, style):
     assignment = _assignment(name)
-    nb = _reformatted(filled_exercise(name), style)
+    nb = _reformatted(_filled(name), style)
     work = student_work(nb, assignment)
     assert [c.exercises for c in work.cells] == [(e.grade_id,) for e in assignment.exercises]
     assert not work.unanswered and not work.duplicates and not work.by_name
     assert copied_exercises(work, assignment) == {}
-    assert _roles(assignment, nb) == _roles(assignment, filled_exercise(name))
+    assert _roles(assignment, nb) == _roles(assignment, _filled(name))
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_without_metadata_solution_cells_are_found_by_function_name(name):
     assignment = _assignment(name)
-    nb = _without_metadata(_reformatted(filled_exercise(name), "all"))
+    nb = _without_metadata(_reformatted(_filled(name), "all"))
     work = student_work(nb, assignment)
     numbers = {
         nbgrader(cell)["grade_id"]: n
-        for n, cell in enumerate(filled_exercise(name).cells, start=1)
+        for n, cell in enumerate(_filled(name).cells, start=1)
         if is_solution(cell)
     }
     named = [e.grade_id for e in assignment.exercises if e.names]
@@ -152,7 +165,7 @@ def test_without_metadata_solution_cells_are_found_by_function_name(name):
     assert work.unanswered == {e.grade_id for e in assignment.exercises if not e.names}
     assert copied_exercises(work, assignment) == {}
     # the instructor's cells are recognised by their code: the same cells run, in the same order
-    assert _roles(assignment, nb) == _roles(assignment, filled_exercise(name))
+    assert _roles(assignment, nb) == _roles(assignment, _filled(name))
 
 
 def _renamed(code: str, names: tuple[str, ...], prefix: str) -> str:
@@ -173,7 +186,7 @@ def _ordinary(name: str) -> nbformat.NotebookNode:
     saved with CRLF, tabs, comments, blank lines and trailing spaces."""
     assignment = _assignment(name)
     code = solution_code(name)
-    nb = filled_exercise(name)
+    nb = _filled(name)
     cells = []
     for cell in nb.cells:
         if is_solution(cell):
@@ -224,7 +237,7 @@ def _crashing(name: str) -> nbformat.NotebookNode:
     """The first solution cell kills its kernel at top level after defining its functions; a
     cell the student added after the last solution cell does the same."""
     first = _assignment(name).exercises[0].grade_id
-    nb = filled_exercise(name)
+    nb = _filled(name)
     last = max(i for i, cell in enumerate(nb.cells) if is_solution(cell))
     crash = "\nimport os\nos._exit(1)\n"
     nb.cells.insert(last + 1, nbformat.v4.new_code_cell("def _unused():\n    return 1\n" + crash))
@@ -292,7 +305,7 @@ def _spying(name: str, dump: Path) -> nbformat.NotebookNode:
     input history), keeps the hidden code it is called from, and at the end dumps the kernel's
     history to ``dump`` and raises what it kept."""
     assignment = _assignment(name)
-    nb = filled_exercise(name)
+    nb = _filled(name)
     for cell in nb.cells:
         if is_solution(cell):
             exercise = next(
@@ -316,8 +329,9 @@ def graded(request, tmp_path_factory):
     (folder / "in").mkdir()
     dump = folder / "history.json"
     notebooks = {
+        "solved": _filled(name),
         "ordinary": _ordinary(name),
-        "no_metadata": _without_metadata(_reformatted(filled_exercise(name), "all")),
+        "no_metadata": _without_metadata(_reformatted(_filled(name), "all")),
         "crash": _crashing(name),
         "spy": _spying(name, dump),
     }
@@ -333,26 +347,28 @@ def _rows(result: SubmissionResult) -> list[tuple[str, float, str]]:
     return [(e.exercise, e.points, str(e.status)) for e in result.exercises]
 
 
-def _full(assignment: Assignment) -> list[tuple[str, float, str]]:
-    return [(e.grade_id, e.max_points, "passed") for e in assignment.exercises]
+def _solved_rows(results: dict[str, SubmissionResult]) -> list[tuple[str, float, str]]:
+    """What the solution itself earns (full marks: tests/test_grading_solutions.py checks it);
+    honest work must earn the same."""
+    return _rows(results["solved"])
 
 
 @pytest.mark.slow
 @pytest.mark.kernel
-def test_ordinary_work_earns_full_marks(graded):
+def test_ordinary_work_earns_what_the_solution_earns(graded):
     assignment, _, _, results = graded
     ordinary = results["ordinary"]
-    assert _rows(ordinary) == _full(assignment), ordinary
+    assert _rows(ordinary) == _solved_rows(results), ordinary
     for exercise in ordinary.exercises:
         assert "all carry this exercise's cell id" in exercise.note
 
 
 @pytest.mark.slow
 @pytest.mark.kernel
-def test_lost_metadata_earns_full_marks_with_a_note(graded):
+def test_lost_metadata_earns_what_the_solution_earns_with_a_note(graded):
     assignment, _, _, results = graded
     named = results["no_metadata"]
-    assert _rows(named) == _full(assignment), named
+    assert _rows(named) == _solved_rows(results), named
     assert all("matched by function name" in e.note for e in named.exercises)
 
 
@@ -361,8 +377,8 @@ def test_lost_metadata_earns_full_marks_with_a_note(graded):
 def test_a_cell_that_kills_its_kernel_costs_only_its_own_exercise(graded):
     assignment, _, _, results = graded
     crash = results["crash"]
-    first, *rest = assignment.exercises
-    assert _rows(crash) == [(first.grade_id, 0.0, "kernel_died")] + _full(assignment)[1:], crash
+    first = assignment.exercises[0]
+    assert _rows(crash) == [(first.grade_id, 0.0, "kernel_died")] + _solved_rows(results)[1:]
     assert "kept the cell's definitions" in crash.exercises[0].note
     assert all(c.feedback.startswith("not counted") for c in crash.exercises[0].checks)
     last = crash.exercises[-1].note
@@ -374,7 +390,7 @@ def test_a_cell_that_kills_its_kernel_costs_only_its_own_exercise(graded):
 def test_hidden_code_reaches_neither_feedback_nor_gradebook_nor_history(graded):
     assignment, out, dump, results = graded
     # hidden lines, less those the instructor's descriptions state (see test below)
-    secret = plan(assignment, student_work(filled_exercise(assignment.name), assignment), "k")
+    secret = plan(assignment, student_work(_filled(assignment.name), assignment), "k")
     secret = secret.secret_lines
     history = json.loads(dump.read_text(encoding="utf-8"))
     assert any(
@@ -418,7 +434,7 @@ def test_hidden_failures_say_the_description_and_nothing_hidden(name):
     """Every described check of every hidden test, failing as close/assert would make it fail
     and with another exception on each of its lines."""
     assignment = _assignment(name)
-    secret = plan(assignment, student_work(filled_exercise(name), assignment), "key")
+    secret = plan(assignment, student_work(_filled(name), assignment), "key")
     for exercise in assignment.exercises:
         for test in exercise.tests:
             checks = descriptions(test.hidden)

@@ -1,6 +1,7 @@
 """Every solution notebook graded as a submission: full marks for the solutions, zero for the
 untouched exercises, and (lesson 03) torch monkey-patches that earn nothing. Lesson 02's
-corpus of broken and adversarial submissions is in test_grading_corpus.py."""
+corpus of broken and adversarial submissions is in test_grading_corpus.py; honest work of every
+kind, graded against what the solution earns, in test_grading_fairness.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import SOLUTIONS, filled_exercise
+from conftest import SOLUTIONS, assignment_names, filled_exercise
 from rmcourse.grading import command
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.generate import make_exercise
@@ -21,7 +22,7 @@ from rmcourse.grading.source import Assignment, load_assignment
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
-ASSIGNMENTS = ("01_bradley_terry", "03_pytorch_loss", "04_train_reward_model")
+ASSIGNMENTS = assignment_names()  # every solution notebook, present and future
 LIMITS = Limits(cell_timeout=60, submission_timeout=300)
 TORCH_PATCHES = (
     "import torch\n"

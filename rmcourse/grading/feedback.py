@@ -184,12 +184,12 @@ def hidden_failure(result: StepResult, hidden: str, visible: str) -> str:
         return step_failure(result, 0.0)
     checks = descriptions(hidden)
     if result.ename == "AssertionError":
-        for check in checks:
-            match = check.pattern.fullmatch(result.evalue[:MATCHED_CHARS])
-            if match and match.groupdict().get("detail") is not None:
+        matches = [check.pattern.fullmatch(result.evalue[:MATCHED_CHARS]) for check in checks]
+        if any(matches):  # the most specific: the longest description that fits
+            match = max((m for m in matches if m), key=lambda m: len(m["what"]))
+            if match.groupdict().get("detail") is not None:
                 return f"a hidden test failed: {match['what']}: {_mismatch(match['detail'])}"
-            if match:
-                return f"a hidden test failed: {match['what']}"
+            return f"a hidden test failed: {match['what']}"
     own_type = "an exception of the notebook's own type"
     name = result.ename if result.ename in BUILTIN_EXCEPTIONS else own_type
     check = _check_at(hidden, checks, result.line)
