@@ -64,6 +64,7 @@ CONSTANTS = {
         20_000: "the largest training set, set in the code (printed as 20,000, which the output "
                 "parser reads as two numbers)",
     },
+    "07": {},
     "08": {
         35_352: "the number of a transformers issue, in the address of the link to it",
     },
