@@ -41,7 +41,7 @@ lint: setup
 	$(BIN)/ruff check rmcourse tests benchmarks scripts
 
 test: setup browser lint
-	$(BIN)/python -m pytest -n 2 --dist loadscope --doctest-modules $(PYTEST_NB) \
+	$(BIN)/python -m pytest -n 2 --dist loadscope --durations=25 --doctest-modules $(PYTEST_NB) \
 	  rmcourse tests notebooks solutions exercises
 
 # The edit-test loop: everything except notebooks, kernels, the browser and slow tests (< 1 min).

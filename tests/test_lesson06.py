@@ -99,7 +99,7 @@ def test_unanswered_tasks_say_so():
      ("06-kl-best-of-16", 1.8351, 3.0, "natural log"),
      ("06-filler-logit", 0.4, -0.4, "r*'s view alone"),
      ("06-filler-logit", 0.4, 0.8, "length bias alone"),
-     ("06-first-to-peak", "a", "c", "room for errors"),
+     ("06-first-to-peak", "a", "c", "over-rates"),
      ("06-shared-bias", "c", "b", "least of them")],
 )  # fmt: skip
 def test_checkers_judge_the_answer(task_id, right, wrong, hint):

@@ -61,7 +61,10 @@ CONSTANTS = {
         0.8: "the annotators' length bias b, set in the code",
         200: "the number of bins of the KL simulation, set in the code",
         300: "the training steps of every reward model, set in the code",
+        20_000: "the largest training set, set in the code (printed as 20,000, which the output "
+                "parser reads as two numbers)",
     },
+    "07": {},
     "08": {
         35_352: "the number of a transformers issue, in the address of the link to it",
     },

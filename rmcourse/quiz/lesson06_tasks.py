@@ -12,7 +12,7 @@ Examples
 >>> check("06-kl-best-of-16", 1.835).correct
 True
 >>> print(check("06-first-to-peak", "c"))
-06-first-to-peak: not quite. Which proxy has the most room for errors that a search can find?
+06-first-to-peak: not quite. What makes a gold curve turn is the search finding answers the proxy over-rates.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ TASKS: dict[str, NumberTask | ChoiceTask] = {
             "06-first-to-peak",
             answer="a",
             hints={
-                "b": "Which proxy has the most room for errors that a search can find?",
-                "c": "Which proxy has the most room for errors that a search can find?",
+                "b": "What makes a gold curve turn is the search finding answers the proxy over-rates.",
+                "c": "What makes a gold curve turn is the search finding answers the proxy over-rates.",
                 "d": "Look again at what the gold curve of a proxy does once n grows large.",
             },
         ),

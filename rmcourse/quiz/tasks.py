@@ -114,6 +114,8 @@ class CodeTask:
                 with np.errstate(all="ignore"):
                     got = np.asarray(_as_numpy(answer(*args)))
             except Exception as err:  # noqa: BLE001 - a student's function may fail any way
+                if "truth value of an array" in str(err) or "Boolean value of Tensor" in str(err):
+                    hint = _ELEMENTWISE
                 return False, f"not quite: it raised {type(err).__name__}: {err}. {hint}"
             if got.dtype == object:  # the body is still `...` (or returns None)
                 return None, _UNANSWERED
@@ -130,6 +132,8 @@ def _as_numpy(value: Any) -> Any:
     return value
 
 
+_ELEMENTWISE = ("The input is an array: use element-wise operations (np.where, np.minimum, "
+                "torch.where), not if/else on the whole array.")
 _UNANSWERED = "not answered yet. Replace ... with your answer and run the cell again."
 
 
@@ -226,11 +230,12 @@ TASKS: dict[str, NumberTask | ChoiceTask | CodeTask] = {
         ),
         NumberTask(
             "01-three-to-one", answer=math.log(3),
-            hint="Solve σ(Δ) = 3/4 for Δ: the margin is the log-odds log(P / (1 − P)).",
+            hint="Write σ(Δ) = 3/4 as an equation for e^(−Δ) and solve it (section 2, 'What the "
+                 "probability means', has the identity you need).",
             mistakes=[
                 (0.75, "That is the probability P itself; the task asks for the margin Δ."),
                 (-math.log(3), "σ(Δ) > 1/2 needs a positive margin."),
-                (3.0, "3 is the odds P / (1 − P); the margin is one step further."),
+                (3.0, "3 is P / (1 − P), the odds; the margin is not the odds themselves."),
             ],
         ),
         ChoiceTask(
@@ -290,21 +295,27 @@ TASKS: dict[str, NumberTask | ChoiceTask | CodeTask] = {
             ]),
         ),
         NumberTask(
-            "03-margin-ln2", answer=1.5,
-            hint="The loss −log σ(z) equals ln 2 at exactly one z; what is z here?",
+            "03-margin-ln2", answer=math.log1p(math.exp(1.5)),
+            hint="With a margin the loss is −log σ(z) with z = Δ − m; what is z here?",
             mistakes=[
-                (0.0, "Without a margin that would be right; the margin shifts the curve."),
-                (-1.5, "The margin is subtracted from Δ: which way does it shift the curve?"),
+                (math.log(2), "Without a margin that would be right; the margin shifts the curve."),
+                (math.log1p(math.exp(-1.5)), "The margin is subtracted from Δ: is z positive or "
+                 "negative here?"),
+                (1.5, "For a pair ranked far wrong the loss is close to |z|, but at z = −1.5 the "
+                 "log(1 + e^(−z)) still differs from −z."),
             ],
         ),
         NumberTask(
-            "03-centering-penalty", answer=0.4,
+            "03-centering-penalty", answer=0.25,
             hint="The penalty is c times the mean over the pairs of (r_w + r_l)².",
             mistakes=[
-                (0.8, "Mean over the pairs, not the sum."),
-                (4.0, "Multiply by the coefficient c."),
-                (0.2, "Square the sum r_w + r_l of each pair, not each reward."),
-                (0.0, "The penalty acts on the sum r_w + r_l, not on the difference."),
+                (0.5, "Mean over the pairs, not the sum."),
+                (2.5, "Multiply by the coefficient c."),
+                (1.25, "The penalty is on the sum r_w + r_l of each pair, not on the difference "
+                       "r_w − r_l."),
+                (0.15, "Square each pair's sum before averaging."),
+                (0.75, "Square the pair's sum r_w + r_l, not each reward."),
+                (0.375, "Square the pair's sum r_w + r_l, not each reward."),
             ],
         ),
         ChoiceTask(
@@ -324,15 +335,17 @@ TASKS: dict[str, NumberTask | ChoiceTask | CodeTask] = {
             mistakes=[
                 (_sigmoid(2.0), "Half of the pairs are exact ties: r* itself gets those right "
                  "only as often as a coin does."),
-                (0.5 * _sigmoid(2.0), "A tie in r* is not always wrong against the labels: the "
-                 "annotators pick each response half of the time."),
+                (0.5 * _sigmoid(2.0), "You counted the ties as 0, as accuracy does for a model "
+                 "that outputs a tie. The Bayes accuracy asks for the best order a model could "
+                 "pick: how often is either order right on a pair with Δ* = 0?"),
             ],
         ),
         NumberTask(
             "04-constant-model", answer=0.0, tolerance=1e-9,
             hint="How does the accuracy of rmcourse count a pair whose two rewards are equal?",
-            mistakes=[(0.5, "A coin flip would be right half of the time, but this model does "
-                            "not flip coins: every pair is a tie, and ties count as wrong.")],
+            mistakes=[(0.5, "A coin would be right half of the time, but this model does not flip "
+                            "coins. What does rmcourse's accuracy do with a pair whose two rewards "
+                            "are equal?")],
         ),
         ChoiceTask(
             "04-above-the-ceiling", answer="c",
