@@ -381,8 +381,8 @@ TASKS: dict[str, NumberTask | ChoiceTask | CodeTask] = {
         ChoiceTask(
             "07-largest-kl", answer="a",
             hints={
-                "b": "β is the price of each nat of KL in the objective: which of the three "
-                     "prices is the lowest?",
+                "b": "β multiplies the KL term of the objective. If KL costs more, does the "
+                     "optimum π* ∝ π_ref exp(r/β) sit closer to π_ref or farther from it?",
                 "c": "A large β makes KL expensive: π* ∝ π_ref exp(r/β) tends to π_ref as β "
                      "grows.",
             },
