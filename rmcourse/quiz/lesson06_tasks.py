@@ -11,8 +11,9 @@ Examples
 06-kl-best-of-16: not answered yet. Replace ... with your answer and run the cell again.
 >>> check("06-kl-best-of-16", 1.835).correct
 True
->>> print(check("06-first-to-peak", "c"))
-06-first-to-peak: not quite. What makes a gold curve turn is the search finding answers the proxy over-rates.
+>>> result = check("06-first-to-peak", "c")
+>>> result.correct, "the proxy over-rates" in str(result)
+(False, True)
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import math
 from typing import Any
 
 from rmcourse.quiz.tasks import _UNANSWERED, ChoiceTask, NumberTask, TaskResult
+
+_TURN_HINT = "What makes a gold curve turn is the search finding answers the proxy over-rates."
 
 TASKS: dict[str, NumberTask | ChoiceTask] = {
     task.id: task
@@ -39,8 +42,8 @@ TASKS: dict[str, NumberTask | ChoiceTask] = {
             "06-first-to-peak",
             answer="a",
             hints={
-                "b": "What makes a gold curve turn is the search finding answers the proxy over-rates.",
-                "c": "What makes a gold curve turn is the search finding answers the proxy over-rates.",
+                "b": _TURN_HINT,
+                "c": _TURN_HINT,
                 "d": "Look again at what the gold curve of a proxy does once n grows large.",
             },
         ),
