@@ -28,6 +28,8 @@ def bon_kl(n: int) -> float:
 
     The best of n draws has density n·F(s)^(n−1) times π_ref's (F: the scorer's CDF under
     π_ref), so KL = E[log n + (n − 1) log F(s)] with F(s) ~ Beta(n, 1), E[log F] = −1/n.
+    This needs a continuous score distribution; where scores tie (a discrete world, as here),
+    it is an upper bound on the true KL (Beirami et al. 2024).
 
     Examples
     --------
