@@ -20,7 +20,7 @@ import torch
 
 import rmcourse.np_loss
 from conftest import ROOT, SOLUTIONS, filled_exercise
-from rmcourse.grading import command, generate_exercises, grade_command
+from rmcourse.grading import command, execute, generate_exercises, grade_command
 from rmcourse.grading.anticopy import copied_exercises, copied_names
 from rmcourse.grading.checks import make_checks
 from rmcourse.grading.execute import (
@@ -736,3 +736,61 @@ def test_grade_finds_the_course_solutions_from_anywhere(tmp_path, monkeypatch, c
     error = capsys.readouterr().err
     assert "no solution notebook" in error and "02_numpy_loss" in error
     assert ", ".join(sorted(p.stem for p in SOLUTIONS.glob("[0-9]*.ipynb"))) in error
+
+
+# --- a grading process that dies, a kernel that does not start ----------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_a_cell_that_kills_the_grading_process_costs_only_its_author(tmp_path):
+    name = sorted(p.stem for p in SOLUTIONS.glob("[0-9]*.ipynb"))[0]
+    folder = tmp_path / "class"
+    folder.mkdir()
+    nbformat.write(filled_exercise(name), folder / "ann.ipynb")
+    nbformat.write(filled_exercise(name), folder / "bob.ipynb")
+    killer = filled_exercise(name)
+    pid_file = tmp_path / "kernel.pid"
+    killer.cells.insert(0, nbformat.v4.new_code_cell(
+        f"import os, signal, time\nopen({str(pid_file)!r}, 'a').write(f'{{os.getpid()}}\\n')\n"
+        "os.kill(os.getppid(), signal.SIGKILL)\ntime.sleep(600)"))  # fmt: skip
+    nbformat.write(killer, folder / "cid.ipynb")
+    out = tmp_path / "gradebook.csv"
+    paths = sorted(folder.glob("*.ipynb"))
+    results = command.grade_folder(paths, SOLUTIONS / f"{name}.ipynb", out, Limits(), jobs=2)
+    assert [r.student for r in results] == ["ann", "bob", "cid"]
+    assert [r.status for r in results] == ["ok", "ok", "grader_error"]
+    assert "died, twice" in results[2].exercises[0].note
+    assert {r["student"] for r in read_rows(out)} == {"ann", "bob", "cid"}
+    kernels = [int(line) for line in pid_file.read_text().split()]
+    assert len(kernels) == 2  # in the class, then alone; each killed with its grading process
+    deadline = time.monotonic() + 30
+    while any(_running(pid) for pid in kernels):
+        assert time.monotonic() < deadline, f"kernels left running: {kernels}"
+        time.sleep(0.5)
+
+
+@pytest.mark.kernel
+def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
+    real, sockets_used = execute._new_client, []
+
+    def first_cannot_bind(workdir, limits, sockets):  # as when another kernel took its port
+        if not sockets_used:
+            sockets = tmp_path / "no-such-folder" / "k"
+        sockets_used.append(sockets)
+        return real(workdir, limits, sockets)
+
+    monkeypatch.setattr(execute, "_new_client", first_cannot_bind)
+    results = run_steps([Step("1 + 1")], tmp_path, Limits(cell_timeout=20))
+    assert [(r.outcome, r.result_text) for r in results] == [("ok", "2")]
+    assert len(sockets_used) == 2
+
+
+@pytest.mark.kernel
+def test_a_kernel_that_never_starts_is_a_clear_error(tmp_path, monkeypatch):
+    real = execute._new_client
+    monkeypatch.setattr(
+        execute, "_new_client", lambda w, lim, s: real(w, lim, tmp_path / "missing" / "k")
+    )
+    with pytest.raises(execute.KernelStartError, match="no kernel started in 3 tries"):
+        run_steps([Step("1 + 1")], tmp_path, Limits(cell_timeout=20))

@@ -14,9 +14,10 @@ import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
-from functools import partial
 from pathlib import Path
 
 from tqdm import tqdm
@@ -75,25 +76,53 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, _quit_on_terminate)
 
 
+def _pooled(
+    paths: Sequence[Path], assignment: Assignment, limits: Limits, workers: int
+) -> Generator[SubmissionResult, None, list[Path]]:
+    """Grade ``paths`` in ``workers`` fresh processes, yielding results as they finish; returns
+    the paths not graded because a grading process died (the pool is then broken)."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
+    before = set(multiprocessing.active_children())
+    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
+    lost: list[Path] = []
+    try:
+        futures = {executor.submit(_grade_one, p, assignment, limits): p for p in paths}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                lost.append(futures[future])
+                continue
+            yield result
+    except BaseException:  # an interrupt: the workers shut their kernels down and exit
+        for worker in set(multiprocessing.active_children()) - before:
+            worker.terminate()
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+    return sorted(lost)
+
+
 def _graded(
     paths: Sequence[Path], assignment: Assignment, limits: Limits, jobs: int
 ) -> Iterator[SubmissionResult]:
-    """The results of ``paths`` as they are ready: in order with one job, else as finished."""
-    if jobs == 1 or len(paths) == 1:
-        for path in paths:
-            yield _grade_one(path, assignment, limits)
-        return
-    context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-    pool = context.Pool(min(jobs, len(paths)), initializer=_worker_init)
-    try:
-        grade = partial(_grade_one, assignment=assignment, limits=limits)
-        yield from pool.imap_unordered(grade, paths)
-        pool.close()
-    except BaseException:  # an interrupt: the workers shut their kernels down and exit
-        pool.terminate()
-        raise
-    finally:
-        pool.join()
+    """The results of ``paths`` as they are ready, graded in ``jobs`` worker processes (never in
+    this one, so a cell that kills its kernel's parent kills only a worker).
+
+    When a worker dies, the submissions it took down with it (every one not yet finished) are
+    graded again one at a time, each in a process of its own; one whose process dies again is a
+    ``grader_error``.
+    """
+    lost = yield from _pooled(paths, assignment, limits, min(jobs, len(paths)))
+    for path in lost:
+        again = yield from _pooled([path], assignment, limits, 1)
+        if again:
+            note = (
+                "the process grading this notebook died, twice (the second time grading it "
+                "alone): a cell may end its kernel's parent process, or the machine ran out "
+                "of memory"
+            )
+            yield ungraded(path.stem, assignment, Status.GRADER_ERROR, note)
 
 
 def grade_folder(

@@ -14,18 +14,24 @@ Results come from the kernel's ``execute_reply`` status and error outputs, never
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import re
 import resource
+import signal
 import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbclient import NotebookClient
+from traitlets.config import Config
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 OK, ERROR, TIMEOUT, DIED, NOT_RUN, SKIPPED = "ok", "error", "timeout", "died", "not_run", "skipped"
@@ -104,9 +110,27 @@ class _Capture:
     outputs: list = field(default_factory=list)
 
 
-def _limit_memory(memory_bytes: int) -> None:
-    """Runs in the kernel's process between fork and exec: cap its data segment."""
+def _libc() -> Any:
+    """The C library, for ``prctl`` (loaded before any fork; None where there is none)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+LIBC = _libc()
+PR_SET_PDEATHSIG = 1
+
+
+def _limit_kernel(memory_bytes: int) -> None:
+    """Runs in the kernel's process between fork and exec: cap its data segment and, on Linux,
+    have it killed when the process grading it dies (a cell that kills its kernel's parent
+    leaves no kernel running on)."""
     resource.setrlimit(resource.RLIMIT_DATA, (memory_bytes, memory_bytes))
+    if LIBC is not None:
+        LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class _CappedClient(NotebookClient):
@@ -171,7 +195,14 @@ def _run_cell(client: _CappedClient, step: Step, timeout: float) -> StepResult:
     return _result(cell, client.capture)
 
 
-def _new_client(workdir: Path, limits: Limits) -> _CappedClient:
+START_TRIES = 3  # a kernel that fails to start (a loaded machine) is tried again
+
+
+def _new_client(workdir: Path, limits: Limits, sockets: Path) -> _CappedClient:
+    """A client whose kernel runs in ``workdir`` and talks over Unix sockets ``sockets-1``, ...:
+    not TCP ports, since a free port one grading process picks can be taken by a kernel another
+    one starts before its own kernel binds it, and that kernel then dies at start."""
+    config = Config({"KernelManager": {"transport": "ipc", "ip": str(sockets)}})
     client = _CappedClient(
         nbformat.v4.new_notebook(),
         output_bytes=limits.output_bytes,
@@ -180,6 +211,7 @@ def _new_client(workdir: Path, limits: Limits) -> _CappedClient:
         shutdown_kernel="immediate",
         startup_timeout=60,
         resources={"metadata": {"path": str(workdir)}},
+        config=config,
     )
 
     def record(cell: Any, cell_index: int, execute_reply: dict) -> None:
@@ -187,6 +219,43 @@ def _new_client(workdir: Path, limits: Limits) -> _CappedClient:
 
     client.on_cell_executed = record
     return client
+
+
+class KernelStartError(RuntimeError):
+    """No kernel started in :data:`START_TRIES` tries: the grader's problem, not the student's."""
+
+
+@contextlib.contextmanager
+def _kernel(
+    workdir: Path, limits: Limits, before_start: Callable[[], None] | None
+) -> Iterator[_CappedClient]:
+    """A client with a fresh, limited kernel, shut down on exit; a start that fails (the kernel
+    dies or does not answer within its start-up timeout) is tried again, up to
+    :data:`START_TRIES` times."""
+    launch = {
+        "preexec_fn": functools.partial(_limit_kernel, int(limits.memory_bytes)),
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+    }
+    problems = []
+    for attempt in range(START_TRIES):
+        if before_start is not None:
+            before_start()
+        with contextlib.ExitStack() as stack:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="rmcourse-kernel-"))
+            client = _new_client(workdir, limits, Path(folder) / "k")
+            try:
+                stack.enter_context(client.setup_kernel(**launch))
+            except (RuntimeError, TimeoutError) as exc:  # nbclient cleans the failed kernel up
+                problems.append(f"{type(exc).__name__}: {exc}")
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            yield client
+            return
+    raise KernelStartError(
+        f"no kernel started in {START_TRIES} tries (the grading machine may be overloaded): "
+        + "; ".join(problems)
+    )
 
 
 def run_steps(
@@ -219,15 +288,7 @@ def run_steps(
                 len(steps) - start
             )
             break
-        if before_start is not None:
-            before_start()
-        client = _new_client(workdir, limits)
-        launch = {
-            "preexec_fn": functools.partial(_limit_memory, int(limits.memory_bytes)),
-            "stdout": subprocess.DEVNULL,
-            "stderr": subprocess.DEVNULL,
-        }
-        with client.setup_kernel(**launch):
+        with _kernel(workdir, limits, before_start) as client:
             _replay(client, steps[:start], results, deadline, unreplayable)
             index = start
             while index < len(steps):

@@ -1,0 +1,57 @@
+"""One change ``import rmcourse`` makes to the import system: jsonschema starts in 0.1 s, not 3.5 s.
+
+nbformat (every notebook the grader reads, every lesson the CLI runs) and the quiz's question
+check import ``jsonschema``. Where JupyterLab is installed, so is jsonschema's optional
+``format-nongpl`` extra, and with it ``rfc3987_syntax``, whose import builds an Earley parser for
+each term of the IRI grammar: 3.4 s of CPU on the course's 2-core reference machine, paid again
+by every grading worker and every lesson kernel that opens the quiz. jsonschema only uses it to
+check strings declared ``"format": "iri"``, which neither the notebook schema nor the quiz's
+schema declares.
+
+:func:`install` (called by ``rmcourse/__init__.py``) puts a finder on ``sys.meta_path`` that
+answers the one import of ``rfc3987_syntax`` that jsonschema makes while it is first imported
+with ``ImportError`` -- the state of a machine without the extra, which jsonschema handles by not
+registering the ``iri`` checker -- and then removes itself. ``rfc3987_syntax`` stays importable by
+anyone else; once jsonschema is imported, the finder is not installed at all.
+
+``tests/test_imports.py`` checks all of it in fresh interpreters.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from importlib.abc import MetaPathFinder
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+
+GRAMMAR = "rfc3987_syntax"
+IMPORTER = "jsonschema._format"
+
+
+class SkipIriGrammar(MetaPathFinder):
+    """Refuses ``rfc3987_syntax`` to jsonschema's format module, once; see the module text."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname != GRAMMAR:
+            return None
+        importer = sys.modules.get(IMPORTER)
+        if not getattr(getattr(importer, "__spec__", None), "_initializing", False):
+            return None  # someone else asks for it: theirs to have
+        self.remove()
+        raise ImportError(f"{GRAMMAR} is not loaded for jsonschema (see rmcourse.imports)")
+
+    def remove(self) -> None:
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+
+
+def install() -> None:
+    """Put :class:`SkipIriGrammar` first on ``sys.meta_path`` unless jsonschema or the grammar is
+    already imported (or the finder is already there)."""
+    if "jsonschema" in sys.modules or GRAMMAR in sys.modules:
+        return
+    if not any(isinstance(finder, SkipIriGrammar) for finder in sys.meta_path):
+        sys.meta_path.insert(0, SkipIriGrammar())
