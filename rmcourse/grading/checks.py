@@ -1,11 +1,16 @@
-"""The helpers test cells call as ``_grader``: ``close``, ``np``, ``torch``, ``reference``.
+"""The helpers test cells call as ``_grader``: ``close``, ``call``, ``np``, ``torch``,
+``reference``.
 
 A solution notebook's setup cell does ``from rmcourse.grading.checks import checks as _grader``
-and its test cells use only ``_grader.close``, ``_grader.np``, ``_grader.torch`` and
-``_grader.reference`` (the trusted rmcourse modules: ``np_loss``, ``torch_loss``, ``bt_fit``,
-``data``, ``model``, ``train``). When a submission is graded, the grader re-binds ``_grader`` to a
-fresh object made by :func:`make_checks` (captured before any student code ran) right before every
-test cell, so a student who overwrote ``_grader`` or numpy's functions gains nothing.
+and its test cells use only ``_grader.close``, ``_grader.call``, ``_grader.np``, ``_grader.torch``
+and ``_grader.reference`` (the trusted rmcourse modules: ``np_loss``, ``torch_loss``, ``bt_fit``,
+``data``, ``model``, ``scoring``, ``train``). In hidden tests every call of the student's code
+sits inside a check with a ``what=`` -- ``close(...)``, or ``call(f, ..., what=...)`` where the
+result is used later -- so that feedback on an exception can say what was being checked
+(:mod:`rmcourse.grading.feedback`). When a submission is graded, the grader re-binds
+``_grader`` to a fresh object made by :func:`make_checks` (captured before any student code ran)
+right before every test cell, so a student who overwrote ``_grader`` or numpy's functions gains
+nothing.
 
 :func:`make_checks` captures every numpy function and the ``AssertionError`` class that ``close``
 uses at the time it is called; a later monkey-patch of ``numpy`` does not reach them.
@@ -26,7 +31,7 @@ from typing import Any
 import numpy as np
 
 # The rmcourse modules a test cell may use as trusted references, by attribute name.
-REFERENCE_MODULES = ("np_loss", "torch_loss", "bt_fit", "data", "model", "train")
+REFERENCE_MODULES = ("np_loss", "torch_loss", "bt_fit", "data", "model", "scoring", "train")
 
 
 class _Reference:
@@ -47,7 +52,8 @@ class _Reference:
 
 
 class Checks:
-    """The namespace bound to ``_grader`` in notebooks: ``close``, ``np``, ``torch``, ``reference``.
+    """The namespace bound to ``_grader`` in notebooks: ``close``, ``call``, ``np``, ``torch``,
+    ``reference``.
 
     Make one with :func:`make_checks`; the module-level :data:`checks` is one made at import.
     """
@@ -63,13 +69,26 @@ class Checks:
         self.reference = _Reference(import_module)
         self._import_module = import_module
 
+    @staticmethod
+    def call(function: Callable[..., Any], /, *args: Any, what: str, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)``, its result returned and its exceptions passed on as they
+        are: marks a call of the student's code in a hidden test with ``what`` it checks, which
+        feedback on an exception raised there names.
+
+        Examples
+        --------
+        >>> checks.call(divmod, 7, 2, what="divmod of 7 by 2")
+        (3, 1)
+        """
+        return function(*args, **kwargs)
+
     @property
     def torch(self) -> types.ModuleType:
         """The torch module, imported on first use (``ModuleNotFoundError`` when not installed)."""
         return self._import_module("torch")
 
     def __repr__(self) -> str:
-        return "<rmcourse grading checks: close, np, torch, reference>"
+        return "<rmcourse grading checks: close, call, np, torch, reference>"
 
 
 def _as_array(value: Any, what: str, assertion_error: type[AssertionError]) -> np.ndarray:
@@ -116,7 +135,7 @@ def make_checks() -> Checks:
     ...
     AssertionError: gradient: shape () differs from the expected shape (2,)
     >>> dir(c.reference)
-    ['bt_fit', 'data', 'model', 'np_loss', 'torch_loss', 'train']
+    ['bt_fit', 'data', 'model', 'np_loss', 'scoring', 'torch_loss', 'train']
     """
     # Captured now: a student's later ``np.allclose = ...`` or ``builtins.AssertionError = ...``
     # does not reach this closure.

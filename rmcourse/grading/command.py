@@ -106,13 +106,17 @@ def _pooled(
 def _graded(
     paths: Sequence[Path], assignment: Assignment, limits: Limits, jobs: int
 ) -> Iterator[SubmissionResult]:
-    """The results of ``paths`` as they are ready, graded in ``jobs`` worker processes (never in
-    this one, so a cell that kills its kernel's parent kills only a worker).
+    """The results of ``paths`` as they are ready: in order, in this process, with one job (or one
+    path); else as they finish, in ``jobs`` worker processes.
 
-    When a worker dies, the submissions it took down with it (every one not yet finished) are
-    graded again one at a time, each in a process of its own; one whose process dies again is a
-    ``grader_error``.
+    With workers, a cell that kills its kernel's parent kills only a worker: the submissions it
+    took down with it (every one not yet finished) are graded again one at a time, each in a
+    process of its own, and one whose process dies again is a ``grader_error``.
     """
+    if jobs == 1 or len(paths) == 1:
+        for path in paths:
+            yield _grade_one(path, assignment, limits)
+        return
     lost = yield from _pooled(paths, assignment, limits, min(jobs, len(paths)))
     for path in lost:
         again = yield from _pooled([path], assignment, limits, 1)

@@ -43,12 +43,16 @@ MATCHED_CHARS = 4000  # of a raised message, matched against the descriptions
 @dataclass(frozen=True)
 class Description:
     """A check's description in hidden code: its text (``…`` for formatted values), the lines it
-    spans, and the pattern of the message it raises (``what`` and, for close, ``detail``)."""
+    spans, the pattern of the message it raises (``what`` and, for close, ``detail``), and its
+    kind: ``close``, ``assert`` (an assert or ``raise AssertionError``) or ``call`` (a
+    ``_grader.call``, which raises only the student's own exceptions: its pattern matches
+    nothing)."""
 
     text: str
     first_line: int
     last_line: int
     pattern: re.Pattern
+    kind: str
 
 
 def _template(node: ast.expr) -> tuple[str, str] | None:
@@ -68,22 +72,25 @@ def _template(node: ast.expr) -> tuple[str, str] | None:
     return "".join(text), "".join(regex)
 
 
-def _describe_node(node: ast.AST) -> tuple[str, str] | None:
-    """(text, message regex) of a described check: close(..., what=...), assert, raise."""
+def _describe_node(node: ast.AST) -> tuple[str, str, str] | None:
+    """(text, message regex, kind) of a described check: close(..., what=...),
+    call(..., what=...), assert, raise AssertionError(...)."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        if node.func.attr == "close":
+        if node.func.attr in ("close", "call"):
             for keyword in node.keywords:
                 found = _template(keyword.value) if keyword.arg == "what" else None
+                if found and node.func.attr == "call":
+                    return found[0], r"(?!)", "call"
                 if found:
-                    return found[0], rf"(?P<what>{found[1]}): (?P<detail>[\s\S]*)"
+                    return found[0], rf"(?P<what>{found[1]}): (?P<detail>[\s\S]*)", "close"
     if isinstance(node, ast.Assert) and node.msg is not None:
         found = _template(node.msg)
-        return (found[0], rf"(?P<what>{found[1]})") if found else None
+        return (found[0], rf"(?P<what>{found[1]})", "assert") if found else None
     if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
         call = node.exc
         if isinstance(call.func, ast.Name) and call.func.id == "AssertionError" and call.args:
             found = _template(call.args[0])
-            return (found[0], rf"(?P<what>{found[1]})") if found else None
+            return (found[0], rf"(?P<what>{found[1]})", "assert") if found else None
     return None
 
 
@@ -105,9 +112,9 @@ def descriptions(hidden: str) -> tuple[Description, ...]:
     for node in ast.walk(tree):
         described = _describe_node(node)
         if described is not None:
-            text, regex = described
+            text, regex, kind = described
             last = getattr(node, "end_lineno", None) or node.lineno
-            found.append(Description(text, node.lineno, last, re.compile(regex)))
+            found.append(Description(text, node.lineno, last, re.compile(regex), kind))
     return tuple(sorted(found, key=lambda d: (d.first_line, d.last_line)))
 
 
@@ -173,6 +180,9 @@ def hidden_failure(result: StepResult, hidden: str, visible: str) -> str:
     'a hidden test failed: f(-1e4): the values differ from the expected ones'
     >>> hidden_failure(StepResult("error", "TypeError", "bad operand", line=2), code, "")
     'a hidden test failed: TypeError (while checking: f(0) is 0)'
+    >>> called = "_y = _grader.call(f, 3, what='f of an odd number')\\nassert _y == 9, 'f(3) is 9'"
+    >>> hidden_failure(StepResult("error", "ValueError", "odd!", line=1), called, "")
+    'a hidden test failed: ValueError (while checking: f of an odd number)'
     >>> loop = "for _x in (1, 2):\\n    try:\\n        f(_x)\\n    except ValueError:\\n" + (
     ...     "        continue\\n    raise AssertionError(f'f({_x}) should raise ValueError')")
     >>> hidden_failure(StepResult("error", "TypeError", "no", line=3), loop, "")
