@@ -491,4 +491,7 @@ def test_an_exception_from_student_code_in_a_hidden_test_says_what_was_checked(n
                 text = hidden_failure(raised, test.hidden, test.visible)
                 if "(while checking: " not in text:
                     undescribed.append((test.grade_id, test.hidden.splitlines()[line - 1]))
+            for check in descriptions(test.hidden):  # nothing fills a call's values back in
+                if check.kind == "call" and "…" in check.text:
+                    undescribed.append((test.grade_id, check.text))
     assert not undescribed, undescribed

@@ -5,12 +5,13 @@ A solution notebook's setup cell does ``from rmcourse.grading.checks import chec
 and its test cells use only ``_grader.close``, ``_grader.call``, ``_grader.np``, ``_grader.torch``
 and ``_grader.reference`` (the trusted rmcourse modules: ``np_loss``, ``torch_loss``, ``bt_fit``,
 ``data``, ``model``, ``scoring``, ``train``). In hidden tests every call of the student's code
-sits inside a check with a ``what=`` -- ``close(...)``, or ``call(f, ..., what=...)`` where the
-result is used later -- so that feedback on an exception can say what was being checked
-(:mod:`rmcourse.grading.feedback`). When a submission is graded, the grader re-binds
-``_grader`` to a fresh object made by :func:`make_checks` (captured before any student code ran)
-right before every test cell, so a student who overwrote ``_grader`` or numpy's functions gains
-nothing.
+sits inside a described check -- a ``close(..., what=...)``, an ``assert`` with a message, or,
+where the result is used later, ``call(f, ..., what=...)`` -- so that feedback on an exception
+can say what was being checked (:mod:`rmcourse.grading.feedback`).
+
+When a submission is graded, the grader re-binds ``_grader`` to a fresh object made by
+:func:`make_checks` (captured before any student code ran) right before every test cell, so a
+student who overwrote ``_grader`` or numpy's functions gains nothing.
 
 :func:`make_checks` captures every numpy function and the ``AssertionError`` class that ``close``
 uses at the time it is called; a later monkey-patch of ``numpy`` does not reach them.
@@ -71,9 +72,11 @@ class Checks:
 
     @staticmethod
     def call(function: Callable[..., Any], /, *args: Any, what: str, **kwargs: Any) -> Any:
-        """``function(*args, **kwargs)``, its result returned and its exceptions passed on as they
-        are: marks a call of the student's code in a hidden test with ``what`` it checks, which
-        feedback on an exception raised there names.
+        """Return ``function(*args, **kwargs)``, passing its exceptions on unchanged.
+
+        ``what`` is not used at run time: feedback reads it from the hidden code's source and
+        names it when the call's line raises, so write it as a plain string (values formatted
+        into an f-string would show as ``…``).
 
         Examples
         --------

@@ -107,7 +107,7 @@ def _graded(
     paths: Sequence[Path], assignment: Assignment, limits: Limits, jobs: int
 ) -> Iterator[SubmissionResult]:
     """The results of ``paths`` as they are ready: in order, in this process, with one job (or one
-    path); else as they finish, in ``jobs`` worker processes.
+    path); else as they finish, in ``min(jobs, len(paths))`` worker processes.
 
     With workers, a cell that kills its kernel's parent kills only a worker: the submissions it
     took down with it (every one not yet finished) are graded again one at a time, each in a

@@ -73,8 +73,9 @@ def _template(node: ast.expr) -> tuple[str, str] | None:
 
 
 def _describe_node(node: ast.AST) -> tuple[str, str, str] | None:
-    """(text, message regex, kind) of a described check: close(..., what=...),
-    call(..., what=...), assert, raise AssertionError(...)."""
+    """(text, message regex, kind) of a described check: a method call named ``close`` or
+    ``call`` with a string ``what=``, an assert with a message, or
+    ``raise AssertionError(<string>)``."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
         if node.func.attr in ("close", "call"):
             for keyword in node.keywords:
