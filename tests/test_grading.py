@@ -390,6 +390,20 @@ def test_guard_restores_what_student_code_patched(tmp_path):
         "_grader = None\n"
         "get_ipython().showtraceback = lambda *a, **k: None\n"
         "import rmcourse.np_loss as _m\n_m.log_sigmoid = None\n"
+        "import importlib.abc, types, rmcourse\n"
+        "class _Fake(importlib.abc.MetaPathFinder, importlib.abc.Loader):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.startswith('rmcourse.'):\n"
+        "            return importlib.util.spec_from_loader(name, self)\n"
+        "    def create_module(self, spec):\n"
+        "        return types.ModuleType(spec.name)\n"
+        "    def exec_module(self, module):\n"
+        "        module.log_sigmoid = lambda x: 'fake'\n"
+        "sys.meta_path.insert(0, _Fake())\n"
+        "rmcourse.__path__.insert(0, '/nonexistent')\n"
+        "sys.path.insert(0, '/nonexistent')\n"
+        "sys.path_hooks.insert(0, lambda entry: None)\n"
+        "sys.path_importer_cache['/nonexistent'] = None\n"
     )
     check = (
         "import numpy, builtins, sys\n"
@@ -398,14 +412,19 @@ def test_guard_restores_what_student_code_patched(tmp_path):
         "get_ipython().custom_exceptions, len(get_ipython().input_transformers_post), "
         "len(get_ipython().events.callbacks['pre_run_cell']) == n_pre, sys.gettrace(), "
         "type(_grader).__name__, 'showtraceback' in vars(get_ipython()), "
-        "torch.allclose(torch.zeros(1), torch.ones(1)), '__eq__' in vars(torch.Tensor))"
+        "torch.allclose(torch.zeros(1), torch.ones(1)), '__eq__' in vars(torch.Tensor), "
+        "[type(f).__name__ for f in sys.meta_path] == meta, '/nonexistent' in sys.path + "
+        "rmcourse.__path__, len(sys.path_hooks) == n_hooks, '/nonexistent' in "
+        "sys.path_importer_cache)"
     )
     steps = [
         Step("import torch\nfrom rmcourse.grading.checks import checks as _grader"),
         Step(
             f"from rmcourse.grading.guard import install\nguard = install(get_ipython(), "
             f"{str(tmp_path / 'key')!r})\nn_pre = len(get_ipython().events.callbacks"
-            "['pre_run_cell'])\nn_post = len(get_ipython().input_transformers_post)"
+            "['pre_run_cell'])\nn_post = len(get_ipython().input_transformers_post)\n"
+            "import sys, rmcourse\nmeta = [type(f).__name__ for f in sys.meta_path]\n"
+            "n_hooks = len(sys.path_hooks)"
         ),
         Step("import os; os.path.exists('key')"),
         Step(patches),
@@ -427,7 +446,7 @@ def test_guard_restores_what_student_code_patched(tmp_path):
     assert results[7].result_text == "-0.6931471805599453"  # re-imported, unpatched
     assert " ".join(results[5].result_text.split()) == (  # the repr may wrap
         f"(False, 3, 'AssertionError', False, True, (), {n_post}, True, None, 'Checks', False, "
-        "False, False)"
+        "False, False, True, False, True, False)"
     )
 
 

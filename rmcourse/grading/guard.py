@@ -12,7 +12,10 @@ that the grader calls (under a random name) right before every test cell. ``guar
    their Python functions (``f.__code__ = ...`` undone) and the attributes of their Python
    classes (changed ones put back, added ones such as ``torch.Tensor.__eq__`` removed); rmcourse
    modules imported since the snapshot are forgotten, so a test's ``_grader.reference.np_loss``
-   is imported afresh, unpatched;
+   is imported afresh, unpatched -- through the import system as it was: ``sys.meta_path``,
+   ``sys.path_hooks``, ``sys.path``, ``sys.path_importer_cache`` and the ``__path__`` of the
+   protected packages are put back too (a finder added by the student cannot hand a test a fake
+   reference module);
 4. puts back ``sys.excepthook`` / ``displayhook`` / ``stdout`` / ``stderr`` and IPython's
    custom exception handler (``set_custom_exc``), input and AST transformers, event callbacks, and
    the shell's and kernel's methods (instance overrides removed, class attributes restored);
@@ -39,6 +42,7 @@ from typing import Any
 
 # Top-level packages whose modules are restored before every test.
 PROTECTED_PACKAGES = ("numpy", "torch", "rmcourse", "math", "builtins", "importlib")
+IMPORT_LISTS = ("meta_path", "path_hooks", "path")  # of sys: where imports look, in order
 SYS_HOOKS = ("excepthook", "displayhook", "stdout", "stderr", "breakpointhook", "unraisablehook")
 SHELL_LISTS = ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")
 SHELL_ATTRS = ("custom_exceptions", "CustomTB", "displayhook", "display_pub", "user_ns")
@@ -108,6 +112,14 @@ def install(shell: Any, key_file: str) -> Callable[[str], str]:
     module_dicts = {name: dict(vars(module)) for name, module in modules.items()}
     functions, classes = _snapshot_objects(modules)
     builtins_dict = dict(vars(builtins))
+    import_lists = [(getattr(sys, name), list(getattr(sys, name))) for name in IMPORT_LISTS]
+    import_lists += [
+        (module.__path__, list(module.__path__))
+        for module in modules.values()
+        if isinstance(getattr(module, "__path__", None), list)
+    ]
+    importer_cache = sys.path_importer_cache
+    importer_cache_saved = dict(importer_cache)
     sys_hooks = {name: getattr(sys, name) for name in SYS_HOOKS}
     shell_lists = {name: list(getattr(shell, name)) for name in SHELL_LISTS}
     shell_attrs = {name: shell.__dict__[name] for name in SHELL_ATTRS if name in shell.__dict__}
@@ -153,6 +165,12 @@ def install(shell: Any, key_file: str) -> Callable[[str], str]:
             if cls in classes:  # e.g. torch.Tensor.__eq__ added over the inherited C method
                 for attr in [a for a in current if a not in saved]:
                     delattr_(cls, attr)
+        for name, (current, _) in zip(IMPORT_LISTS, import_lists[: len(IMPORT_LISTS)], strict=True):
+            setattr_(sys, name, current)  # the list object itself, then its contents
+        for current, saved in import_lists:
+            current[:] = saved
+        sys.path_importer_cache = importer_cache
+        restore_mapping(importer_cache, importer_cache_saved, drop_added=True)
         for name, value in sys_hooks.items():
             setattr_(sys, name, value)
         for name, saved in shell_lists.items():
