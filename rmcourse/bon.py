@@ -104,12 +104,14 @@ def bon_curve(proxy: np.ndarray, gold: np.ndarray, ns: Sequence[int]) -> dict[st
     C(N, n) subsets is an unbiased estimate of best-of-n, computed exactly: sorted by proxy,
     the answer of rank i (1 = lowest) is the best of a random n-subset with probability
     C(i − 1, n − 1) / C(N, n). Equal proxy scores are broken by position in the pool, i.e. at
-    random. Means over prompts are returned.
+    random. Means over prompts are returned, and the standard error of the gold mean over
+    prompts (each prompt's pool is its own draw, so it carries the pool's sampling noise too).
 
     Returns
     -------
     dict of str to np.ndarray
-        ``"n"``, ``"kl"`` (:func:`bon_kl` of each n), ``"gold"`` and ``"proxy"``, each (len(ns),).
+        ``"n"``, ``"kl"`` (:func:`bon_kl` of each n), ``"gold"``, ``"gold_se"`` (0 for one
+        prompt) and ``"proxy"``, each (len(ns),).
 
     Examples
     --------
@@ -134,14 +136,18 @@ def bon_curve(proxy: np.ndarray, gold: np.ndarray, ns: Sequence[int]) -> dict[st
     log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n_pool + 1)))])  # (N + 1,)
     rank = np.arange(1, n_pool + 1)  # (N,)
     out = {"n": np.array(ns), "kl": np.array([bon_kl(n) for n in ns])}
-    out["gold"], out["proxy"] = np.empty(len(ns)), np.empty(len(ns))
+    out["gold"], out["gold_se"], out["proxy"] = (np.empty(len(ns)) for _ in range(3))
+    n_prompts = proxy.shape[0]
     for j, n in enumerate(ns):
         r = rank[n - 1 :]  # ranks that can be the best of n
         log_w = (log_fact[r - 1] - log_fact[n - 1] - log_fact[r - n]) - (
             log_fact[n_pool] - log_fact[n] - log_fact[n_pool - n]
         )  # log C(r-1, n-1) - log C(N, n)
         w = np.exp(log_w)  # (N - n + 1,), sums to 1
-        out["gold"][j] = float(np.mean(gold_sorted[:, n - 1 :] @ w))
+        per_prompt = gold_sorted[:, n - 1 :] @ w  # (P,)
+        out["gold"][j] = float(np.mean(per_prompt))
+        spread = np.std(per_prompt, ddof=1) if n_prompts > 1 else 0.0
+        out["gold_se"][j] = float(spread / np.sqrt(n_prompts))
         out["proxy"][j] = float(np.mean(proxy_sorted[:, n - 1 :] @ w))
     return out
 

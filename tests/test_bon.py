@@ -95,8 +95,10 @@ def test_bon_curve_equals_every_subset_enumerated():
             want_gold.append(np.mean(gold[p, picks]))
             want_proxy.append(np.mean(proxy[p, picks]))
         assert out["gold"][j] == pytest.approx(np.mean(want_gold), abs=1e-12)
+        assert out["gold_se"][j] == pytest.approx(np.std(want_gold, ddof=1) / np.sqrt(3))
         assert out["proxy"][j] == pytest.approx(np.mean(want_proxy), abs=1e-12)
     assert out["n"].tolist() == ns
+    assert bon_curve(proxy[:1], gold[:1], ns)["gold_se"].tolist() == [0.0] * 7
     assert out["kl"] == pytest.approx([bon_kl(n) for n in ns])
 
 
