@@ -110,8 +110,8 @@ def bon_curve(proxy: np.ndarray, gold: np.ndarray, ns: Sequence[int]) -> dict[st
     Returns
     -------
     dict of str to np.ndarray
-        ``"n"``, ``"kl"`` (:func:`bon_kl` of each n), ``"gold"``, ``"gold_se"`` (0 for one
-        prompt) and ``"proxy"``, each (len(ns),).
+        ``"n"``, ``"kl"`` (:func:`bon_kl` of each n), ``"gold"``, ``"gold_se"`` (NaN for one
+        prompt: undefined) and ``"proxy"``, each (len(ns),).
 
     Examples
     --------
@@ -146,7 +146,7 @@ def bon_curve(proxy: np.ndarray, gold: np.ndarray, ns: Sequence[int]) -> dict[st
         w = np.exp(log_w)  # (N - n + 1,), sums to 1
         per_prompt = gold_sorted[:, n - 1 :] @ w  # (P,)
         out["gold"][j] = float(np.mean(per_prompt))
-        spread = np.std(per_prompt, ddof=1) if n_prompts > 1 else 0.0
+        spread = np.std(per_prompt, ddof=1) if n_prompts > 1 else np.nan
         out["gold_se"][j] = float(spread / np.sqrt(n_prompts))
         out["proxy"][j] = float(np.mean(proxy_sorted[:, n - 1 :] @ w))
     return out
