@@ -5,6 +5,7 @@ Load and check questions with :func:`load_questions` and :func:`check`; display 
 with :func:`explorer`. One module a job:
 
 - :mod:`~rmcourse.quiz.content` -- load, validate and select questions (``questions.json``);
+- :mod:`~rmcourse.quiz.numbers` -- a question's numbers: computed, filled in, checked;
 - :mod:`~rmcourse.quiz.answers` -- check an answer;
 - :mod:`~rmcourse.quiz.static` -- HTML and text forms, without a kernel (no ipywidgets);
 - :mod:`~rmcourse.quiz.figures` -- the figures, as PNG;

@@ -74,7 +74,7 @@ TASKS: dict[str, Task] = {
                  "The sign of the margin Δ = r_w − r_l follows from that."),
                 (float(bt_loss([0.2], [1.2])) / math.log(10),
                  "The loss uses the natural logarithm."),
-                (sigmoid(-1.0),
+                (float(sigmoid(-1.0)),
                  "That is a probability, σ(Δ); the loss is its negative logarithm."),
             ],
         ),
@@ -179,15 +179,15 @@ TASKS: dict[str, Task] = {
         ),
         # ---- lesson 04 --------------------------------------------------------------------
         NumberTask(
-            "04-bayes-of-margins", answer=0.5 * 0.5 + 0.5 * sigmoid(2.0),
+            "04-bayes-of-margins", answer=0.5 * 0.5 + 0.5 * float(sigmoid(2.0)),
             hint="The Bayes accuracy is the mean over pairs of σ(|Δ*|): what is it for a pair "
                  "with |Δ*| = 0, and for one with |Δ*| = 2?",
             mistakes=[
-                (sigmoid(2.0), "Half of the pairs are exact ties: r* itself gets those right "
-                 "only as often as a coin does."),
-                (0.5 * sigmoid(2.0), "You counted the ties as 0, as accuracy does for a model "
-                 "that outputs a tie. The Bayes accuracy asks for the best order a model could "
-                 "pick: how often is either order right on a pair with Δ* = 0?"),
+                (float(sigmoid(2.0)), "Half of the pairs are exact ties: r* itself gets those "
+                 "right only as often as a coin does."),
+                (0.5 * float(sigmoid(2.0)), "You counted the ties as 0, as accuracy does for a "
+                 "model that outputs a tie. The Bayes accuracy asks for the best order a model "
+                 "could pick: how often is either order right on a pair with Δ* = 0?"),
             ],
         ),
         NumberTask(
