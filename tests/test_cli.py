@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
+from rmcourse.checkpoint import load
 from rmcourse.cli import DEMO_PAIRS, build_parser, main
 from rmcourse.data import PreferenceDataset, save_jsonl, split_pairs
-from rmcourse.train import evaluate, load
+from rmcourse.train import evaluate
 
 
 def test_demo_prints_each_pairs_loss_and_gradient_and_the_mean(capsys):
