@@ -45,8 +45,10 @@ test: setup browser lint
 	  rmcourse tests notebooks solutions exercises
 
 # The edit-test loop: everything except notebooks, kernels, the browser and slow tests (< 1 min).
+# Without nbval (it reads notebooks only), nbformat is imported after rmcourse, which spares
+# jsonschema its 3.4 s IRI grammar in every pytest process (rmcourse/imports.py).
 test-fast: setup
-	$(BIN)/python -m pytest -q -n 2 -m "not slow and not kernel and not browser" \
+	$(BIN)/python -m pytest -q -n 2 -p no:nbval -m "not slow and not kernel and not browser" \
 	  --doctest-modules rmcourse tests
 
 # Re-execute the committed lessons in place (after a library change), without volatile metadata.

@@ -73,9 +73,10 @@ def _train(args: argparse.Namespace) -> int:
     world supplies 20,000 training, 2,000 validation and 5,000 test pairs. Returns 0, or 2 for
     unusable data (the reason goes to stderr).
     """
+    from rmcourse.checkpoint import save
     from rmcourse.data import PreferenceWorld, Tokenizer, load_jsonl, split_pairs
     from rmcourse.model import count_parameters, new_model
-    from rmcourse.train import TrainConfig, evaluate, save, train
+    from rmcourse.train import TrainConfig, evaluate, train
 
     if args.data is None:
         train_ds, val_ds, test_ds = PreferenceWorld(seed=0).splits(20_000, 2_000, 5_000, seed=0)

@@ -24,6 +24,24 @@ from rmcourse.validate import positive_int
 
 if TYPE_CHECKING:
     from rmcourse.data.tokenizer import Tokenizer
+    from rmcourse.policy import PolicyConfig
+
+
+def check_sizes(config: RewardModelConfig | PolicyConfig) -> None:
+    """Raise unless a transformer's sizes are positive integers and ``n_heads`` divides
+    ``d_model``.
+
+    Examples
+    --------
+    >>> RewardModelConfig(vocab_size=10, d_model=30, n_heads=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: d_model=30 must be divisible by n_heads=4
+    """
+    for name in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
+        positive_int(getattr(config, name), name)
+    if config.d_model % config.n_heads:
+        raise ValueError(f"d_model={config.d_model} must be divisible by n_heads={config.n_heads}")
 
 
 @dataclass
@@ -46,12 +64,7 @@ class RewardModelConfig:
     dropout: float = 0.0  # fresh samples every epoch and a tiny model: nothing to regularise
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
-            positive_int(getattr(self, name), name)
-        if self.d_model % self.n_heads:
-            raise ValueError(
-                f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}"
-            )
+        check_sizes(self)
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
 
@@ -76,46 +89,77 @@ class RewardModel(Protocol):
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention that ignores padded keys."""
+    """Multi-head self-attention over the real tokens; ``causal``: each token sees the earlier ones.
 
-    def __init__(self, config: RewardModelConfig) -> None:
+    The reward model's encoder attends to every non-pad key (``keep``); the policy's causal
+    language model (:mod:`rmcourse.policy`) to itself and the tokens before it.
+    """
+
+    def __init__(
+        self, d_model: int, n_heads: int, dropout: float = 0.0, causal: bool = False
+    ) -> None:
         super().__init__()
-        self.n_heads = config.n_heads
-        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
-        self.proj = nn.Linear(config.d_model, config.d_model)
-        self.dropout = config.dropout
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.dropout = dropout
+        self.causal = causal
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        """``x`` (B, T, C), ``keep`` (B, T) bool, True on real tokens; returns (B, T, C)."""
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` (B, T, C), ``keep`` (B, T) bool, True on real tokens (None: all); -> (B, T, C)."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
         q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
-        mask = keep[:, None, None, :]  # (B, 1, 1, T): every query sees the real keys only
+        mask = None if keep is None else keep[:, None, None, :]  # (B, 1, 1, T): real keys only
         y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
-        )  # (B, H, T, C/H)
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
+            is_causal=self.causal,
+        )  # (B, H, T, C/H)  # fmt: skip
         return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x))."""
+    """Pre-norm transformer block: x + attn(ln(x)), then x + mlp(ln(x)) (nanoGPT's block)."""
 
-    def __init__(self, config: RewardModelConfig) -> None:
+    def __init__(
+        self, d_model: int, n_heads: int, d_ff: int, dropout: float = 0.0, causal: bool = False
+    ) -> None:
         super().__init__()
-        self.ln1 = nn.LayerNorm(config.d_model)
-        self.attn = SelfAttention(config)
-        self.ln2 = nn.LayerNorm(config.d_model)
+        self.ln1 = nn.LayerNorm(d_model)
+        self.attn = SelfAttention(d_model, n_heads, dropout, causal)
+        self.ln2 = nn.LayerNorm(d_model)
         self.mlp = nn.Sequential(
-            nn.Linear(config.d_model, config.d_ff),
+            nn.Linear(d_model, d_ff),
             nn.GELU(),
-            nn.Linear(config.d_ff, config.d_model),
-            nn.Dropout(config.dropout),
+            nn.Linear(d_ff, d_model),
+            nn.Dropout(dropout),
         )
 
-    def forward(self, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        """``x`` (B, T, C) -> (B, T, C)."""
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """``x`` (B, T, C) -> (B, T, C); ``keep`` as in :class:`SelfAttention`."""
         x = x + self.attn(self.ln1(x), keep)
         return x + self.mlp(self.ln2(x))
+
+
+def init_weights(model: nn.Module, d_model: int, head: nn.Linear) -> None:
+    """N(0, 1/d_model) weights and zero biases in ``model``'s linear layers and embeddings, then
+    N(0, 0.02^2) weights in its output ``head`` (this reward model's and the policy's).
+
+    GPT-2's fixed std 0.02 is near 1/sqrt(d) at its widths (768 and up); at d_model=32 it makes
+    every query·key product ~0, and the reward model sits on a plateau for 1000+ steps before its
+    attention learns to match the colour answered with the colour asked about
+    (benchmarks/train_bench.py, 60 s on a 2-core CPU: ratio 0.95 / 0.89 for seeds 0 / 1 with 0.02;
+    0.997-0.998 for seeds 0-2 with 1/sqrt(d)). The head keeps GPT-2's small 0.02: untrained
+    rewards are all near 0, so the loss starts near ln 2, and an untrained policy predicts every
+    word about equally.
+    """
+    std = d_model**-0.5
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+    nn.init.normal_(head.weight, mean=0.0, std=0.02)
 
 
 class TransformerRewardModel(nn.Module):
@@ -141,28 +185,15 @@ class TransformerRewardModel(nn.Module):
         self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
         self.pos_emb = nn.Embedding(config.max_len, config.d_model)
         self.drop = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layers)])
+        self.blocks = nn.ModuleList(
+            Block(config.d_model, config.n_heads, config.d_ff, config.dropout)
+            for _ in range(config.n_layers)
+        )
         # No bias in the last LayerNorm or the head: a bias there only adds one constant to
         # every reward, which the pair-wise loss (a function of r_c - r_r) never sees.
         self.ln_f = nn.LayerNorm(config.d_model, bias=False)
         self.head = nn.Linear(config.d_model, 1, bias=False)
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        # N(0, 1/d_model) weights, zero biases. GPT-2's fixed std 0.02 is near 1/sqrt(d) at its
-        # widths (768 and up); at d_model=32 it makes every query·key product ~0, and the model
-        # sits on a plateau for 1000+ steps before its attention learns to match the colour
-        # answered with the colour asked about (benchmarks/train_bench.py, 60 s on a 2-core CPU:
-        # ratio 0.95 / 0.89 for seeds 0 / 1 with 0.02; 0.997-0.998 for seeds 0-2 with
-        # 1/sqrt(d)). The head keeps GPT-2's small 0.02: untrained rewards are all near 0, so
-        # the loss starts near ln 2.
-        std = self.config.d_model**-0.5
-        for module in self.modules():
-            if isinstance(module, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(module.weight, mean=0.0, std=std)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                nn.init.zeros_(module.bias)
-        nn.init.normal_(self.head.weight, mean=0.0, std=0.02)
+        init_weights(self, config.d_model, self.head)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """``input_ids`` (B, T) right-padded rows -> rewards (B,)."""

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rmcourse.data import Tokenizer
+from rmcourse.model import Block, check_sizes, init_weights
 from rmcourse.validate import positive_int
 
 
@@ -42,42 +43,11 @@ class PolicyConfig:
     d_ff: int = 64
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "max_len", "d_model", "n_heads", "n_layers", "d_ff"):
-            positive_int(getattr(self, name), name)
-        if self.d_model % self.n_heads:
-            raise ValueError(
-                f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}"
-            )
+        check_sizes(self)
 
     def to_dict(self) -> dict:
         """The config as a JSON-able dict."""
         return asdict(self)
-
-
-class CausalBlock(nn.Module):
-    """Pre-norm transformer block whose tokens attend only to themselves and earlier tokens."""
-
-    def __init__(self, config: PolicyConfig) -> None:
-        super().__init__()
-        self.n_heads = config.n_heads
-        self.ln1 = nn.LayerNorm(config.d_model)
-        self.qkv = nn.Linear(config.d_model, 3 * config.d_model)
-        self.proj = nn.Linear(config.d_model, config.d_model)
-        self.ln2 = nn.LayerNorm(config.d_model)
-        self.mlp = nn.Sequential(
-            nn.Linear(config.d_model, config.d_ff),
-            nn.GELU(),
-            nn.Linear(config.d_ff, config.d_model),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` (B, T, C) -> (B, T, C)."""
-        B, T, C = x.shape
-        q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)  # 3 x (B, T, C)
-        q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, C/H)
-        x = x + self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
-        return x + self.mlp(self.ln2(x))
 
 
 class CausalLM(nn.Module):
@@ -85,13 +55,13 @@ class CausalLM(nn.Module):
 
     Examples
     --------
-    >>> import torch
     >>> _ = torch.manual_seed(0)
-    >>> lm = CausalLM(PolicyConfig(vocab_size=10)).eval()
+    >>> lm = CausalLM(PolicyConfig(vocab_size=10, pad_id=0)).eval()
     >>> ids = torch.tensor([[4, 5, 2, 6, 3, 0, 0]])
-    >>> lm(ids).shape
-    torch.Size([1, 7, 10])
-    >>> bool(torch.allclose(lm(ids[:, :5]), lm(ids)[:, :5], atol=1e-6))  # later tokens never matter
+    >>> logits = lm(ids)  # (B, T, V)
+    >>> logits.shape, bool((logits[..., 0] == float("-inf")).all())  # <pad> is never predicted
+    (torch.Size([1, 7, 10]), True)
+    >>> bool(torch.allclose(lm(ids[:, :5]), logits[:, :5], atol=1e-6))  # later tokens never matter
     True
     """
 
@@ -100,17 +70,13 @@ class CausalLM(nn.Module):
         self.config = config
         self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
         self.pos_emb = nn.Embedding(config.max_len, config.d_model)
-        self.blocks = nn.ModuleList([CausalBlock(config) for _ in range(config.n_layers)])
+        self.blocks = nn.ModuleList(
+            Block(config.d_model, config.n_heads, config.d_ff, causal=True)
+            for _ in range(config.n_layers)
+        )
         self.ln_f = nn.LayerNorm(config.d_model)
         self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
-        # N(0, 1/d_model) weights as in rmcourse.model (std 0.02 is too small at d_model = 32);
-        # a small head, so the untrained model predicts every word about equally.
-        for module in self.modules():
-            if isinstance(module, (nn.Linear, nn.Embedding)):
-                nn.init.normal_(module.weight, mean=0.0, std=config.d_model**-0.5)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                nn.init.zeros_(module.bias)
-        nn.init.normal_(self.head.weight, mean=0.0, std=0.02)
+        init_weights(self, config.d_model, self.head)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """``input_ids`` (B, T) -> logits (B, T, V) of the token after each position."""
@@ -148,8 +114,14 @@ def new_policy(tokenizer: Tokenizer, **sizes: int) -> CausalLM:
 # --------------------------------------------------------------------------- encoding
 
 
-def _right_padded(rows: Sequence[Sequence[int]], pad_id: int) -> torch.Tensor:
-    out = torch.full((len(rows), max(len(r) for r in rows)), pad_id, dtype=torch.long)
+def _encode_rows(
+    tokenizer: Tokenizer, texts: Sequence[str], end_id: int, what: str
+) -> torch.Tensor:
+    """``text <end_id>`` rows, right-padded: (N, L) int64; ``what`` names the texts in errors."""
+    if len(texts) == 0:
+        raise ValueError(f"no {what} to encode")
+    rows = [[*tokenizer.encode(text), end_id] for text in texts]
+    out = torch.full((len(rows), max(len(r) for r in rows)), tokenizer.pad_id, dtype=torch.long)
     for i, row in enumerate(rows):
         out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
     return out  # (N, L)
@@ -165,10 +137,7 @@ def encode_prompts(tokenizer: Tokenizer, prompts: Sequence[str]) -> torch.Tensor
     tensor([[4, 2, 0],
             [4, 4, 2]])
     """
-    if len(prompts) == 0:
-        raise ValueError("no prompts to encode")
-    return _right_padded([[*tokenizer.encode(p), tokenizer.sep_id] for p in prompts],
-                         tokenizer.pad_id)  # fmt: skip
+    return _encode_rows(tokenizer, prompts, tokenizer.sep_id, "prompts")
 
 
 def encode_responses(tokenizer: Tokenizer, responses: Sequence[str]) -> torch.Tensor:
@@ -180,10 +149,7 @@ def encode_responses(tokenizer: Tokenizer, responses: Sequence[str]) -> torch.Te
     tensor([[4, 5, 3],
             [5, 3, 0]])
     """
-    if len(responses) == 0:
-        raise ValueError("no responses to encode")
-    return _right_padded([[*tokenizer.encode(r), tokenizer.eos_id] for r in responses],
-                         tokenizer.pad_id)  # fmt: skip
+    return _encode_rows(tokenizer, responses, tokenizer.eos_id, "responses")
 
 
 def decode_responses(tokenizer: Tokenizer, response_ids: torch.Tensor) -> list[str]:

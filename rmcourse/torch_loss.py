@@ -5,15 +5,9 @@ reward-model trainers add to it: a margin (Llama 2), reward centering (Eisenstei
 TRL's ``center_rewards_coefficient``), the K-wise loss (InstructGPT) and pair-wise accuracy; and
 DPO's loss (Rafailov et al. 2023), which is this same loss applied to the policy's implicit rewards.
 
-Precision. Every function computes in ``torch.promote_types(dtype, torch.float32)``: float32 and
-float64 inputs are used as they are, float16 and bfloat16 inputs are cast to float32 *before* the
-difference ``r_c - r_r`` is taken (so it cannot overflow float16) and the result is returned in
-float32, like the float32 loss of mixed-precision training. Gradients flow back through the cast
-and reach the inputs in their own dtype. ``log sigma`` is always ``F.logsigmoid``, never
-``log(sigmoid(.))``, so the loss is finite and exact at ``|r_c - r_r|`` up to 1e4 and beyond.
-
-Unlike the NumPy side, inputs are not checked for NaN/inf: that check would synchronise the GPU
-on every training step.
+Precision: every function computes in float32 or wider (:mod:`rmcourse.tensor_checks` says
+how), and ``log sigma`` is always ``F.logsigmoid``, never ``log(sigmoid(.))``, so the loss is
+finite and exact at ``|r_c - r_r|`` up to 1e4 and beyond.
 
 References
 ----------
@@ -29,24 +23,20 @@ model", NeurIPS 2023, arXiv:2305.18290.
 
 from __future__ import annotations
 
-import functools
-from numbers import Real
-
 import torch
 import torch.nn.functional as F
 
+from rmcourse.tensor_checks import as_float, as_logps, as_margin, as_pair, check_reduction
 from rmcourse.validate import finite_number, ranking_shape
 
 __all__ = ["log_sigmoid", "bt_loss", "ranking_loss", "accuracy", "dpo_rewards", "dpo_loss"]
-
-_REDUCTIONS = ("mean", "sum", "none")
 
 
 def log_sigmoid(x: torch.Tensor) -> torch.Tensor:
     """Logarithm of the logistic sigmoid, ``log sigma(x) = -log(1 + exp(-x))``, stably.
 
     ``F.logsigmoid`` evaluated in ``promote_types(x.dtype, float32)`` (float16/bfloat16 inputs
-    give a float32 result; see the module docstring).
+    give a float32 result; see :mod:`rmcourse.tensor_checks`).
 
     Parameters
     ----------
@@ -70,12 +60,10 @@ def log_sigmoid(x: torch.Tensor) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-    >>> from rmcourse.torch_loss import log_sigmoid
     >>> log_sigmoid(torch.tensor([-1e4, 0.0, 1e4], dtype=torch.float16))
     tensor([-1.0000e+04, -6.9315e-01,  0.0000e+00])
     """
-    _check_float_tensor(x, "x")
-    return F.logsigmoid(_upcast(x))
+    return F.logsigmoid(as_float(x, "x"))
 
 
 def bt_loss(
@@ -133,7 +121,6 @@ def bt_loss(
     Examples
     --------
     >>> import torch
-    >>> from rmcourse.torch_loss import bt_loss
     >>> r_c = torch.tensor([2.0, 0.0], dtype=torch.float64)
     >>> r_r = torch.tensor([0.0, 0.0], dtype=torch.float64)
     >>> print(f"{bt_loss(r_c, r_r).item():.6f}")  # (ln(1 + e^-2) + ln 2) / 2
@@ -146,13 +133,12 @@ def bt_loss(
     >>> bt_loss(r_c, r_r, reduction="none")
     tensor([0.1269, 0.6931], dtype=torch.float64)
     """
-    r_c, r_r = _check_pair(r_chosen, r_rejected)
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    r_c, r_r = as_pair(r_chosen, r_rejected)
+    check_reduction(reduction)
     coef = finite_number(center_coef, "center_coef", lower=0.0)
     logits = r_c - r_r
     if margin is not None:
-        logits = logits - _check_margin(margin, r_c)
+        logits = logits - as_margin(margin, r_c)
     losses = -F.logsigmoid(logits)
     if coef:
         losses = losses + coef * (r_c + r_r) ** 2
@@ -197,16 +183,14 @@ def ranking_loss(rewards: torch.Tensor) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-    >>> from rmcourse.torch_loss import ranking_loss
     >>> print(f"{ranking_loss(torch.tensor([[2.0, 0.0]])).item():.6f}")  # ln(1 + e^-2)
     0.126928
     >>> print(f"{ranking_loss(torch.zeros(4, 3)).item():.6f}")  # all ties: ln 2
     0.693147
     """
-    _check_float_tensor(rewards, "rewards")
-    _, k = ranking_shape(tuple(rewards.shape))
-    better, worse = torch.triu_indices(k, k, offset=1, device=rewards.device)  # (2, C(K, 2))
-    r = _upcast(rewards)  # (B, K)
+    r = as_float(rewards, "rewards")  # (B, K)
+    _, k = ranking_shape(tuple(r.shape))
+    better, worse = torch.triu_indices(k, k, offset=1, device=r.device)  # (2, C(K, 2))
     return -F.logsigmoid(r[:, better] - r[:, worse]).mean()  # mean of (B, C(K, 2))
 
 
@@ -230,64 +214,14 @@ def accuracy(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> float:
     TypeError
         Non-tensor or non-floating-point input.
 
-    References
-    ----------
-    The pair-wise accuracy reported for reward models, e.g. Ouyang et al. (2022).
-
     Examples
     --------
     >>> import torch
-    >>> from rmcourse.torch_loss import accuracy
     >>> accuracy(torch.tensor([2.0, 1.0, 0.0, 5.0]), torch.tensor([1.0, 1.0, 3.0, 4.0]))
     0.5
     """
-    r_c, r_r = _check_pair(r_chosen, r_rejected)
+    r_c, r_r = as_pair(r_chosen, r_rejected)
     return (r_c > r_r).float().mean().item()
-
-
-def _upcast(x: torch.Tensor) -> torch.Tensor:
-    """``x`` in ``promote_types(x.dtype, float32)``: float16/bfloat16 become float32."""
-    return x.to(torch.promote_types(x.dtype, torch.float32))
-
-
-def _check_float_tensor(x: object, name: str) -> None:
-    """Raise TypeError unless ``x`` is a real floating-point tensor."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-
-
-def _check_pair(
-    r_chosen: torch.Tensor, r_rejected: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Validate a pair of reward tensors and return them upcast to the compute dtype."""
-    _check_float_tensor(r_chosen, "r_chosen")
-    _check_float_tensor(r_rejected, "r_rejected")
-    if r_chosen.shape != r_rejected.shape:
-        raise ValueError(
-            "r_chosen and r_rejected must have the same shape, got "
-            f"{tuple(r_chosen.shape)} and {tuple(r_rejected.shape)}"
-        )
-    if r_chosen.numel() == 0:
-        raise ValueError("r_chosen and r_rejected are empty: need at least one pair")
-    dtype = torch.promote_types(r_chosen.dtype, r_rejected.dtype)
-    return _upcast(r_chosen.to(dtype)), _upcast(r_rejected.to(dtype))
-
-
-def _check_margin(margin: float | torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
-    """The margin as a tensor of the rewards' dtype and device (0-d or the rewards' shape)."""
-    if isinstance(margin, torch.Tensor):
-        _check_float_tensor(margin, "margin")
-        if margin.ndim != 0 and margin.shape != rewards.shape:
-            raise ValueError(
-                "margin must be a number, a 0-d tensor or a tensor of the rewards' shape "
-                f"{tuple(rewards.shape)}, got shape {tuple(margin.shape)}"
-            )
-        return margin.to(dtype=rewards.dtype, device=rewards.device)
-    if not isinstance(margin, Real) or isinstance(margin, bool):
-        raise TypeError(f"margin must be None, a number or a tensor, got {type(margin).__name__}")
-    return torch.tensor(finite_number(margin, "margin"), dtype=rewards.dtype, device=rewards.device)
 
 
 def dpo_rewards(
@@ -325,7 +259,7 @@ def dpo_rewards(
     (torch.Tensor, torch.Tensor)
         ``r_chosen`` and ``r_rejected``, the inputs' shape, dtype
         ``promote_types(dtype, float32)``: 16-bit log-probs are cast to float32 before any
-        difference is taken (see the module docstring).
+        difference is taken (see :mod:`rmcourse.tensor_checks`).
 
     Raises
     ------
@@ -342,7 +276,6 @@ def dpo_rewards(
     Examples
     --------
     >>> import torch
-    >>> from rmcourse.torch_loss import accuracy, dpo_rewards
     >>> pol_c, pol_r = torch.tensor([-3.0, -5.0]), torch.tensor([-6.0, -4.0])
     >>> ref_c, ref_r = torch.tensor([-4.0, -5.0]), torch.tensor([-5.0, -5.0])
     >>> r_c, r_r = dpo_rewards(pol_c, pol_r, ref_c, ref_r, beta=0.5)
@@ -351,12 +284,10 @@ def dpo_rewards(
     >>> accuracy(r_c, r_r)
     0.5
     """
-    logps = _check_logps(
-        policy_chosen_logps=policy_chosen_logps, policy_rejected_logps=policy_rejected_logps,
-        ref_chosen_logps=ref_chosen_logps, ref_rejected_logps=ref_rejected_logps,
-    )  # fmt: skip
+    pol_c, pol_r, ref_c, ref_r = as_logps(
+        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps
+    )  # 4 x (B,) in the compute dtype
     beta = finite_number(beta, "beta", lower=0.0, strict=True)
-    pol_c, pol_r, ref_c, ref_r = logps  # 4 x (B,) in the compute dtype
     return beta * (pol_c - ref_c), beta * (pol_r - ref_r)  # (B,), (B,)
 
 
@@ -397,19 +328,12 @@ def dpo_loss(
 
     Raises
     ------
-    ValueError
-        Mismatched shapes, no pairs, ``beta <= 0`` or not finite, an unknown ``reduction``.
-    TypeError
-        Non-tensor or non-floating-point log-probs, non-numeric ``beta``.
-
-    References
-    ----------
-    Rafailov et al. (2023), Eq. (7); Bradley & Terry (1952).
+    ValueError, TypeError
+        As :func:`dpo_rewards`, and ValueError for an unknown ``reduction``.
 
     Examples
     --------
     >>> import torch
-    >>> from rmcourse.torch_loss import dpo_loss
     >>> pol_c, pol_r = torch.tensor([-3.0, -5.0]), torch.tensor([-6.0, -4.0])
     >>> ref_c, ref_r = torch.tensor([-4.0, -5.0]), torch.tensor([-5.0, -5.0])
     >>> dpo_loss(pol_c, pol_r, ref_c, ref_r, beta=0.5, reduction="none")  # -log σ(1), -log σ(-0.5)
@@ -418,22 +342,8 @@ def dpo_loss(
     >>> print(f"{same.item():.6f}")
     0.693147
     """
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    check_reduction(reduction)
     r_chosen, r_rejected = dpo_rewards(
         policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
     )
     return bt_loss(r_chosen, r_rejected, reduction=reduction)
-
-
-def _check_logps(**logps: torch.Tensor) -> list[torch.Tensor]:
-    """Validate sequence log-probs (one shape, at least one pair); return them upcast."""
-    for name, value in logps.items():
-        _check_float_tensor(value, name)
-    shapes = {name: tuple(value.shape) for name, value in logps.items()}
-    if len(set(shapes.values())) != 1:
-        raise ValueError(f"the four log-prob tensors must have one shape, got {shapes}")
-    if next(iter(logps.values())).numel() == 0:
-        raise ValueError("the log-prob tensors are empty: need at least one pair")
-    dtype = functools.reduce(torch.promote_types, (v.dtype for v in logps.values()))
-    return [_upcast(v.to(dtype)) for v in logps.values()]

@@ -5,18 +5,16 @@ rows together (concatenated, split again with ``chunk``) → :func:`rmcourse.tor
 → ``zero_grad`` → ``backward`` → clip the gradient norm → optimiser step → log.
 
 Evaluation compares a model with the hidden true reward of the world when it is known (the
-metrics themselves live in :mod:`rmcourse.metrics`); checkpoints are a folder of three files.
+metrics themselves live in :mod:`rmcourse.metrics`); :mod:`rmcourse.checkpoint` saves the result.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,12 +23,8 @@ from torch import nn
 from rmcourse import metrics, torch_loss
 from rmcourse.data import PreferenceDataset, Tokenizer
 from rmcourse.device import autocast, resolve_device
-from rmcourse.fileio import atomic_write_text
 from rmcourse.model import (
-    MODEL_KINDS,
     RewardModel,
-    RewardModelConfig,
-    build_model,
     init_from_seed,
     parameter_groups,
 )
@@ -325,39 +319,3 @@ def evaluate_rewards(
             np.concatenate([dataset.true_chosen, dataset.true_rejected]), np.concatenate([r_c, r_r])
         )
     return result
-
-
-# --------------------------------------------------------------------------- checkpoints
-
-
-def save(directory: str | Path, model: RewardModel, tokenizer: Tokenizer) -> Path:
-    """Write ``config.json`` (model kind and size), ``tokenizer.json`` and ``model.pt``.
-
-    ``model`` must be a :class:`rmcourse.model.RewardModel` of a kind :func:`load` can build.
-    """
-    if not isinstance(model, RewardModel) or model.kind not in MODEL_KINDS:
-        raise TypeError(
-            f"save needs a reward model with a kind in {sorted(MODEL_KINDS)} and a "
-            f"RewardModelConfig (rmcourse.model.RewardModel), got {type(model).__name__}"
-        )
-    directory = Path(directory)
-    config = {"kind": model.kind, "model": model.config.to_dict()}
-    atomic_write_text(directory / "config.json", json.dumps(config, indent=1))
-    atomic_write_text(directory / "tokenizer.json", tokenizer.to_json())
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save(state, directory / "model.pt")
-    return directory
-
-
-def load(directory: str | Path, device: str = "cpu") -> tuple[nn.Module, Tokenizer]:
-    """Read back what :func:`save` wrote: the model (in eval mode) and its tokenizer."""
-    directory = Path(directory)
-    for name in ("config.json", "tokenizer.json", "model.pt"):
-        if not (directory / name).is_file():
-            raise ValueError(f"{directory} is not a checkpoint: {name} is missing")
-    config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-    model = build_model(config["kind"], RewardModelConfig(**config["model"]))
-    tokenizer = Tokenizer.from_json((directory / "tokenizer.json").read_text(encoding="utf-8"))
-    state = torch.load(directory / "model.pt", map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
-    return model.to(resolve_device(device)).eval(), tokenizer

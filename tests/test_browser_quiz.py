@@ -21,19 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import CHROMIUM, CHROMIUM_ARGS, check_figure_shown, press
 from rmcourse.np_loss import bt_loss
 
-CHROMIUM = Path("/usr/bin/chromium")
 LESSON = Path(__file__).resolve().parents[1] / "notebooks" / "05_quiz.ipynb"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STARTUP_S = 90  # JupyterLab start on a busy 2-core machine
 RUN_ALL_S = 120  # all cells of the lesson, widgets rendered
 STEP_MS = 15_000  # one click to its feedback
@@ -218,9 +209,7 @@ def test_quiz_answers_in_jupyterlab(jupyter_lab, tmp_path):
 
             # A diagnosis question shows its training curves.
             figure = page.locator(".rmcourse-q-diagnose-stuck-ln2 img")
-            figure.scroll_into_view_if_needed()
-            assert figure.evaluate("img => img.complete && img.naturalWidth") > 300
-            page.screenshot(path=str(tmp_path / "quiz-diagnose.png"))
+            check_figure_shown(page, figure, tmp_path / "quiz-diagnose.png")
 
             # The explorer: move the r(x, y_w) slider with the keyboard, read the loss.
             explorer = page.locator(".rmcourse-explorer")
@@ -228,9 +217,7 @@ def test_quiz_answers_in_jupyterlab(jupyter_lab, tmp_path):
             readout = explorer.locator(".rmcourse-explorer-readout")
             _wait_text(readout, f"loss = {bt_loss([1.0], [0.0]):.4f}")
             handle = explorer.locator(".widget-slider").first.locator(".noUi-handle")
-            handle.focus()
-            for _ in range(15):
-                handle.press("ArrowLeft")
+            press(handle, "ArrowLeft", 15)
             values = explorer.locator(".widget-readout")
             _wait_text(values.first, r"^[−-]0\.5$")  # d3-format writes a real minus sign
 

@@ -18,23 +18,14 @@ from urllib.parse import urlparse
 import nbformat
 import pytest
 
+from conftest import CHROMIUM, CHROMIUM_ARGS, check_figure_shown, press
 from rmcourse.notebooks import clean_notebook, execute_notebook
 from rmcourse.quiz import Explorer, check
 from rmcourse.site.build import SiteSources, build_site
 from rmcourse.site.course import lesson_paths
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
 QUIZ_LESSON = "05_quiz.ipynb"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STEP_MS = 15_000  # one page or one click to its result, on a busy 2-core machine
 LOCAL_SCHEMES = {"file", "data", "about", "blob"}
 
@@ -223,18 +214,14 @@ def test_quiz_and_explorer_play_on_the_lesson_page(page, server, tmp_path):
 
     # A diagnosis question shows its training curves.
     figure = page.locator(".rmcourse-live-question[data-question-id='diagnose-stuck-ln2'] img")
-    figure.scroll_into_view_if_needed()
-    assert figure.evaluate("img => img.complete && img.naturalWidth") > 300
-    page.screenshot(path=str(tmp_path / "site-quiz-diagnose.png"))
+    check_figure_shown(page, figure, tmp_path / "site-quiz-diagnose.png")
 
     # The explorer: move r(x, y_w) with the keyboard; the loss and gradient follow.
     explorer = page.locator("[data-role=explorer]")
     readout = explorer.locator("[data-role=readout]")
     assert readout.inner_text() == Explorer(1.0, 0.0).readout_text()
     slider = explorer.locator("[data-role=r-chosen]")
-    slider.focus()
-    for _ in range(15):
-        slider.press("ArrowLeft")
+    press(slider, "ArrowLeft", 15)
     assert slider.input_value() == "-0.5"
     assert readout.inner_text() == Explorer(-0.5, 0.0).readout_text()
     assert re.search(r"loss = 0\.9741", readout.inner_text())

@@ -4,22 +4,17 @@ the untouched exercise earns nothing, and a dpo_loss that forgets the reference 
 from __future__ import annotations
 
 import functools
-import shutil
-import tempfile
-from pathlib import Path
 
-import nbformat
 import pytest
 
-from rmcourse.grading import command
+from conftest import SOLUTIONS, filled_exercise, grade_submissions, untouched_exercise
 from rmcourse.grading.execute import Limits
-from rmcourse.grading.generate import make_exercise
-from rmcourse.grading.grade import SubmissionResult
-from rmcourse.grading.source import is_solution, load_assignment, nbgrader
+from rmcourse.grading.results import SubmissionResult
+from rmcourse.grading.source import load_assignment
 
 pytestmark = pytest.mark.slow
 
-SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "07_dpo.ipynb"
+SOLUTION = SOLUTIONS / "07_dpo.ipynb"
 LIMITS = Limits(cell_timeout=60, submission_timeout=300)
 NO_REFERENCE = '''def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
              ref_rejected_logps, beta):
@@ -29,28 +24,13 @@ NO_REFERENCE = '''def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_c
 '''
 
 
-def _filled(answers: dict[str, str] | None = None) -> nbformat.NotebookNode:
-    solution = nbformat.read(SOLUTION, as_version=4)
-    code = {nbgrader(c)["grade_id"]: c.source for c in solution.cells if is_solution(c)}
-    code.update(answers or {})
-    nb = make_exercise(solution)
-    for cell in nb.cells:
-        if is_solution(cell):
-            cell.source = code[nbgrader(cell)["grade_id"]]
-    return nb
-
-
 @functools.cache
 def _graded() -> dict[str, SubmissionResult]:
-    folder = Path(tempfile.mkdtemp(prefix="grading-07-"))
-    nbformat.write(_filled(), folder / "solved.ipynb")
-    nbformat.write(make_exercise(nbformat.read(SOLUTION, as_version=4)), folder / "untouched.ipynb")
-    nbformat.write(_filled({"dpo_loss": NO_REFERENCE}), folder / "no_reference.ipynb")
-    results = command.grade_folder(
-        sorted(folder.glob("*.ipynb")), SOLUTION, folder / "gradebook.csv", LIMITS
-    )
-    shutil.rmtree(folder)
-    return {r.student: r for r in results}
+    return grade_submissions("07_dpo", {
+        "solved": filled_exercise("07_dpo"),
+        "untouched": untouched_exercise("07_dpo"),
+        "no_reference": filled_exercise("07_dpo", {"dpo_loss": NO_REFERENCE}),
+    }, LIMITS)  # fmt: skip
 
 
 def test_the_solution_earns_full_marks():

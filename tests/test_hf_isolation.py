@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 HF_MODULES = ("transformers", "trl", "datasets", "accelerate", "tokenizers", "huggingface_hub")
 
@@ -35,6 +37,7 @@ print(json.dumps({"imported": imported,
 """
 
 
+@pytest.mark.slow  # a fresh interpreter imports the whole package: ~10 s of CPU
 def test_every_module_below_rmcourse_hf_imports_with_the_extra_absent():
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, ",".join(HF_MODULES)],

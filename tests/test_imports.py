@@ -41,9 +41,11 @@ needs_grammar = pytest.mark.skipif(
     importlib.util.find_spec("rfc3987_syntax") is None,
     reason="rfc3987_syntax (jsonschema's format-nongpl extra) is not installed",
 )
+# The two tests below import the grammar on purpose: 3.4 s of CPU each.
 
 
 @needs_grammar
+@pytest.mark.slow
 def test_a_grammar_imported_first_is_left_alone():
     out = _run(
         "import rfc3987_syntax, sys, rmcourse, jsonschema\n"
@@ -55,6 +57,7 @@ def test_a_grammar_imported_first_is_left_alone():
 
 
 @needs_grammar
+@pytest.mark.slow
 def test_the_grammar_stays_importable_by_others():
     out = _run(
         "import rmcourse, jsonschema\n"

@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import functools
 import math
-import shutil
-import tempfile
-from pathlib import Path
 
-import nbformat
 import pytest
 
-from rmcourse.grading import command
+from conftest import SOLUTIONS, filled_exercise, grade_submissions, untouched_exercise
 from rmcourse.grading.execute import Limits
-from rmcourse.grading.generate import make_exercise
-from rmcourse.grading.source import is_solution, load_assignment, nbgrader
+from rmcourse.grading.source import load_assignment
 from rmcourse.quiz import lesson06_tasks as tasks
 
-SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "06_best_of_n.ipynb"
+SOLUTION = SOLUTIONS / "06_best_of_n.ipynb"
 LIMITS = Limits(cell_timeout=60, submission_timeout=300)
 PITFALLS = {
     # log n alone: the − (n − 1)/n term forgotten
@@ -31,27 +26,14 @@ PITFALLS = {
 }
 
 
-def _submission(answers: dict[str, str] | None = None) -> nbformat.NotebookNode:
-    solution = nbformat.read(SOLUTION, as_version=4)
-    code = {nbgrader(c)["grade_id"]: c.source for c in solution.cells if is_solution(c)}
-    code.update(answers or {})
-    nb = make_exercise(solution)
-    for cell in nb.cells:
-        if is_solution(cell):
-            cell.source = code[nbgrader(cell)["grade_id"]]
-    return nb
-
-
 @functools.cache
 def _graded():
-    folder = Path(tempfile.mkdtemp(prefix="grading-06-"))
-    nbformat.write(_submission(), folder / "solved.ipynb")
-    nbformat.write(make_exercise(nbformat.read(SOLUTION, as_version=4)), folder / "untouched.ipynb")
-    nbformat.write(_submission(PITFALLS), folder / "pitfalls.ipynb")
-    results = command.grade_folder(sorted(folder.glob("*.ipynb")), SOLUTION,
-                                   folder / "gradebook.csv", LIMITS)  # fmt: skip
-    shutil.rmtree(folder)
-    return load_assignment(SOLUTION), {r.student: r for r in results}
+    results = grade_submissions("06_best_of_n", {
+        "solved": filled_exercise("06_best_of_n"),
+        "untouched": untouched_exercise("06_best_of_n"),
+        "pitfalls": filled_exercise("06_best_of_n", PITFALLS),
+    }, LIMITS)  # fmt: skip
+    return load_assignment(SOLUTION), results
 
 
 @pytest.mark.slow

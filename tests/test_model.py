@@ -1,4 +1,5 @@
-"""Reward models: shapes, padding invariance, what each model can see, bad configs."""
+"""Reward models: shapes, padding invariance, what each model can see, bad configs (the size
+check the policy's config shares too)."""
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from rmcourse.model import (
     new_model,
     parameter_groups,
 )
+from rmcourse.policy import PolicyConfig
 
 
 @pytest.fixture(scope="module")
@@ -92,13 +94,16 @@ def test_default_model_is_small(tok):
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [({"vocab_size": 0}, "vocab_size"), ({"vocab_size": 10, "d_model": 30, "n_heads": 4},
-     "divisible"), ({"vocab_size": 10, "dropout": 1.0}, "dropout")],
+    ("config", "kwargs", "message"),
+    [(RewardModelConfig, {"vocab_size": 0}, "vocab_size"),
+     (RewardModelConfig, {"vocab_size": 10, "d_model": 30, "n_heads": 4}, "divisible"),
+     (RewardModelConfig, {"vocab_size": 10, "dropout": 1.0}, "dropout"),
+     (PolicyConfig, {"vocab_size": 0}, "vocab_size"),
+     (PolicyConfig, {"vocab_size": 10, "d_model": 30, "n_heads": 4}, "divisible")],
 )  # fmt: skip
-def test_bad_config_is_rejected(kwargs, message):
+def test_bad_sizes_are_rejected_by_both_configs(config, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        RewardModelConfig(**kwargs)
+        config(**kwargs)
 
 
 def test_bad_input_is_rejected(transformer):

@@ -10,7 +10,6 @@ import torch
 from rmcourse.data import PreferenceDataset, Tokenizer
 from rmcourse.policy import (
     CausalLM,
-    PolicyConfig,
     decode_responses,
     encode_prompts,
     encode_responses,
@@ -210,11 +209,7 @@ def test_dpo_starts_at_ln2_and_moves_probability_to_the_chosen_answers():
     assert abs(logp[0].item() - logp[1].item()) < 0.5
 
 
-def test_policy_config_rejects_bad_sizes():
-    with pytest.raises(ValueError, match="divisible"):
-        PolicyConfig(vocab_size=10, d_model=30, n_heads=4)
-    with pytest.raises(ValueError, match="vocab_size"):
-        PolicyConfig(vocab_size=0)
+def test_rows_longer_than_max_len_are_rejected():  # bad sizes: tests/test_model.py
     with pytest.raises(ValueError, match="max_len"):
         lm(max_len=4)(torch.zeros(1, 5, dtype=torch.long) + 4)
 

@@ -1,4 +1,4 @@
-"""The training loop, its seeds and divergence, checkpoints and evaluation."""
+"""The training loop, its seeds and divergence, scoring and evaluation."""
 
 import numpy as np
 import pytest
@@ -152,39 +152,6 @@ def test_cuda_asked_without_gpu_is_a_clear_error(monkeypatch):
     assert T.resolve_device("auto") == torch.device("cpu")
     with pytest.raises(ValueError, match="'tpu'"):
         T.resolve_device("tpu")
-
-
-# ----------------------------------------------------------------- checkpoints
-
-
-@pytest.mark.parametrize("kind", ["transformer", "bow"])
-def test_save_load_gives_identical_rewards(tmp_path, world, data, kind):
-    tok = world.tokenizer()
-    torch.manual_seed(0)
-    model = new_model(tok, kind=kind, **TINY)
-    config = T.TrainConfig(steps=3, batch_size=32, device="cpu", progress=False)
-    result = T.train(model, tok, data[0], data[1], config)
-    T.save(tmp_path / "ckpt", result.model, tok)
-    loaded, loaded_tok = T.load(tmp_path / "ckpt")
-    assert loaded_tok.words == tok.words
-    assert type(loaded) is type(result.model) and loaded.config == result.model.config
-    a = score_pairs(result.model, tok, data[2])
-    b = score_pairs(loaded, loaded_tok, data[2])
-    np.testing.assert_array_equal(a[0], b[0])
-    np.testing.assert_array_equal(a[1], b[1])
-
-
-def test_save_refuses_a_model_it_could_not_load(tmp_path, world):
-    with pytest.raises(TypeError, match="save needs a reward model"):
-        T.save(tmp_path / "ckpt", torch.nn.Linear(2, 1), world.tokenizer())
-    assert not (tmp_path / "ckpt").exists()
-
-
-def test_load_rejects_a_folder_that_is_no_checkpoint(tmp_path):
-    with pytest.raises(ValueError, match="model.pt is missing"):
-        (tmp_path / "config.json").write_text("{}")
-        (tmp_path / "tokenizer.json").write_text("{}")
-        T.load(tmp_path)
 
 
 # ----------------------------------------------------------------- scoring and evaluation

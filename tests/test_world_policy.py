@@ -37,6 +37,7 @@ def biased():
                                                                           length_bias=0.5)
 
 
+@pytest.mark.slow  # two samples of 20,000 pairs
 def test_length_biased_labels_follow_the_biased_bradley_terry_model(biased):
     """Per bucket of |z|, z = Δ* + b·Δlen, the z-favoured answer wins as often as σ(|z|) says."""
     world, b, ds = biased
@@ -97,6 +98,7 @@ def test_sample_responses_shape_and_seeds(pool):
         world.sample_responses(prompts, 50, seed=3)
 
 
+@pytest.mark.slow  # the features of 40,000 answers
 def test_sample_responses_draw_the_parts_as_often_as_the_config_says(pool):
     """Every part of an answer appears with the probability WorldConfig gives it."""
     world, prompts, answers = pool
@@ -123,6 +125,7 @@ def test_sample_responses_draw_the_parts_as_often_as_the_config_says(pool):
     assert used == set(FILLERS)
 
 
+@pytest.mark.slow  # a sample of 20,000 pairs
 def test_sample_responses_match_the_pair_sampler(pool):
     """The pool sampler and the pair sampler draw the same answers equally often."""
     world, prompts, answers = pool

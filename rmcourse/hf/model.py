@@ -67,10 +67,20 @@ def llama_config(
     )
 
 
+def _seeded(
+    auto_class: type, tokenizer: PreTrainedTokenizerBase, size: TinyLlamaConfig | None, seed: int
+) -> PreTrainedModel:
+    """``auto_class.from_config`` of :func:`llama_config`, its weights drawn after
+    ``torch.manual_seed(seed)``."""
+    torch.manual_seed(seed)
+    return auto_class.from_config(llama_config(tokenizer, size))
+
+
 def reward_model(
     tokenizer: PreTrainedTokenizerBase, size: TinyLlamaConfig | None = None, seed: int = 0
 ) -> PreTrainedModel:
-    """A fresh ``LlamaForSequenceClassification`` with one output, the reward.
+    """A fresh ``LlamaForSequenceClassification`` with one output, the reward, read at the last
+    non-pad token of each row (:func:`read_positions` measures where).
 
     Examples
     --------
@@ -79,8 +89,7 @@ def reward_model(
     >>> type(model).__name__, model.config.num_labels, model.num_parameters()
     ('LlamaForSequenceClassification', 1, 22208)
     """
-    torch.manual_seed(seed)
-    return AutoModelForSequenceClassification.from_config(llama_config(tokenizer, size))
+    return _seeded(AutoModelForSequenceClassification, tokenizer, size, seed)
 
 
 def policy_model(
@@ -94,8 +103,7 @@ def policy_model(
     >>> type(policy_model(course_tokenizer())).__name__
     'LlamaForCausalLM'
     """
-    torch.manual_seed(seed)
-    return AutoModelForCausalLM.from_config(llama_config(tokenizer, size))
+    return _seeded(AutoModelForCausalLM, tokenizer, size, seed)
 
 
 @torch.no_grad()

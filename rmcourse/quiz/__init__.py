@@ -5,11 +5,15 @@ Load and check questions with :func:`load_questions` and :func:`check`; display 
 with :func:`explorer`. One module a job:
 
 - :mod:`~rmcourse.quiz.content` -- load, validate and select questions (``questions.json``);
+- :mod:`~rmcourse.quiz.numbers` -- a question's numbers: computed, filled in, checked;
 - :mod:`~rmcourse.quiz.answers` -- check an answer;
 - :mod:`~rmcourse.quiz.static` -- HTML and text forms, without a kernel (no ipywidgets);
 - :mod:`~rmcourse.quiz.figures` -- the figures, as PNG;
 - :mod:`~rmcourse.quiz.widgets` -- the live widgets, the score and :func:`show`;
-- :mod:`~rmcourse.quiz.loss_explorer` -- the loss explorer.
+- :mod:`~rmcourse.quiz.loss_explorer` -- the loss explorer;
+- :mod:`~rmcourse.quiz.task_kinds` -- the kinds of "your turn" task and how each judges an answer;
+- :mod:`~rmcourse.quiz.tasks`, :mod:`~rmcourse.quiz.lesson06_tasks` -- the "your turn" tasks of the
+  lessons.
 
 Examples
 --------

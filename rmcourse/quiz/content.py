@@ -3,29 +3,30 @@
 The questions live in ``questions.json`` beside this module and follow ``questions.schema.json``.
 Numbers are data, not prose: a ``least_loss`` option carries its ``rewards``, a ``calculate_loss``
 question its ``pairs``, other questions named ``groups`` of pairs or a training ``log``. The
-loader computes every loss from those numbers with :mod:`rmcourse.np_loss` and fills it into the
-text (``str.format`` fields such as ``{loss[A]:.3f}``), and it rejects content whose answer key
-disagrees with its numbers, so text, numbers and answers cannot drift apart.
+loader fills every loss computed from those numbers into the text (``str.format`` fields such as
+``{loss[A]:.3f}``) and rejects content whose answer key disagrees with its numbers
+(:mod:`rmcourse.quiz.numbers`), so text, numbers and answers cannot drift apart.
 """
 
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from string import Formatter
 from typing import Any
 
 import jsonschema
-import numpy as np
 
-from rmcourse.np_loss import bt_loss, bt_loss_grad, log_sigmoid
-
-# A stored numeric answer is written to 4 decimals: it must be its pairs' mean loss, rounded.
-ANSWER_DECIMALS = 4
+from rmcourse.quiz.numbers import (
+    Filler,
+    check_least_loss,
+    check_numeric_content,
+    formula_value,
+    namespace_of,
+    pair_numbers,
+)
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,8 @@ def _validate_schema(content: Mapping[str, Any]) -> None:
 
 def _build_question(raw: Mapping[str, Any], title: str) -> Question:
     qid = raw["id"]
-    namespace = _namespace(raw)
-    fill = _Filler(qid, namespace)
+    namespace = namespace_of(raw)
+    fill = Filler(qid, namespace)
     pairs = tuple((float(w), float(lo)) for w, lo in raw.get("pairs", ()))
     options = tuple(_build_option(raw, opt, fill) for opt in raw["options"])
     keys = [o.key for o in options]
@@ -206,7 +207,7 @@ def _build_question(raw: Mapping[str, Any], title: str) -> Question:
         raise ValueError(f"question {qid!r} repeats an option key: {keys}")
     answer = raw["answer"]
     if raw["kind"] == "numeric":
-        _check_numeric_content(qid, float(answer), float(raw["tolerance"]), options, namespace)
+        check_numeric_content(qid, float(answer), float(raw["tolerance"]), options, namespace)
         answer = namespace["loss"]  # the stored 4-decimal answer, unrounded
     else:
         wanted = [answer] if isinstance(answer, str) else list(answer)
@@ -218,7 +219,7 @@ def _build_question(raw: Mapping[str, Any], title: str) -> Question:
         if raw["kind"] == "multi_choice":
             answer = tuple(answer)
     if raw["scenario"] == "least_loss":
-        _check_least_loss(qid, options, answer)
+        check_least_loss(qid, options, answer)
     return Question(
         id=qid,
         scenario=raw["scenario"],
@@ -235,131 +236,21 @@ def _build_question(raw: Mapping[str, Any], title: str) -> Question:
     )
 
 
-def _build_option(raw: Mapping[str, Any], opt: Mapping[str, Any], fill: _Filler) -> Option:
+def _build_option(raw: Mapping[str, Any], opt: Mapping[str, Any], fill: Filler) -> Option:
     where = f"option {opt['key']!r}"
     if "rewards" in opt:
         r_w, r_l = (float(v) for v in opt["rewards"])
-        g_w, _ = bt_loss_grad([r_w], [r_l])
-        local = {"margin": r_w - r_l, "loss": bt_loss([r_w], [r_l]), "grad": float(g_w[0])}
+        local, numbers = pair_numbers(r_w, r_l)
         option_fill = fill.with_values(local)
         text = option_fill(opt.get("text", f"r(x, y_w) = {r_w:g}, r(x, y_l) = {r_l:g}"), where)
-        numbers = (
-            f"Δ = {r_w:g} − {_signed(r_l)} = {local['margin']:g}, "
-            f"so this pair's loss is −log σ({local['margin']:g}) = {local['loss']:.4f}. "
-        )
         return Option(opt["key"], text, numbers + option_fill(opt["feedback"], where),
                       rewards=(r_w, r_l))
     if "formula" in opt:
-        value = _formula_value(raw, opt["formula"])
+        value = formula_value(raw, opt["formula"])
         text = f"{value:.4f} ({opt['formula'].replace('_', ' ')})"
         return Option(opt["key"], text, fill(opt["feedback"], where), value=value)
     return Option(opt["key"], fill(opt["text"], where), fill(opt["feedback"], where))
 
-
-def _signed(x: float) -> str:
-    """``x`` for a subtraction: negative numbers in parentheses."""
-    return f"({x:g})" if x < 0 else f"{x:g}"
-
-
-def _formula_value(raw: Mapping[str, Any], formula: str) -> float:
-    """The number a numeric option stands for: the answer or one typical mistake."""
-    r_w = np.array([p[0] for p in raw["pairs"]], dtype=float)
-    r_l = np.array([p[1] for p in raw["pairs"]], dtype=float)
-    mean_loss = bt_loss(r_w, r_l)
-    values = {
-        "mean_loss": mean_loss,
-        "swapped": bt_loss(r_l, r_w),
-        "log10": mean_loss / math.log(10),
-        "probability": float(np.mean(np.exp(log_sigmoid(r_w - r_l)))),
-        "sum": mean_loss * len(r_w),
-    }
-    return float(values[formula])
-
-
-def _check_numeric_content(
-    qid: str, answer: float, tol: float, options: Sequence[Option], namespace: Mapping[str, Any]
-) -> None:
-    computed = namespace["loss"]
-    if abs(answer - round(computed, ANSWER_DECIMALS)) > 1e-12:
-        raise ValueError(
-            f"question {qid!r}: stored answer {answer} disagrees with the mean loss of its pairs, "
-            f"{computed:.6f} ({computed:.{ANSWER_DECIMALS}f} to {ANSWER_DECIMALS} decimals)"
-        )
-    if not any(o.value is not None and abs(o.value - computed) <= 1e-12 for o in options):
-        raise ValueError(f"question {qid!r} needs an option with formula 'mean_loss'")
-    values = sorted(o.value for o in options if o.value is not None)
-    for low, high in zip(values, values[1:], strict=False):
-        if high - low <= 2 * tol:
-            raise ValueError(
-                f"question {qid!r}: option values {low:.4f} and {high:.4f} are within twice the "
-                f"tolerance {tol:g} of each other, so a typed value could match both"
-            )
-
-
-def _check_least_loss(qid: str, options: Sequence[Option], answer: object) -> None:
-    margins = {o.key: o.rewards[0] - o.rewards[1] for o in options if o.rewards is not None}
-    best = max(margins.values())
-    winners = [k for k, m in margins.items() if m == best]
-    if len(winners) > 1:
-        raise ValueError(f"question {qid!r}: options {winners} tie for the largest margin {best:g}")
-    if answer != winners[0]:
-        raise ValueError(
-            f"question {qid!r}: answer {answer!r} is not the option with the largest margin "
-            f"(and so the least loss): {winners[0]!r}, margin {best:g}"
-        )
-
-
-def _namespace(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The numbers a question's texts may name, all computed with rmcourse.np_loss."""
-    namespace: dict[str, Any] = {"ln2": math.log(2)}
-    if "pairs" in raw:
-        pairs = np.asarray(raw["pairs"], dtype=float)  # (N, 2)
-        namespace.update(
-            loss=bt_loss(pairs[:, 0], pairs[:, 1]),
-            acc=float(np.mean(pairs[:, 0] > pairs[:, 1])),
-            n_pairs=len(pairs),
-            pairs_text=", ".join(f"({w:g}, {lo:g})" for w, lo in pairs),
-            margins_text=", ".join(f"{w - lo:g}" for w, lo in pairs),
-            pair_losses_text=", ".join(f"{bt_loss([w], [lo]):.4f}" for w, lo in pairs),
-        )
-    if "groups" in raw:
-        loss, acc, prob, grad, margins = {}, {}, {}, {}, {}
-        for name, group in raw["groups"].items():
-            pairs = np.asarray(group["pairs"], dtype=float)  # (N, 2)
-            margin = group.get("margin", 0.0)
-            loss[name] = bt_loss(pairs[:, 0], pairs[:, 1], margin=margin)
-            acc[name] = float(np.mean(pairs[:, 0] > pairs[:, 1]))
-            prob[name] = math.exp(-loss[name])
-            margins[name] = ", ".join(f"{w - lo:+g}" if w != lo else "0" for w, lo in pairs)
-            if len(pairs) == 1:
-                grad[name] = float(bt_loss_grad(pairs[:, 0], pairs[:, 1], margin=margin)[0][0])
-        namespace.update(loss=loss, acc=acc, prob=prob, grad=grad, margins=margins)
-    if "log" in raw:
-        final = {}
-        for panel in raw["log"]["panels"]:
-            final.update({name: values[-1] for name, values in panel["series"].items()})
-        namespace["final"] = final
-    return namespace
-
-
-class _Filler:
-    """Fills ``{...}`` fields of one question's texts; errors name the question and the field."""
-
-    def __init__(self, qid: str, namespace: Mapping[str, Any]) -> None:
-        self.qid = qid
-        self.namespace = dict(namespace)
-
-    def with_values(self, values: Mapping[str, Any]) -> _Filler:
-        return _Filler(self.qid, {**self.namespace, **values})
-
-    def __call__(self, text: str, where: str) -> str:
-        try:
-            return Formatter().vformat(text, (), self.namespace)
-        except (KeyError, IndexError, ValueError, TypeError) as exc:
-            raise ValueError(
-                f"question {self.qid!r}, {where}: cannot fill {text!r}: "
-                f"{type(exc).__name__} {exc} (defined: {sorted(self.namespace)})"
-            ) from None
 
 
 SCENARIOS: tuple[str, ...] = tuple(_read_json("questions.json")["scenarios"])

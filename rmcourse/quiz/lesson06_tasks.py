@@ -1,6 +1,6 @@
 """The "your turn" tasks of lesson 06 (best-of-n): the student answers first, a checker judges.
 
-The task types of :mod:`rmcourse.quiz.tasks` (lessons 01–04), for lesson 06:
+The task kinds of :mod:`rmcourse.quiz.task_kinds`, for lesson 06:
 ``check(task_id, answer)`` returns a result that
 prints ``"<id>: right."``, ``"<id>: not quite. <hint>"`` (a hint that does not give the answer away)
 or ``"<id>: not answered yet. ..."`` when the answer is still ``...`` or None.
@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from rmcourse.quiz.tasks import _UNANSWERED, ChoiceTask, NumberTask, TaskResult
+from rmcourse.quiz.task_kinds import ChoiceTask, NumberTask, TaskResult, judge
 
 _TURN_HINT = "What makes a gold curve turn is the search finding answers the proxy over-rates."
 
@@ -77,9 +77,4 @@ def check(task_id: str, answer: Any) -> TaskResult:
     Raises ``ValueError`` for an unknown task or option key, ``TypeError`` for an answer of the
     wrong kind.
     """
-    if task_id not in TASKS:
-        raise ValueError(f"no task with id {task_id!r}; known ids: {sorted(TASKS)}")
-    if answer is None or answer is Ellipsis:
-        return TaskResult(task_id, "unanswered", _UNANSWERED)
-    correct, message = TASKS[task_id].judge(answer)
-    return TaskResult(task_id, "right" if correct else "wrong", message)
+    return judge(TASKS, task_id, answer)

@@ -1,12 +1,7 @@
-"""The "your turn" tasks of lessons 01–04: the student answers first, a checker judges the answer.
+"""The "your turn" tasks of lessons 01–04 and 07, and :func:`check`, which judges an answer.
 
-A lesson's ``your-turn`` cell holds ``my_answer = ...`` and ``tasks.check("NN-name", my_answer)``.
-Left as ``...`` (or ``None``) the answer is *not answered yet*, which is not an error, so the
-committed lesson runs clean. A right answer is confirmed; a wrong one gets a hint that points at
-the mistake without giving the answer (the lesson has the answer behind a ``<details>`` reveal).
-
-Three kinds of task: :class:`NumberTask` (predict or compute a number), :class:`ChoiceTask` (pick
-an explanation) and :class:`CodeTask` (write a function; it is run on probe inputs).
+A lesson's ``your-turn`` cell calls ``tasks.check("NN-name", my_answer)``; the kinds of task and
+how each judges are in :mod:`rmcourse.quiz.task_kinds`.
 
 Examples
 --------
@@ -22,172 +17,27 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from rmcourse.np_loss import bt_loss, bt_loss_grad, log_sigmoid, ranking_loss
-
-
-def _sigmoid(z: float) -> float:
-    return math.exp(float(log_sigmoid(z)))
-
-
-@dataclass(frozen=True)
-class TaskResult:
-    """The verdict on one answer: ``status`` is ``"unanswered"``, ``"right"`` or ``"wrong"``."""
-
-    task_id: str
-    status: str
-    message: str
-
-    @property
-    def correct(self) -> bool:
-        return self.status == "right"
-
-    def __str__(self) -> str:
-        return f"{self.task_id}: {self.message}"
-
-    __repr__ = __str__
-
-
-@dataclass(frozen=True)
-class NumberTask:
-    """A number to predict or compute; ``mistakes`` maps a typical wrong value to its hint."""
-
-    id: str
-    answer: float
-    hint: str
-    mistakes: Sequence[tuple[float, str]] = ()
-    tolerance: float = 5e-3
-
-    def judge(self, answer: Any) -> tuple[bool, str]:
-        if isinstance(answer, bool) or not isinstance(answer, int | float | np.number | np.ndarray):
-            raise TypeError(f"task {self.id!r} takes a number, got {type(answer).__name__}")
-        value = float(np.asarray(answer, dtype=float).reshape(()))
-        if abs(value - self.answer) <= self.tolerance:
-            return True, "right."
-        for wrong, hint in self.mistakes:
-            if abs(value - wrong) <= self.tolerance:
-                return False, f"not quite. {hint}"
-        return False, f"not quite. {self.hint}"
-
-
-@dataclass(frozen=True)
-class ChoiceTask:
-    """Pick one option; ``hints`` holds the hint for each wrong option key."""
-
-    id: str
-    answer: str
-    hints: Mapping[str, str]
-    right: str = "right."
-
-    def judge(self, answer: Any) -> tuple[bool, str]:
-        if not isinstance(answer, str):
-            raise TypeError(f"task {self.id!r} takes an option key (a str), got {answer!r}")
-        key = answer.strip().strip("()").lower()
-        if key == self.answer:
-            return True, self.right
-        if key not in self.hints:
-            keys = sorted([*self.hints, self.answer])
-            raise ValueError(f"task {self.id!r} has no option {answer!r}; its options are {keys}")
-        return False, f"not quite. {self.hints[key]}"
-
-
-@dataclass(frozen=True)
-class CodeTask:
-    """Write a function. ``reference`` is the right function; each probe is ``(args, hint)``:
-    the student's function must agree with the reference on ``args``, or the hint is shown."""
-
-    id: str
-    reference: Callable[..., Any]
-    probes: Sequence[tuple[tuple[Any, ...], str]] = field(default_factory=tuple)
-    rtol: float = 1e-9
-
-    def judge(self, answer: Any) -> tuple[bool | None, str]:
-        if not callable(answer):
-            raise TypeError(f"task {self.id!r} takes a function, got {type(answer).__name__}")
-        for args, hint in self.probes:
-            try:
-                with np.errstate(all="ignore"):
-                    got = np.asarray(_as_numpy(answer(*args)))
-            except Exception as err:  # noqa: BLE001 - a student's function may fail any way
-                if "truth value of an array" in str(err) or "Boolean value of Tensor" in str(err):
-                    hint = _ELEMENTWISE
-                return False, f"not quite: it raised {type(err).__name__}: {err}. {hint}"
-            if got.dtype == object:  # the body is still `...` (or returns None)
-                return None, _UNANSWERED
-            want = np.asarray(_as_numpy(self.reference(*args)), dtype=float)
-            if got.shape != want.shape or not np.allclose(got.astype(float), want, rtol=self.rtol,
-                                                           atol=0.0):
-                return False, f"not quite. {hint}"
-        return True, "right."
-
-
-def _as_numpy(value: Any) -> Any:
-    if hasattr(value, "detach"):  # a torch tensor, without importing torch here
-        return value.detach().cpu().double().numpy()
-    return value
-
-
-_ELEMENTWISE = ("The input is an array: use element-wise operations (np.where, np.minimum, "
-                "torch.where), not if/else on the whole array.")
-_UNANSWERED = "not answered yet. Replace ... with your answer and run the cell again."
-
-
-def check(task_id: str, answer: Any) -> TaskResult:
-    """Judge a student's answer to one task.
-
-    Parameters
-    ----------
-    task_id : str
-        The task's id, e.g. ``"01-pair-loss"`` (lesson number, then a name).
-    answer : number, str, function, ``...`` or None
-        A number (:class:`NumberTask`), an option key such as ``"b"`` (:class:`ChoiceTask`) or a
-        function (:class:`CodeTask`); ``...``, None or a function that still returns ``...``
-        (or nothing) mean *not answered yet*.
-
-    Returns
-    -------
-    TaskResult
-        Printed in a notebook as ``"<id>: right."``, ``"<id>: not quite. <hint>"`` or
-        ``"<id>: not answered yet. ..."``.
-
-    Raises
-    ------
-    ValueError
-        For an unknown ``task_id`` or option key.
-    TypeError
-        For an answer of the wrong kind (a string where a number is asked for, ...).
-
-    Examples
-    --------
-    >>> check("04-constant-model", 0.0).correct
-    True
-    >>> check("04-constant-model", 0.5).status
-    'wrong'
-    """
-    task = task_by_id(task_id)
-    if answer is None or answer is Ellipsis:
-        return TaskResult(task_id, "unanswered", _UNANSWERED)
-    correct, message = task.judge(answer)
-    status = "unanswered" if correct is None else "right" if correct else "wrong"
-    return TaskResult(task_id, status, message)
-
-
-def task_by_id(task_id: str) -> NumberTask | ChoiceTask | CodeTask:
-    """The task with this id; ``ValueError`` listing the known ids otherwise."""
-    if task_id not in TASKS:
-        raise ValueError(f"no task with id {task_id!r}; known ids: {sorted(TASKS)}")
-    return TASKS[task_id]
-
+from rmcourse.np_loss import bt_loss, bt_loss_grad, log_sigmoid, ranking_loss, sigmoid
+from rmcourse.quiz.task_kinds import (
+    ChoiceTask,
+    CodeTask,
+    NumberTask,
+    Task,
+    TaskResult,
+    as_numpy,
+    find_task,
+    judge,
+)
 
 # ---- the references the code tasks compare against -------------------------------------------
 
 def _torch_mean_loss(r_chosen: Any, r_rejected: Any) -> float:
-    return bt_loss(_as_numpy(r_chosen), _as_numpy(r_rejected))
+    return bt_loss(as_numpy(r_chosen), as_numpy(r_rejected))
 
 
 def _torch_probe(values: Sequence[float]) -> Any:
@@ -212,7 +62,7 @@ class _LazyTorchProbes(Sequence):
 
 _FLIPPED = "The loss falls as r_w − r_l grows: check which reward is subtracted from which."
 
-TASKS: dict[str, NumberTask | ChoiceTask | CodeTask] = {
+TASKS: dict[str, Task] = {
     task.id: task
     for task in [
         # ---- lesson 01 --------------------------------------------------------------------
@@ -224,7 +74,7 @@ TASKS: dict[str, NumberTask | ChoiceTask | CodeTask] = {
                  "The sign of the margin Δ = r_w − r_l follows from that."),
                 (float(bt_loss([0.2], [1.2])) / math.log(10),
                  "The loss uses the natural logarithm."),
-                (_sigmoid(-1.0),
+                (float(sigmoid(-1.0)),
                  "That is a probability, σ(Δ); the loss is its negative logarithm."),
             ],
         ),
@@ -329,15 +179,15 @@ TASKS: dict[str, NumberTask | ChoiceTask | CodeTask] = {
         ),
         # ---- lesson 04 --------------------------------------------------------------------
         NumberTask(
-            "04-bayes-of-margins", answer=0.5 * 0.5 + 0.5 * _sigmoid(2.0),
+            "04-bayes-of-margins", answer=0.5 * 0.5 + 0.5 * float(sigmoid(2.0)),
             hint="The Bayes accuracy is the mean over pairs of σ(|Δ*|): what is it for a pair "
                  "with |Δ*| = 0, and for one with |Δ*| = 2?",
             mistakes=[
-                (_sigmoid(2.0), "Half of the pairs are exact ties: r* itself gets those right "
-                 "only as often as a coin does."),
-                (0.5 * _sigmoid(2.0), "You counted the ties as 0, as accuracy does for a model "
-                 "that outputs a tie. The Bayes accuracy asks for the best order a model could "
-                 "pick: how often is either order right on a pair with Δ* = 0?"),
+                (float(sigmoid(2.0)), "Half of the pairs are exact ties: r* itself gets those "
+                 "right only as often as a coin does."),
+                (0.5 * float(sigmoid(2.0)), "You counted the ties as 0, as accuracy does for a "
+                 "model that outputs a tie. The Bayes accuracy asks for the best order a model "
+                 "could pick: how often is either order right on a pair with Δ* = 0?"),
             ],
         ),
         NumberTask(
@@ -389,3 +239,43 @@ TASKS: dict[str, NumberTask | ChoiceTask | CodeTask] = {
         ),
     ]
 }
+
+
+def check(task_id: str, answer: Any) -> TaskResult:
+    """Judge a student's answer to one task.
+
+    Parameters
+    ----------
+    task_id : str
+        The task's id, e.g. ``"01-pair-loss"`` (lesson number, then a name).
+    answer : number, str, function, ``...`` or None
+        A number (:class:`NumberTask`), an option key such as ``"b"`` (:class:`ChoiceTask`) or a
+        function (:class:`CodeTask`); ``...``, None or a function that still returns ``...``
+        (or nothing) mean *not answered yet*.
+
+    Returns
+    -------
+    TaskResult
+        Printed in a notebook as ``"<id>: right."``, ``"<id>: not quite. <hint>"`` or
+        ``"<id>: not answered yet. ..."``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``task_id`` or option key.
+    TypeError
+        For an answer of the wrong kind (a string where a number is asked for, ...).
+
+    Examples
+    --------
+    >>> check("04-constant-model", 0.0).correct
+    True
+    >>> check("04-constant-model", 0.5).status
+    'wrong'
+    """
+    return judge(TASKS, task_id, answer)
+
+
+def task_by_id(task_id: str) -> Task:
+    """The task with this id; ``ValueError`` listing the known ids otherwise."""
+    return find_task(TASKS, task_id)

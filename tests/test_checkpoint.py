@@ -1,0 +1,47 @@
+"""Checkpoints: what load reads back scores as the saved model did; bad input is refused."""
+
+import numpy as np
+import pytest
+import torch
+
+from rmcourse.checkpoint import load, save
+from rmcourse.model import new_model
+from rmcourse.scoring import score_pairs
+from rmcourse.train import TrainConfig, train
+
+TINY = {"d_model": 16, "n_heads": 2, "d_ff": 32, "n_layers": 1}
+
+
+@pytest.fixture(scope="module")
+def data(world):
+    return world.splits(400, 100, 100, seed=0)
+
+
+@pytest.mark.parametrize("kind", ["transformer", "bow"])
+def test_save_load_gives_identical_rewards(tmp_path, world, data, kind):
+    tok = world.tokenizer()
+    torch.manual_seed(0)
+    model = new_model(tok, kind=kind, **TINY)
+    config = TrainConfig(steps=3, batch_size=32, device="cpu", progress=False)
+    result = train(model, tok, data[0], data[1], config)
+    save(tmp_path / "ckpt", result.model, tok)
+    loaded, loaded_tok = load(tmp_path / "ckpt")
+    assert loaded_tok.words == tok.words
+    assert type(loaded) is type(result.model) and loaded.config == result.model.config
+    a = score_pairs(result.model, tok, data[2])
+    b = score_pairs(loaded, loaded_tok, data[2])
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_save_refuses_a_model_it_could_not_load(tmp_path, world):
+    with pytest.raises(TypeError, match="save needs a reward model"):
+        save(tmp_path / "ckpt", torch.nn.Linear(2, 1), world.tokenizer())
+    assert not (tmp_path / "ckpt").exists()
+
+
+def test_load_rejects_a_folder_that_is_no_checkpoint(tmp_path):
+    with pytest.raises(ValueError, match="model.pt is missing"):
+        (tmp_path / "config.json").write_text("{}")
+        (tmp_path / "tokenizer.json").write_text("{}")
+        load(tmp_path)
