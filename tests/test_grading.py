@@ -703,9 +703,7 @@ grade_folder(sorted(folder.glob("*.ipynb")), solution, out, Limits(cell_timeout=
 @pytest.mark.slow
 @pytest.mark.kernel
 def test_an_interrupt_keeps_what_was_recorded_and_leaves_no_kernel(tmp_path):
-    name = sorted(p.stem for p in SOLUTIONS.glob("[0-9]*.ipynb"))[0]
-    folder = tmp_path / "class"
-    folder.mkdir()
+    name, folder = _empty_class(tmp_path)
     (folder / "a_empty.ipynb").write_text("")
     (folder / "b_empty.ipynb").write_text("")
     for student in ("c_sleeps", "d_sleeps"):
@@ -729,10 +727,21 @@ def test_an_interrupt_keeps_what_was_recorded_and_leaves_no_kernel(tmp_path):
     assert {r["student"] for r in rows} == {"a_empty", "b_empty"}
     assert {r["status"] for r in rows} == {"empty"}
     assert not list(tmp_path.rglob("*.tmp"))
-    kernels = [int(p.read_text()) for p in pid_files]
+    _all_end([int(p.read_text()) for p in pid_files])
+
+
+def _empty_class(tmp_path: Path) -> tuple[str, Path]:
+    """The first assignment's name and a new, empty class folder."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    return sorted(p.stem for p in SOLUTIONS.glob("[0-9]*.ipynb"))[0], folder
+
+
+def _all_end(pids: list[int]) -> None:
+    """Wait (30 s at most) until none of the processes ``pids`` runs any more."""
     deadline = time.monotonic() + 30
-    while any(_running(pid) for pid in kernels):
-        assert time.monotonic() < deadline, f"kernels left running: {kernels}"
+    while any(_running(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"kernels left running: {pids}"
         time.sleep(0.5)
 
 
@@ -763,9 +772,7 @@ def test_grade_finds_the_course_solutions_from_anywhere(tmp_path, monkeypatch, c
 @pytest.mark.slow
 @pytest.mark.kernel
 def test_a_cell_that_kills_the_grading_process_costs_only_its_author(tmp_path):
-    name = sorted(p.stem for p in SOLUTIONS.glob("[0-9]*.ipynb"))[0]
-    folder = tmp_path / "class"
-    folder.mkdir()
+    name, folder = _empty_class(tmp_path)
     nbformat.write(filled_exercise(name), folder / "ann.ipynb")
     nbformat.write(filled_exercise(name), folder / "bob.ipynb")
     killer = filled_exercise(name)
@@ -783,10 +790,7 @@ def test_a_cell_that_kills_the_grading_process_costs_only_its_author(tmp_path):
     assert {r["student"] for r in read_rows(out)} == {"ann", "bob", "cid"}
     kernels = [int(line) for line in pid_file.read_text().split()]
     assert len(kernels) == 2  # in the class, then alone; each killed with its grading process
-    deadline = time.monotonic() + 30
-    while any(_running(pid) for pid in kernels):
-        assert time.monotonic() < deadline, f"kernels left running: {kernels}"
-        time.sleep(0.5)
+    _all_end(kernels)
 
 
 @pytest.mark.kernel
