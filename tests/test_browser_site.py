@@ -12,19 +12,17 @@ import functools
 import http.server
 import re
 import threading
-from pathlib import Path
 from urllib.parse import urlparse
 
 import nbformat
 import pytest
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, check_figure_shown, press
+from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, check_figure_shown, press
 from rmcourse.notebooks import clean_notebook, execute_notebook
 from rmcourse.quiz import Explorer, check
 from rmcourse.site.build import SiteSources, build_site
 from rmcourse.site.course import lesson_paths
 
-ROOT = Path(__file__).resolve().parents[1]
 QUIZ_LESSON = "05_quiz.ipynb"
 STEP_MS = 15_000  # one page or one click to its result, on a busy 2-core machine
 LOCAL_SCHEMES = {"file", "data", "about", "blob"}

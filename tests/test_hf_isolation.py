@@ -3,11 +3,11 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 HF_MODULES = ("transformers", "trl", "datasets", "accelerate", "tokenizers", "huggingface_hub")
 
 # Runs in a fresh interpreter: the extra's modules cannot be imported at all, then every rmcourse
