@@ -9,6 +9,10 @@ and the student's cells, never tests) are run again -- of the step that ended th
 ``definitions`` (``def``, ``class``, ``import``) -- and grading goes on with the next step, at
 most ``Limits.restarts`` times, after which the remaining steps are not run.
 
+Each kernel talks over Unix sockets in a private folder (no TCP port another grading process could
+take), dies with the process grading it (Linux), and is started again when its start fails, up to
+:data:`START_TRIES` times (then :class:`KernelStartError`).
+
 Results come from the kernel's ``execute_reply`` status and error outputs, never from printed text.
 """
 
