@@ -20,6 +20,9 @@ import nbformat
 # Cell metadata that changes on every run or every click, and is kept out of committed notebooks.
 VOLATILE_CELL_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime")
 VOLATILE_NOTEBOOK_METADATA = ("widgets", "toc", "varInspector")
+# A code cell with this tag shows the answer of a your-turn task asked above it: committed lessons
+# keep it without outputs, so that opening a lesson shows no answer the student has not given.
+ANSWER_REVEAL_TAG = "answer-reveal"
 # A widget's view output refers to a model that lives only in a running kernel (or in saved widget
 # state, which changes on every run): committed notebooks keep the plain-text/HTML forms instead.
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -29,7 +32,8 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Remove volatile metadata (timings, widget state, UI state) in place and return ``nb``.
 
     Outputs that display a widget view are dropped too: without the kernel or the saved state
-    they would show "model not found".
+    they would show "model not found". Cells tagged ``answer-reveal`` lose all their outputs:
+    they show the answer of a task asked above them, which the student runs them to see.
 
     Examples
     --------
@@ -40,6 +44,11 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     >>> nb = clean_notebook(nb)
     >>> "widgets" in nb.metadata, dict(nb.cells[0].metadata), nb.cells[0].outputs
     (False, {}, [])
+    >>> printed = nbformat.v4.new_output("stream", text="0.835685")
+    >>> nb.cells.append(nbformat.v4.new_code_cell("print(loss)", outputs=[printed],
+    ...                                           metadata={"tags": [ANSWER_REVEAL_TAG]}))
+    >>> clean_notebook(nb).cells[1].outputs
+    []
     """
     for key in VOLATILE_NOTEBOOK_METADATA:
         nb.metadata.pop(key, None)
@@ -52,7 +61,9 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in nb.cells:
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and ANSWER_REVEAL_TAG in cell.metadata.get("tags", []):
+            cell.outputs = []
+        elif cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if WIDGET_VIEW_MIME not in o.get("data", {})]
             for output in cell.outputs:
                 output.get("metadata", {}).pop("execution", None)

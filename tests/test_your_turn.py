@@ -1,6 +1,8 @@
 """The your-turn tasks: every checker accepts the right answer, rejects a wrong one with a hint
-that does not give the answer away, and says "not answered yet" to an untouched cell; every lesson
-01-04 has at least three such tasks, each with its answer behind a <details> reveal."""
+that does not give the answer away, and says "not answered yet" to an untouched cell; an answer of
+the wrong form gets one line saying what is expected; a hint names a mistake only when the answer
+makes it; every lesson 01-04 (and 08) has at least three such tasks, each with its answer behind a
+<details> reveal, and no number task's answer is printed above the task."""
 
 import re
 from pathlib import Path
@@ -11,9 +13,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rmcourse.quiz import tasks
+from rmcourse.quiz import lesson06_tasks, tasks
+from rmcourse.torch_loss import bt_loss
 
-LESSONS = sorted(Path(__file__).resolve().parents[1].glob("notebooks/0[1-4]_*.ipynb"))
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+LESSONS = sorted(NOTEBOOKS.glob("0[1-4]_*.ipynb")) + sorted(NOTEBOOKS.glob("08_*.ipynb"))
 CHECK_CALL = re.compile(r"tasks\.check\(\s*\"([0-9a-z-]+)\"")
 
 # (task id, a right answer, a wrong answer, a word the hint for that wrong answer must contain)
@@ -23,20 +27,25 @@ CASES = [
     ("01-three-to-one", np.log(3), 0.75, "probability"),
     ("01-three-to-one", np.log(3), -np.log(3), "positive"),
     ("01-what-sigma-means", "b", "a", "agree"),
-    ("01-shifted-loss", 0.8357, 10.8357, "depend"),
+    ("01-shifted-loss", 1.0444, 11.0444, "margin"),
+    ("01-shifted-loss", 1.0444, 3.1333, "sum of the three"),
+    ("01-shifted-loss", 1.0444, 0.7111, "sign"),
     ("02-stable-log-sigmoid", lambda x: -np.logaddexp(0.0, -x),
      lambda x: np.log(1 / (1 + np.exp(-x))), "overflows"),
     ("02-stable-log-sigmoid", lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
      lambda x: np.where(x < 0, x - np.log(1 + np.exp(x)), -np.log(1 + np.exp(-x))), "log1p"),
     ("02-stable-log-sigmoid", lambda x: -np.logaddexp(0.0, -x),
      lambda x: -np.log1p(np.exp(-x)) if x >= 0 else x - np.log1p(np.exp(x)), "element-wise"),
-    ("02-grad-single-pair", -1 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(-2.0)), "sign"),
+    ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), 0.5 / (1 + np.exp(-2.0)), "sign"),
+    ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), -1 / (1 + np.exp(-2.0)), "number of pairs"),
     ("02-ranking-loss", np.mean(np.log1p(np.exp(-np.array([2.0, 3.0, 1.0])))),
      np.sum(np.log1p(np.exp(-np.array([2.0, 3.0, 1.0])))), "mean"),
     ("03-torch-loss", lambda c, r: -F.logsigmoid(c - r).mean(),
      lambda c, r: -torch.log(torch.sigmoid(c - r)).mean(), "finite"),
     ("03-torch-loss", lambda c, r: -F.logsigmoid(c - r).mean(),
-     lambda c, r: -F.logsigmoid(r - c).mean(), "sign"),
+     lambda c, r: -F.logsigmoid(r - c).mean(), "other way round"),
+    ("03-torch-loss", lambda c, r: -F.logsigmoid((c - r).float()).mean(),
+     lambda c, r: -F.logsigmoid(c - r).sum(), "sum of the pair losses"),
     ("03-margin-ln2", np.log1p(np.exp(1.5)), np.log(2), "shifts"),
     ("03-margin-ln2", np.log1p(np.exp(1.5)), np.log1p(np.exp(-1.5)), "negative"),
     ("03-centering-penalty", 0.25, 0.5, "not the sum"),
@@ -53,6 +62,16 @@ CASES = [
     ("07-shifted-reward", 0.0, 10.0, "Z(x)"),
     ("07-first-dpo-loss", np.log(2), 0.5, "probability"),
     ("07-largest-kl", "a", "c", "expensive"),
+    ("08-trl-reward-loss", lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
+     lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=None if m is None else -m,
+                                    center_coef=c or 0.0), "subtracted"),
+    ("08-trl-reward-loss", lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
+     lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m) + (c or 0.0) * ((r_c - r_r) ** 2).mean(),
+     "not its difference"),
+    ("08-pad-is-eos", 17, 18, "final <eos>"),
+    ("08-gradient-inside-prompt", 0.0, -0.5, "chain rule"),
+    ("08-gradient-inside-prompt", 0.0, np.log(2), "loss of a tie"),
+    ("08-pairs-per-step", 256, 64, "one process"),
 ]
 
 
@@ -85,15 +104,103 @@ def test_an_untouched_answer_is_not_answered_yet(task_id):
         assert verdict.status == "unanswered" and "not answered yet" in str(verdict)
 
 
-def test_bad_task_ids_and_answers_name_the_problem():
+def test_an_unknown_task_id_is_an_error_naming_it():
     with pytest.raises(ValueError, match="no task with id 'nope'"):
         tasks.check("nope", 1.0)
-    with pytest.raises(ValueError, match="has no option 'z'"):
-        tasks.check("01-what-sigma-means", "z")
-    with pytest.raises(TypeError, match="takes a number"):
-        tasks.check("01-pair-loss", "1.31")
-    with pytest.raises(TypeError, match="takes a function"):
-        tasks.check("02-stable-log-sigmoid", 0.5)
+
+
+def _stub_with_a_comment(r_chosen, r_rejected):
+    ...  # your code
+
+
+def _no_return(r_chosen, r_rejected):
+    loss = -F.logsigmoid(r_chosen - r_rejected).mean()  # noqa: F841 - the missing return
+
+
+# (task id, an answer of the wrong form, the status, words the one-line message must contain)
+FORMS = [
+    ("01-pair-loss", torch.tensor(1.3133), "right", "right"),  # a 0-d tensor
+    ("01-pair-loss", torch.tensor([1.3133], dtype=torch.float32), "right", "right"),
+    ("01-pair-loss", np.float32(1.3133), "right", "right"),
+    ("01-pair-loss", np.array([1.3133]), "right", "right"),  # a size-1 array
+    ("01-pair-loss", np.array([1.3133, 0.5]), "invalid", "expects one number, got 2 numbers"),
+    ("01-pair-loss", torch.tensor([1.0, 2.0]), "invalid", "expects one number"),
+    ("01-pair-loss", "1.31", "invalid", "without quotes"),
+    ("01-pair-loss", "b", "invalid", "asks for a number"),
+    ("01-pair-loss", True, "invalid", "expects a number"),
+    ("01-pair-loss", float("nan"), "invalid", "finite"),
+    ("01-pair-loss", np.log, "invalid", "expects a number"),
+    ("01-what-sigma-means", 2, "invalid", "expects the letter of one option"),
+    ("01-what-sigma-means", 0.5, "invalid", "in quotes"),
+    ("01-what-sigma-means", "z", "invalid", "has no option 'z'"),
+    ("01-what-sigma-means", " (B) ", "right", "right"),
+    ("02-stable-log-sigmoid", 0.5, "invalid", "expects a function"),
+    ("03-torch-loss", _no_return, "wrong", "returned None"),
+    ("03-torch-loss", _stub_with_a_comment, "unanswered", "not answered yet"),
+    ("03-torch-loss", lambda c, r: "loss", "wrong", "it should return one number"),
+    ("03-torch-loss", lambda c, r: -F.logsigmoid(c - r), "wrong", "array of shape (2,)"),
+    ("08-trl-reward-loss", lambda r_c, r_r, m, c: -F.logsigmoid(r_c - r_r - m).mean(), "wrong",
+     "can be None"),
+]
+
+
+@pytest.mark.parametrize(("task_id", "answer", "status", "words"), FORMS,
+                         ids=[f"{t}-{i}" for i, (t, *_) in enumerate(FORMS)])
+def test_every_plausible_answer_form_gets_one_line_and_no_traceback(task_id, answer, status,
+                                                                    words):
+    verdict = tasks.check(task_id, answer)
+    assert verdict.status == status, verdict
+    assert words in verdict.message
+    assert "\n" not in str(verdict) and "Traceback" not in str(verdict)
+
+
+def test_a_rounded_answer_is_told_it_is_right_to_its_digits():
+    rounded = tasks.check("01-pair-loss", 1.3)  # 1.3133 to one decimal
+    assert rounded.status == "wrong"
+    assert "right to the 1 decimal you gave; give 2 decimals" in rounded.message
+    assert "margin" not in rounded.message  # no hint about a mistake the answer does not make
+    assert tasks.check("01-pair-loss", 1.31).correct  # two decimals: within the tolerance
+    far = tasks.check("01-pair-loss", 1.2)
+    assert far.status == "wrong" and "right to" not in far.message
+    assert "within ±0.005" in far.message  # a wrong answer is told the tolerance
+
+
+def test_a_rounding_that_also_fits_a_known_mistake_asks_for_more_decimals():
+    # 0.3133 is the loss of the pair the other way round; 1.3133 rounds to 1.3 and 0.3133 to 0.3
+    task = tasks.NumberTask("t", answer=0.52, hint="h", mistakes=[(0.48, "m")], tolerance=1e-3)
+    verdict = tasks.judge({"t": task}, "t", 0.5)
+    assert verdict.status == "wrong" and "too few decimals" in verdict.message
+
+
+LESSON_03_RIGHT_ANSWERS = [
+    lambda c, r: -F.logsigmoid(c - r).mean(),
+    lambda c, r: -F.logsigmoid((c - r).float()).mean(),  # the cast lesson 03 recommends
+    lambda c, r: -F.logsigmoid(c.float() - r.float()).mean().item(),
+    lambda c, r: F.softplus(r - c).mean(),
+    lambda c, r: torch.nn.BCEWithLogitsLoss()(c - r, torch.ones_like(c)),
+    lambda c, r: -torch.nn.functional.logsigmoid(c - r).sum() / len(c),
+]
+
+
+@pytest.mark.parametrize("answer", LESSON_03_RIGHT_ANSWERS)
+def test_the_torch_loss_checker_accepts_every_right_answer_lesson_03_teaches(answer):
+    assert tasks.check("03-torch-loss", answer).status == "right"
+
+
+@pytest.mark.parametrize(("answer", "named", "not_named"), [
+    (lambda c, r: 1.1 * -F.logsigmoid(c - r).mean(), [], ["other way round", "sum", "finite"]),
+    (lambda c, r: -F.logsigmoid(r - c).mean(), ["other way round"], ["sum of the pair"]),
+    (lambda c, r: -F.logsigmoid(c - r).sum(), ["sum of the pair"], ["other way round"]),
+    (lambda c, r: -torch.log(torch.sigmoid(c - r)).mean(), ["finite"], ["other way round", "sum"]),
+])
+def test_a_code_hint_names_only_the_mistake_the_answer_makes(answer, named, not_named):
+    verdict = tasks.check("03-torch-loss", answer)
+    assert verdict.status == "wrong"
+    assert "the right value is" in verdict.message  # what it returned, and what is right
+    for words in named:
+        assert words in verdict.message
+    for words in not_named:
+        assert words not in verdict.message
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
@@ -138,3 +245,59 @@ def test_each_reveal_states_the_answer_its_checker_accepts(path):
             assert _states(reveal, task.answer), (task.id, reveal)
         elif isinstance(task, tasks.ChoiceTask):
             assert f"({task.answer})" in reveal, (task.id, reveal)
+
+
+# ---- no number task's answer is printed above the task ----------------------------------------
+
+ALL_TASKS = {**tasks.TASKS, **lesson06_tasks.TASKS}
+OUTPUT_NUMBER = re.compile(r"[-+]?(?:\d+\.\d+|\.\d+)(?:e[-+]?\d+)?", re.I)  # with a decimal point
+
+
+def _number_tasks_asked() -> list[tuple[Path, str]]:
+    found = []
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code" and "your-turn" in cell.metadata.get("tags", []):
+                for task_id in CHECK_CALL.findall(cell.source):
+                    task = ALL_TASKS.get(task_id)
+                    # an integer answer (a position, a count, 0) is not told apart from the
+                    # labels and counts every output prints
+                    if isinstance(task, tasks.NumberTask) and task.answer != round(task.answer):
+                        found.append((path, task_id))
+    return found
+
+
+def _printed_above(path: Path, task_id: str) -> list[str]:
+    """Numbers in the outputs of the cells above the task's cell that agree with its answer."""
+    task = ALL_TASKS[task_id]
+    hits = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        if task_id in CHECK_CALL.findall(cell.source):
+            return hits
+        for out in cell.get("outputs", []):
+            text = out.get("text", "") or out.get("data", {}).get("text/plain", "")
+            hits += [v for v in OUTPUT_NUMBER.findall(text)
+                     if abs(abs(float(v)) - abs(task.answer)) <= task.tolerance]
+    raise AssertionError(f"{task_id} is not asked in {path.name}")
+
+
+@pytest.mark.parametrize(("path", "task_id"), _number_tasks_asked(),
+                         ids=lambda value: value if isinstance(value, str) else value.stem)
+def test_no_number_task_has_its_answer_printed_above_it(path, task_id):
+    assert _printed_above(path, task_id) == [], (
+        f"{path.name}: the answer of {task_id} is printed above the task")
+
+
+def test_the_answer_above_check_finds_a_printed_answer(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(x)", outputs=[
+        nbformat.v4.new_output("stream", text="loss 1.3133 and 0.5\n")]),
+        nbformat.v4.new_code_cell('tasks.check("01-pair-loss", my_loss)')]
+    path = tmp_path / "01_x.ipynb"
+    nbformat.write(nb, path)
+    assert _printed_above(path, "01-pair-loss") == ["1.3133"]
+    nb.cells.reverse()  # printed below the task: fine
+    nbformat.write(nb, path)
+    assert _printed_above(path, "01-pair-loss") == []

@@ -1,4 +1,4 @@
-"""The "your turn" tasks of lessons 01–04 and 07, and :func:`check`, which judges an answer.
+"""The "your turn" tasks of lessons 01–04, 07 and 08, and :func:`check`, which judges an answer.
 
 A lesson's ``your-turn`` cell calls ``tasks.check("NN-name", my_answer)``; the kinds of task and
 how each judges are in :mod:`rmcourse.quiz.task_kinds`.
@@ -12,12 +12,15 @@ Examples
 True
 >>> tasks.check("01-pair-loss", 0.3133).status  # the loss of the pair the other way round
 'wrong'
+>>> print(tasks.check("01-pair-loss", 1.3))
+01-pair-loss: right to the 1 decimal you gave; give 2 decimals (answers within ±0.005 count).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -40,27 +43,64 @@ def _torch_mean_loss(r_chosen: Any, r_rejected: Any) -> float:
     return bt_loss(as_numpy(r_chosen), as_numpy(r_rejected))
 
 
-def _torch_probe(values: Sequence[float]) -> Any:
+def _summed_loss(r_chosen: Any, r_rejected: Any) -> float:
+    return len(as_numpy(r_chosen)) * bt_loss(as_numpy(r_chosen), as_numpy(r_rejected))
+
+
+def _flipped_loss(r_chosen: Any, r_rejected: Any) -> float:
+    return bt_loss(as_numpy(r_rejected), as_numpy(r_chosen))
+
+
+def _trl_loss(r_c: Any, r_r: Any, m: Any, c: Any, *, margin_sign: float = -1.0,
+              centre: str = "mean-sum") -> float:
+    """TRL's reward loss (``centre="mean-sum"``), or one of its plausible misreadings."""
+    r_c, r_r = as_numpy(r_c), as_numpy(r_r)
+    logits = r_c - r_r + (0.0 if m is None else margin_sign * as_numpy(m))
+    loss = float(np.mean(-log_sigmoid(logits)))
+    if c is None:
+        return loss
+    square = {"mean-sum": np.mean((r_c + r_r) ** 2), "sum-sum": np.sum((r_c + r_r) ** 2),
+              "mean-diff": np.mean((r_c - r_r) ** 2),
+              "each": np.mean(r_c ** 2 + r_r ** 2)}[centre]
+    return loss + c * float(square)
+
+
+def _torch_probe(values: Any, dtype: str) -> Any:
+    if values is None or isinstance(values, float):
+        return values
     import torch  # lessons 01-02 use this module without torch
 
-    return torch.tensor(values, dtype=torch.float64)
+    return torch.tensor(values, dtype=getattr(torch, dtype))
 
 
 class _LazyTorchProbes(Sequence):
-    """Probes built from torch tensors when first needed (lessons 01–02 need no torch)."""
+    """Probes built from torch tensors when first needed (lessons 01–02 need no torch); a None
+    or a float in ``spec`` is passed as it is."""
 
-    def __init__(self, spec: Sequence[tuple[tuple[Sequence[float], ...], str]]):
+    def __init__(self, spec: Sequence[tuple[Any, ...]], dtype: str = "float64"):
         self._spec = spec
+        self._dtype = dtype
 
     def __len__(self) -> int:
         return len(self._spec)
 
-    def __getitem__(self, i: int) -> tuple[tuple[Any, ...], str]:  # type: ignore[override]
-        args, hint = self._spec[i]
-        return tuple(_torch_probe(a) for a in args), hint
+    def __getitem__(self, i: int) -> tuple[Any, ...]:  # type: ignore[override]
+        return tuple(_torch_probe(a, self._dtype) for a in self._spec[i])
 
 
-_FLIPPED = "The loss falls as r_w − r_l grows: check which reward is subtracted from which."
+_TRL_PAIRS = ([1.5, -0.5, 0.25], [0.5, 0.5, 1.0])  # r_c, r_r of three pairs
+_TRL_MARGINS = [0.5, 1.0, 2.0]
+
+
+_SHIFT_PAIRS = ([1.5, -1.0, 0.3], [0.5, 1.0, 0.3])  # r_w, r_l of task 01-shifted-loss
+_SHIFT_LOSS = float(bt_loss(*_SHIFT_PAIRS))
+_GRAD_TWO_PAIRS = float(bt_loss_grad([1.0, 2.0], [3.0, 2.0])[0][0])  # ∂L/∂r_w of pair 1 of 2
+
+
+def _naive_log_sigmoid(x: Any) -> Any:
+    with np.errstate(all="ignore"):
+        return np.log(1.0 / (1.0 + np.exp(-x)))
+
 
 TASKS: dict[str, Task] = {
     task.id: task
@@ -98,30 +138,53 @@ TASKS: dict[str, Task] = {
             },
         ),
         NumberTask(
-            "01-shifted-loss",
-            answer=float(bt_loss([2.0, 0.5, 1.0, -0.5], [-1.0, 0.0, 1.0, 1.5])),
-            hint="Which quantity does the loss of a pair depend on, and did the shift change it?",
+            "01-shifted-loss", answer=_SHIFT_LOSS,
+            hint="Compute each pair's margin Δ = r_w − r_l after the shift, then the mean of "
+                 "log(1 + e^(−Δ)) over the three pairs.",
+            mistakes=[
+                (3 * _SHIFT_LOSS, "That is the sum of the three pair losses; the dataset loss "
+                                  "is their mean."),
+                (float(bt_loss(_SHIFT_PAIRS[1], _SHIFT_PAIRS[0])),
+                 "The margin is r_w − r_l, the chosen reward minus the rejected one: check its "
+                 "sign in each pair."),
+                (_SHIFT_LOSS / math.log(10), "The loss uses the natural logarithm."),
+                (_SHIFT_LOSS + 10, "The loss of a pair is a function of its margin r_w − r_l: "
+                                   "what did adding 10 to both rewards do to each margin?"),
+                (_SHIFT_LOSS - 10, "The loss of a pair is a function of its margin r_w − r_l: "
+                                   "what did adding 10 to both rewards do to each margin?"),
+                (float(np.mean(sigmoid(np.subtract(*_SHIFT_PAIRS)))),
+                 "That is the mean probability σ(Δ); the loss is the mean of −log σ(Δ)."),
+            ],
         ),
         # ---- lesson 02 --------------------------------------------------------------------
         CodeTask(
             "02-stable-log-sigmoid", reference=log_sigmoid, rtol=1e-9,
-            probes=[
-                ((np.array([-2.0, 0.0, 3.0]),), "Start from log σ(x) = −log(1 + e^(−x))."),
-                ((np.array([-1000.0, -800.0]),), "At x = −1000, e^(−x) = e^1000 overflows: use a "
-                 "form in which no positive number is exponentiated (np.logaddexp factors it "
-                 "out)."),
-                ((np.array([40.0, 60.0]),), "At x = 40, 1 + e^(−40) rounds to exactly 1 and the "
-                 "tiny loss is lost: log1p or logaddexp keep it."),
+            probes=[(np.array([-2.0, 0.0, 3.0]),), (np.array([-1000.0, -800.0]),),
+                    (np.array([40.0, 60.0]),)],
+            nonfinite_hint="Some e^(...) in your formula overflows for these inputs: use a form "
+                           "in which no positive number is exponentiated (np.logaddexp factors "
+                           "it out).",
+            mistakes=[
+                (_naive_log_sigmoid, "There 1 + e^(−x) rounds to exactly 1 and the tiny loss is "
+                 "lost: np.log1p or np.logaddexp keep it."),
+                (lambda x: -log_sigmoid(x), "That is −log σ(x), the loss of a pair; the task asks "
+                 "for log σ(x)."),
             ],
         ),
         NumberTask(
-            "02-grad-single-pair", answer=float(bt_loss_grad([1.0], [3.0])[0][0]),
-            hint="∂L/∂r_w = −σ(−Δ) / B with Δ = r_w − r_l; compute Δ first.",
+            "02-grad-in-a-batch", answer=_GRAD_TWO_PAIRS,
+            hint="∂L/∂r_w of a pair is −σ(−Δ) / B, with Δ = r_w − r_l of that pair and B the "
+                 "number of pairs in the batch.",
             mistakes=[
-                (-float(bt_loss_grad([1.0], [3.0])[0][0]),
-                 "Would raising r_w lower or raise the loss? The sign of the gradient says so."),
-                (float(bt_loss_grad([3.0], [1.0])[0][0]),
+                (2 * _GRAD_TWO_PAIRS, "The loss is the mean over the batch: each pair's gradient "
+                 "is divided by the number of pairs B."),
+                (-_GRAD_TWO_PAIRS, "Would raising r_w lower or raise the loss? The sign of the "
+                 "gradient says so."),
+                (float(bt_loss_grad([3.0, 2.0], [1.0, 2.0])[0][0]),
                  "Check the sign of Δ = r_w − r_l for this pair."),
+                (2 * float(bt_loss_grad([3.0, 2.0], [1.0, 2.0])[0][0]),
+                 "Check the sign of Δ = r_w − r_l for this pair, and divide by the number of "
+                 "pairs B."),
             ],
         ),
         NumberTask(
@@ -132,17 +195,24 @@ TASKS: dict[str, Task] = {
                  "The K-wise loss is a mean over the C(K, 2) pairs, not a sum."),
                 (float(bt_loss([3.0, 1.0], [1.0, 0.0])),
                  "A ranking of 3 implies more pairs than the neighbouring ones."),
+                (float(bt_loss([1.0, 0.0, 0.0], [3.0, 3.0, 1.0])),
+                 "Each pair's margin is the better response's reward minus the worse one's: "
+                 "check its sign."),
             ],
         ),
         # ---- lesson 03 --------------------------------------------------------------------
         CodeTask(
             "03-torch-loss", reference=_torch_mean_loss, rtol=1e-9,
-            probes=_LazyTorchProbes([
-                (([2.0, 0.0], [0.0, 1.0]), "Use -F.logsigmoid of the reward differences, averaged "
-                 "over the pairs (check the sign, and mean rather than sum)."),
-                (([-900.0, 5.0, 0.5], [100.0, 4.0, 0.5]), "The loss must stay finite for a pair "
-                 "ranked wrong by 1000: torch.log(torch.sigmoid(...)) is not."),
-            ]),
+            probes=_LazyTorchProbes([([2.0, 0.0], [0.0, 1.0]),
+                                     ([-900.0, 5.0, 0.5], [100.0, 4.0, 0.5])]),
+            nonfinite_hint="The loss of a pair ranked wrong by 1000 is about 1000, finite: the "
+                           "log of a sigmoid that rounded to 0 gives inf, F.logsigmoid does not.",
+            mistakes=[
+                (_flipped_loss, "That is the loss of the pairs the other way round: the margin is "
+                 "r_chosen − r_rejected."),
+                (_summed_loss, "That is the sum of the pair losses; the loss of a batch is their "
+                 "mean."),
+            ],
         ),
         NumberTask(
             "03-margin-ln2", answer=math.log1p(math.exp(1.5)),
@@ -237,6 +307,58 @@ TASKS: dict[str, Task] = {
                      "grows.",
             },
         ),
+        # ---- lesson 08 --------------------------------------------------------------------
+        CodeTask(
+            "08-trl-reward-loss", reference=_trl_loss,
+            probes=_LazyTorchProbes([(*_TRL_PAIRS, None, None), (*_TRL_PAIRS, _TRL_MARGINS, None),
+                                     (*_TRL_PAIRS, None, 0.01), (*_TRL_PAIRS, _TRL_MARGINS, 0.01)],
+                                    dtype="float32"),
+            mistakes=[
+                (partial(_trl_loss, margin_sign=1.0), "The margin is a gap the chosen reward must "
+                 "clear: it is subtracted from r_c − r_r, not added."),
+                (partial(_trl_loss, centre="mean-diff"), "Centering pulls the level of the "
+                 "rewards to 0: it squares each pair's sum r_c + r_r, not its difference."),
+                (partial(_trl_loss, centre="sum-sum"), "The centering term is c times the MEAN "
+                 "over the pairs of (r_c + r_r)², not the sum."),
+                (partial(_trl_loss, centre="each"), "Centering squares each pair's sum "
+                 "r_c + r_r, not each reward."),
+            ],
+        ),
+        NumberTask(
+            "08-pad-is-eos", answer=17, tolerance=0.5,
+            hint="The head reads the rightmost token that is not the pad token. With pad = eos, "
+                 "which tokens at the end of the row count as padding?",
+            mistakes=[
+                (18, "Position 18 holds the final <eos>, and <eos> is the pad token in this "
+                     "setting: does the head count it as padding? (Count from 0, as printed.)"),
+                (21, "That is the last position of the row, but it holds padding."),
+            ],
+        ),
+        NumberTask(
+            "08-gradient-inside-prompt", answer=0.0, tolerance=1e-6,
+            hint="The weights reach the loss only through the margins r_c − r_r: how does a "
+                 "margin change when a weight changes, if r_c = r_r whatever the weights?",
+            mistakes=[
+                (-0.5, "−1/2 is dℓ/dΔ of one pair at Δ = 0. By the chain rule the gradient with "
+                       "respect to a weight is dℓ/dΔ times dΔ/dweight: what is the second "
+                       "factor when r_c = r_r whatever the weights?"),
+                (0.5, "±1/2 is dℓ/dΔ of one pair at Δ = 0 (up to sign). By the chain rule the "
+                      "gradient with respect to a weight is dℓ/dΔ times dΔ/dweight: what is "
+                      "the second factor when r_c = r_r whatever the weights?"),
+                (math.log(2), "That is the loss of a tie; the task asks for its gradient."),
+            ],
+        ),
+        NumberTask(
+            "08-pairs-per-step", answer=4 * 64, tolerance=0.5,
+            hint="Is --batch-size a total or a per-process number? How many processes contribute "
+                 "to one averaged gradient?",
+            mistakes=[
+                (64, "64 pairs is what one process sees. The gradients of all processes are "
+                     "averaged into one step: how many pairs went into that average?"),
+                (16, "--batch-size is not split across the processes: each process takes its "
+                     "own --batch-size pairs a step."),
+            ],
+        ),
     ]
 }
 
@@ -250,21 +372,21 @@ def check(task_id: str, answer: Any) -> TaskResult:
         The task's id, e.g. ``"01-pair-loss"`` (lesson number, then a name).
     answer : number, str, function, ``...`` or None
         A number (:class:`NumberTask`), an option key such as ``"b"`` (:class:`ChoiceTask`) or a
-        function (:class:`CodeTask`); ``...``, None or a function that still returns ``...``
-        (or nothing) mean *not answered yet*.
+        function (:class:`CodeTask`); ``...``, None or a function whose body is still ``...``
+        mean *not answered yet*.
 
     Returns
     -------
     TaskResult
-        Printed in a notebook as ``"<id>: right."``, ``"<id>: not quite. <hint>"`` or
-        ``"<id>: not answered yet. ..."``.
+        Printed in a notebook as ``"<id>: right."``, ``"<id>: not quite. <hint>"``,
+        ``"<id>: not answered yet. ..."``, or, for an answer of the wrong form (a quoted number,
+        an array, a number where an option letter is asked, ...), one line saying what the task
+        expects (status ``"invalid"``).
 
     Raises
     ------
     ValueError
-        For an unknown ``task_id`` or option key.
-    TypeError
-        For an answer of the wrong kind (a string where a number is asked for, ...).
+        For an unknown ``task_id``.
 
     Examples
     --------
