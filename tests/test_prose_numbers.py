@@ -26,6 +26,7 @@ CONSTANTS = {
         100_000: "the number of simulated annotators, set in the code",
         0.2: "r_w given in task 01-pair-loss",
         1.2: "r_l given in task 01-pair-loss",
+        0.3: "both rewards of the third pair given in task 01-shifted-loss",
     },
     "02": {
         745: "where e^-x drops below the smallest float64 subnormal (e^-745 ≈ 5e-324)",
@@ -67,6 +68,7 @@ CONSTANTS = {
     "07": {},
     "08": {
         35_352: "the number of a transformers issue, in the address of the link to it",
+        35_911: "the number of a transformers pull request, named in the text and its link",
     },
 }
 

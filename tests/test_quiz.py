@@ -416,6 +416,48 @@ def test_the_right_option_is_not_given_away_by_its_length():
     assert len(longest) <= len(questions) / 3, f"the right option is the longest in {longest}"
 
 
+STRONG_WORDS = r"always|never|must|cannot|can't|impossible"
+ABSOLUTE_WORDS = STRONG_WORDS + r"|only|none|nothing|every|all|no|exactly|whatever"
+
+
+def _text_questions(kinds):
+    return [q for q in quiz.load_questions()
+            if q.kind in kinds and all(o.rewards is None for o in q.options)]
+
+
+def _key_is(question, pick) -> float:
+    """1 if the key alone has the shortest (``pick=min``) or longest text, 1/k if k options share
+    that length with it, else 0: over many questions this sums to what chance gives."""
+    lengths = [len(o.text) for o in question.options]
+    tied = [o.key for o in question.options if len(o.text) == pick(lengths)]
+    return 1 / len(tied) if question.answer in tied else 0.0
+
+
+@pytest.mark.parametrize("lesson_05_only", [False, True], ids=["all", "lesson-05"])
+def test_the_length_of_the_keyed_option_carries_no_signal(lesson_05_only):
+    """"Prefer the shortest" or "the longest" does no better than chance + 1, nor much worse."""
+    questions = [q for q in _text_questions({"choice"}) if q.lesson is None or not lesson_05_only]
+    chance = sum(1 / len(q.options) for q in questions)  # expected count either way
+    assert len(questions) >= 12
+    for pick in (min, max):
+        count = sum(_key_is(q, pick) for q in questions)
+        assert math.floor(chance / 2) <= count <= chance + 1, (pick.__name__, count, chance)
+
+
+@pytest.mark.parametrize("words", [STRONG_WORDS, ABSOLUTE_WORDS], ids=["strong", "absolute"])
+def test_absolute_words_are_as_common_in_keys_as_in_distractors(words):
+    """"Drop the options that say always / never / only" does no better than chance."""
+    pattern = re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
+    keys, distractors = [], []
+    for q in _text_questions({"choice", "multi_choice"}):
+        answer = set(q.answer) if q.kind == "multi_choice" else {q.answer}
+        for o in q.options:
+            (keys if o.key in answer else distractors).append(bool(pattern.search(o.text)))
+    key_rate, distractor_rate = np.mean(keys), np.mean(distractors)
+    assert distractor_rate - 0.05 <= key_rate <= distractor_rate + 0.15, (key_rate,
+                                                                          distractor_rate)
+
+
 def test_the_right_option_is_not_always_in_the_same_place():
     answers = [q.answer for q in quiz.load_questions() if q.kind == "choice"]
     most_common = max(answers.count(key) for key in set(answers))
