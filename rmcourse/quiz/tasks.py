@@ -258,23 +258,41 @@ TASKS: dict[str, Task] = {
                 (0.5 * float(sigmoid(2.0)), "You counted the ties as 0, as accuracy does for a "
                  "model that outputs a tie. The Bayes accuracy asks for the best order a model "
                  "could pick: how often is either order right on a pair with Δ* = 0?"),
+                (float(sigmoid(1.0)), "That is σ of the mean margin. The Bayes accuracy is "
+                 "the mean of σ(|Δ*|) over the pairs, and σ is not a straight line."),
             ],
         ),
         NumberTask(
-            "04-constant-model", answer=0.0, tolerance=1e-9,
-            hint="How does the accuracy of rmcourse count a pair whose two rewards are equal?",
-            mistakes=[(0.5, "A coin would be right half of the time, but this model does not flip "
-                            "coins. What does rmcourse's accuracy do with a pair whose two rewards "
-                            "are equal?")],
+            "04-constant-model", answer=0.5 * (1 - 0.5) + 0.5 * (1 - float(sigmoid(2.0))),
+            tolerance=5e-4,
+            hint="Which of its two values, σ(|Δ*|) or 1 − σ(|Δ*|), does the expected accuracy give "
+                 "a pair that the model scores as a tie? Work it out for each kind of pair.",
+            mistakes=[
+                (0.0, "That is its accuracy on sampled labels, which counts a tie as 0. The "
+                      "expected accuracy gives every pair one of two values: which one does a "
+                      "pair tied by the model get?"),
+                (0.5 * (1 - float(sigmoid(2.0))), "On a tie of r* (Δ* = 0), what is "
+                 "1 − σ(|Δ*|)? Either order is right there half of the time."),
+                (0.5, "A coin would get 1/2 on every pair, but this model does not flip coins. "
+                      "How does the expected accuracy count a pair the model scores as a tie?"),
+                (0.5 * 0.5 + 0.5 * float(sigmoid(2.0)), "That is the Bayes accuracy of the "
+                 "previous task, r*'s order. Which value does a pair the model ties get?"),
+                (0.5 + (1 - float(sigmoid(2.0))), "Half of the pairs are of each kind: take "
+                 "the mean over the pairs, not the sum of the two kinds' values."),
+                (1 - float(sigmoid(2.0)), "That is the value of a pair with |Δ*| = 2; half of the "
+                 "pairs are ties of r*, and they count too."),
+                (0.25, "That is the ties' part; the pairs with |Δ*| = 2 count too."),
+            ],
         ),
         ChoiceTask(
             "04-above-the-ceiling", answer="c",
             hints={
-                "a": "No model beats r* on average. But is an accuracy on 4,000 sampled labels an "
-                     "average over the label noise?",
-                "b": "The model never saw the test labels, so it cannot have learnt their noise.",
-                "d": "The Bayes accuracy is an exact mean over the test pairs: no labels are "
-                     "sampled to compute it.",
+                "a": "r*'s order is the best on average over the labels' noise. Must every draw "
+                     "of 64 labels follow that average?",
+                "b": "Not one of these labels was in training, so the model has fitted none of "
+                     "their noise. Look for a reason that holds for labels it never saw.",
+                "d": "A batch's ceiling is an exact mean over its own 64 pairs, computed from r*: "
+                     "nothing in it is drawn at random. Which part of the batch's accuracy is?",
             },
         ),
         # ---- lesson 07 --------------------------------------------------------------------
@@ -390,7 +408,7 @@ def check(task_id: str, answer: Any) -> TaskResult:
 
     Examples
     --------
-    >>> check("04-constant-model", 0.0).correct
+    >>> check("04-constant-model", 0.3096).correct
     True
     >>> check("04-constant-model", 0.5).status
     'wrong'
