@@ -426,6 +426,10 @@ PITFALLS = [
      "np.exp takes arrays"),
     ("01_bradley_terry", "pair_loss",
      "def pair_loss(r_w, r_l):\n    return math.log(1 + math.exp(-(r_w - r_l)))\n", "overflowed"),
+    ("01_bradley_terry", "pair_loss",  # overflow handled, but log(1 + tiny) rounds to 0
+     "def pair_loss(r_w, r_l):\n    d = r_w - r_l\n"
+     "    return -d + math.log(1 + math.exp(d)) if d < 0 else math.log(1 + math.exp(-d))\n",
+     "log1p"),
     ("01_bradley_terry", "dataset_loss",
      "def dataset_loss(pairs):\n    return sum(pair_loss(w, l) for w, l in pairs) / len(pairs)\n",
      "divided by zero"),
@@ -457,7 +461,7 @@ PITFALLS = [
 
 
 @pytest.mark.parametrize(("name", "function", "naive", "phrase"), PITFALLS,
-                         ids=[f"{p[0][:2]}-{p[1]}" for p in PITFALLS])
+                         ids=[f"{p[0][:2]}-{p[1]}-{i}" for i, p in enumerate(PITFALLS)])
 def test_a_visible_test_catches_the_central_pitfall_and_says_why(name, function, naive, phrase):
     nb = load(name)
     sources = []
