@@ -304,6 +304,12 @@ TASKS: dict[str, Task] = {
                 (5.0, "5 is how much r changed; π* is r's exponential divided by Z(x)."),
                 (10.0, "5/β is how much the exponent r/β changed, for the numerator of π*; what "
                        "happens to the denominator Z(x)?"),
+                (-10.0, "The denominator Z(x) changes, but is it alone? Follow the numerator of "
+                        "π*(answer 0 | prompt 0) too."),
+                (2.5, "β divides r in the exponent of π*, it does not multiply it; and what "
+                      "happens to Z(x)?"),
+                (math.exp(10.0), "That is the factor exp(5/β) by which the numerator grows, not "
+                                 "a change of log π*; and what happens to Z(x)?"),
             ],
         ),
         NumberTask(
@@ -314,15 +320,22 @@ TASKS: dict[str, Task] = {
                 (0.0, "A loss of 0 needs every chosen answer infinitely far ahead; at step 1 no "
                       "answer is ahead of any other."),
                 (0.5, "That is σ(0), a probability; the loss is its negative logarithm."),
+                (-math.log(2), "A loss is −log σ(·), and σ < 1: check the sign."),
+                (0.1 * math.log(2), "β scales the logit inside σ, not the loss: what is β times "
+                                    "a logit of 0?"),
+                (math.log10(2), "The loss uses the natural logarithm."),
             ],
         ),
         ChoiceTask(
             "07-largest-kl", answer="a",
             hints={
-                "b": "β multiplies the KL term of the objective. If KL costs more, does the "
-                     "optimum π* ∝ π_ref exp(r/β) sit closer to π_ref or farther from it?",
-                "c": "A large β makes KL expensive: π* ∝ π_ref exp(r/β) tends to π_ref as β "
-                     "grows.",
+                "b": "Compare the two ends first. In the loss −log σ(β·m), m is a pair's margin "
+                     "of log-ratios log π_θ/π_ref: for the same value of β·m, how large must m be "
+                     "at β = 0.1 and at β = 1.0?",
+                "c": "A larger β does give a larger gradient at the start. But in −log σ(β·m), m "
+                     "the margin of log-ratios log π_θ/π_ref, the pull fades once β·m is a few "
+                     "units: is reaching that point cheap or expensive in log-probability moved "
+                     "at β = 1.0, compared with the smaller β?",
             },
         ),
         # ---- lesson 08 --------------------------------------------------------------------
