@@ -1,7 +1,8 @@
 """Reward models: a small transformer that reads prompt and response, and a bag-of-words baseline.
 
 Both map a batch of token rows ``prompt <sep> response <eos> <pad>...`` (see
-:meth:`rmcourse.data.Tokenizer.encode_pairs`) to one scalar reward per row, shape (B,).
+:meth:`rmcourse.data.Tokenizer.encode_pairs`) to one scalar reward per row, shape (B,), float32
+even under bf16 autocast (:func:`in_float32`).
 
 The transformer is an encoder (every token attends to every non-pad token, nanoGPT's block
 without the causal mask). Its reward is read from the hidden state of the last non-pad token,
@@ -13,6 +14,7 @@ mean over tokens its read-out is not diluted by the length of the response.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 
@@ -141,6 +143,25 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
+def in_float32(layers: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``layers(x)`` computed in float32, under autocast too: the read-out of a reward or a logit.
+
+    Under bf16 autocast an ``nn.Linear`` returns bf16, 3 significant digits: rewards near 30
+    would be 0.125 apart, and a later ``.float()`` cannot restore what was rounded away (lesson
+    03). The head is one small matrix product, so float32 costs next to nothing. Without
+    autocast, and on float32 input, this is exactly ``layers(x)``.
+
+    Examples
+    --------
+    >>> head = nn.Linear(4, 1)
+    >>> with torch.autocast("cpu", dtype=torch.bfloat16):
+    ...     head(torch.ones(2, 4)).dtype, in_float32(head, torch.ones(2, 4)).dtype
+    (torch.bfloat16, torch.float32)
+    """
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        return layers(x.float())
+
+
 def init_weights(model: nn.Module, d_model: int, head: nn.Linear) -> None:
     """N(0, 1/d_model) weights and zero biases in ``model``'s linear layers and embeddings, then
     N(0, 0.02^2) weights in its output ``head`` (this reward model's and the policy's).
@@ -208,8 +229,8 @@ class TransformerRewardModel(nn.Module):
         for block in self.blocks:
             x = block(x, keep)  # (B, T, C)
         last = keep.sum(dim=1) - 1  # (B,) index of the last real token (<eos>)
-        h = self.ln_f(x[torch.arange(B, device=x.device), last])  # (B, C)
-        return self.head(h).squeeze(-1)  # (B,)
+        h = x[torch.arange(B, device=x.device), last]  # (B, C)
+        return in_float32(lambda t: self.head(self.ln_f(t)), h).squeeze(-1)  # (B,) float32
 
 
 class BagOfWordsReward(nn.Module):
@@ -244,7 +265,7 @@ class BagOfWordsReward(nn.Module):
             input_ids.shape[0], self.config.vocab_size, device=input_ids.device
         )  # (B, V)
         counts.scatter_add_(1, input_ids, response.to(counts.dtype))
-        return self.weights(counts).squeeze(-1)  # (B,)
+        return in_float32(self.weights, counts).squeeze(-1)  # (B,) float32
 
 
 MODEL_KINDS: dict[str, type[nn.Module]] = {

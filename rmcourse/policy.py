@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rmcourse.data import Tokenizer
-from rmcourse.model import Block, check_sizes, init_weights
+from rmcourse.model import Block, check_sizes, in_float32, init_weights
 from rmcourse.validate import positive_int
 
 
@@ -87,7 +87,7 @@ class CausalLM(nn.Module):
         x = self.tok_emb(input_ids) + self.pos_emb(pos)  # (B, T, C)
         for block in self.blocks:
             x = block(x)  # (B, T, C)
-        logits = self.head(self.ln_f(x))  # (B, T, V)
+        logits = in_float32(lambda t: self.head(self.ln_f(t)), x)  # (B, T, V) float32
         return logits.masked_fill(_one_hot(self.config.pad_id, logits), float("-inf"))
 
 
@@ -209,9 +209,10 @@ def join_rows(
 
 
 def token_logprobs(model: CausalLM, rows: torch.Tensor) -> torch.Tensor:
-    """log pi(rows[:, t] | rows[:, :t]) for t >= 1: (B, T - 1), float32."""
-    logits = model(rows[:, :-1]).float()  # (B, T-1, V): position t predicts token t+1
-    return torch.gather(F.log_softmax(logits, dim=-1), 2, rows[:, 1:, None]).squeeze(2)
+    """log pi(rows[:, t] | rows[:, :t]) for t >= 1: (B, T - 1), float32, under autocast too."""
+    logits = model(rows[:, :-1])  # (B, T-1, V) float32: position t predicts token t+1
+    logprobs = in_float32(lambda t: F.log_softmax(t, dim=-1), logits)  # (B, T-1, V)
+    return torch.gather(logprobs, 2, rows[:, 1:, None]).squeeze(2)
 
 
 def sequence_logprobs(

@@ -1,8 +1,9 @@
 """Training and evaluating reward models with the pair-wise ranking (Bradley-Terry) loss.
 
 The loop, top to bottom: sample a batch of pairs → one forward pass over chosen and rejected
-rows together (concatenated, split again with ``chunk``) → :func:`rmcourse.torch_loss.bt_loss`
-→ ``zero_grad`` → ``backward`` → clip the gradient norm → optimiser step → log.
+rows together (concatenated, split again with ``chunk``; bf16 autocast on a GPU, but the rewards
+come out of the head in float32) → :func:`rmcourse.torch_loss.bt_loss` → ``zero_grad`` →
+``backward`` → clip the gradient norm → optimiser step → log.
 
 Evaluation compares a model with the hidden true reward of the world when it is known (the
 metrics themselves live in :mod:`rmcourse.metrics`); :mod:`rmcourse.checkpoint` saves the result.
@@ -229,7 +230,8 @@ def train(
         start = time.perf_counter()
         rows = next(batches).to(device, non_blocking=True)  # (2B, T)
         with autocast(device):  # chosen and rejected rows in ONE forward pass, then split
-            r_chosen, r_rejected = model(rows).float().chunk(2)  # (B,), (B,)
+            rewards = model(rows)  # (2B,) float32: the head runs outside autocast (in_float32)
+        r_chosen, r_rejected = rewards.chunk(2)  # (B,), (B,)
         loss = torch_loss.bt_loss(
             r_chosen, r_rejected, margin=config.margin, center_coef=config.center_coef
         )

@@ -88,6 +88,28 @@ def test_bag_of_words_is_a_linear_function_of_response_counts(tok):
     assert bow(ids).item() == pytest.approx(expected, rel=1e-6)
 
 
+def _bf16_autocast():
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
+@pytest.mark.parametrize("kind", sorted(MODEL_KINDS))
+def test_rewards_stay_float32_under_bf16_autocast(tok, transformer, kind):
+    """The head runs in float32: rewards keep more digits than bf16's 3 (lesson 03's warning)."""
+    model = transformer if kind == "transformer" else BagOfWordsReward(transformer.config)
+    with torch.no_grad():
+        if kind == "bow":
+            model.weights.weight.normal_()
+    ids = torch.from_numpy(tok.encode_pairs(PROMPTS, RESPONSES, max_len=32))
+    with _bf16_autocast():
+        body = torch.nn.Linear(4, 1)(torch.ones(1, 4))  # what autocast does to a plain Linear
+        rewards = model(ids)
+    assert body.dtype == torch.bfloat16  # so the check below is made under a working autocast
+    assert rewards.dtype == torch.float32
+    assert not torch.equal(rewards, rewards.bfloat16().float()), "rewards rounded to bf16"
+    # and without autocast, float32 as before
+    assert model(ids).dtype == torch.float32
+
+
 def test_default_model_is_small(tok):
     model = build_model("transformer", RewardModelConfig(vocab_size=len(tok)))
     assert 10_000 < count_parameters(model) < 200_000

@@ -17,6 +17,7 @@ from rmcourse.policy import (
     new_policy,
     sample,
     sequence_logprobs,
+    token_logprobs,
 )
 from rmcourse.policy_train import dpo, implicit_rewards, sample_with_log_ratios, sft
 from rmcourse.train import TrainConfig
@@ -95,6 +96,19 @@ def test_padding_does_not_change_sequence_logprobs():
     # the short row's own columns (trimmed of the other row's padding) give the same number
     short = sequence_logprobs(model, x[:1, :2], y[:1, :5]).item()
     assert short == pytest.approx(alone[0], rel=1e-6)
+
+
+def test_logits_and_logprobs_stay_float32_under_bf16_autocast():
+    """The head and the log-softmax run in float32 under autocast: no bf16 rounding of either."""
+    model = lm()
+    x, y = encode_prompts(TOK, ["q", "r q"]), encode_responses(TOK, ["it is red .", "blue"])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = model(torch.tensor([[4, 2, 6, 7]]))
+        per_token = token_logprobs(model, torch.tensor([[4, 2, 6, 7]]))
+        logp = sequence_logprobs(model, x, y)
+    for t in (logits[..., 1:], per_token, logp):  # logits[..., 0] is <pad>'s -inf
+        assert t.dtype == torch.float32
+        assert not torch.equal(t, t.bfloat16().float()), "rounded to bf16"
 
 
 def test_sequence_logprobs_are_differentiable():

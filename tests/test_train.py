@@ -81,6 +81,24 @@ def test_margin_and_centering_change_training(world, data):
     assert abs(centred.history["reward_mean"][-1]) < abs(free.history["reward_mean"][-1])
 
 
+def test_rewards_reach_the_loss_in_float32_under_bf16_autocast(world, data, monkeypatch):
+    """On a GPU the loop runs under bf16 autocast; here CPU bf16 autocast stands in for it."""
+    seen = []
+
+    def bt_loss(r_chosen, r_rejected, **kwargs):
+        seen.append(r_chosen.detach().clone())
+        return real_bt_loss(r_chosen, r_rejected, **kwargs)
+
+    real_bt_loss = T.torch_loss.bt_loss
+    monkeypatch.setattr(T.torch_loss, "bt_loss", bt_loss)
+    monkeypatch.setattr(T, "autocast", lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
+    tiny_run(world, data, steps=2)
+    assert len(seen) >= 2  # the training steps (and validation) went through the stand-in
+    for rewards in seen:
+        assert rewards.dtype == torch.float32
+        assert not torch.equal(rewards, rewards.bfloat16().float()), "rewards rounded to bf16"
+
+
 def test_seconds_budget_stops_once_spent(world, data):
     result = tiny_run(world, data, steps=None, seconds=0.2)
     assert result.train_seconds >= 0.2

@@ -215,7 +215,7 @@ TASKS: dict[str, Task] = {
             ],
         ),
         NumberTask(
-            "03-margin-ln2", answer=math.log1p(math.exp(1.5)),
+            "03-margin-equal-rewards", answer=math.log1p(math.exp(1.5)),
             hint="With a margin the loss is −log σ(z) with z = Δ − m; what is z here?",
             mistakes=[
                 (math.log(2), "Without a margin that would be right; the margin shifts the curve."),
@@ -239,10 +239,12 @@ TASKS: dict[str, Task] = {
             ],
         ),
         ChoiceTask(
-            "03-bfloat16-tie", answer="c",
+            "03-bfloat16-rewards", answer="c",
             hints={
                 "a": "bfloat16 keeps float32's range; what it lacks is precision near 1000.",
-                "b": "Look at the spacing of bfloat16 numbers near 1000 in the text above.",
+                "b": "bfloat16 has float32's range but only 8 significant bits (the table of "
+                     "formats at the start of section 2): how far apart are neighbouring bfloat16 "
+                     "numbers near 1000, compared with a difference of 0.2?",
                 "d": "The loss is computed in float32 after the rewards were stored: can it "
                      "recover digits that were already rounded away?",
             },
