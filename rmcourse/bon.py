@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from rmcourse.data import Tokenizer
+from rmcourse.scoring import trim_padding
 from rmcourse.validate import finite_number, positive_int
 
 
@@ -163,7 +164,8 @@ def score_candidates(
 ) -> np.ndarray:
     """Rewards of every candidate answer to its prompt, float64 (P, N); repeats scored once.
 
-    Runs on the model's device, in eval mode, and puts the model back in its mode.
+    Runs on the model's device, in eval mode, and puts the model back in its mode. Rows are
+    batched by length and each batch trimmed of padding: the same rewards, less work.
     """
     if len(prompts) == 0 or len(prompts) != len(candidates):
         raise ValueError(
@@ -178,17 +180,18 @@ def score_candidates(
     rows = zip(prompts, candidates, strict=True)
     where = np.array([unique.setdefault((x, y), len(unique)) for x, row in rows for y in row])
     pairs = list(unique)
+    ids = torch.from_numpy(tokenizer.encode_pairs([x for x, _ in pairs], [y for _, y in pairs],
+                                                  model.config.max_len))  # (U, T) fmt: skip
+    by_length = torch.argsort((ids != tokenizer.pad_id).sum(dim=1), stable=True)  # (U,)
+    rewards = torch.empty(len(pairs), dtype=torch.float64)  # (U,)
     was_training = model.training
     model.eval()
-    out = []
     for start in range(0, len(pairs), batch_size):
-        chunk = pairs[start : start + batch_size]
-        ids = tokenizer.encode_pairs([x for x, _ in chunk], [y for _, y in chunk],
-                                     model.config.max_len)  # (B, T) fmt: skip
-        out.append(model(torch.from_numpy(ids).to(device)).float().cpu())  # (B,)
+        chunk = by_length[start : start + batch_size]  # (B,)
+        batch = trim_padding(ids[chunk], tokenizer.pad_id).to(device)  # (B, T')
+        rewards[chunk] = model(batch).double().cpu()  # (B,)
     model.train(was_training)
-    return torch.cat(out).double().numpy()[where].reshape(len(prompts), n)
-
+    return rewards.numpy()[where].reshape(len(prompts), n)
 
 ENSEMBLE_RULES = ("mean", "worst_case", "uncertainty_weighted")
 
