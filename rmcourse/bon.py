@@ -9,6 +9,7 @@ reward model) rates highest. When the scorer gives no ties its KL divergence fro
 formula is an upper bound (Beirami et al. 2024). Since the colour world knows its true reward r*,
 the *gold* reward of the answers best-of-n picks is exact here: :func:`bon_curve` returns the gold
 and the proxy reward of best-of-n for every n from one pool of scored answers.
+:func:`ensemble_scores` combines several reward models after putting them on one scale.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import torch
 from torch import nn
 
 from rmcourse.data import Tokenizer
-from rmcourse.validate import positive_int
+from rmcourse.scoring import trim_padding
+from rmcourse.validate import finite_number, positive_int
 
 
 def bon_kl(n: int) -> float:
@@ -162,7 +164,8 @@ def score_candidates(
 ) -> np.ndarray:
     """Rewards of every candidate answer to its prompt, float64 (P, N); repeats scored once.
 
-    Runs on the model's device, in eval mode, and puts the model back in its mode.
+    Runs on the model's device, in eval mode, and puts the model back in its mode. Rows are
+    batched by length and each batch trimmed of padding: the same rewards, less work.
     """
     if len(prompts) == 0 or len(prompts) != len(candidates):
         raise ValueError(
@@ -177,16 +180,100 @@ def score_candidates(
     rows = zip(prompts, candidates, strict=True)
     where = np.array([unique.setdefault((x, y), len(unique)) for x, row in rows for y in row])
     pairs = list(unique)
+    ids = torch.from_numpy(tokenizer.encode_pairs([x for x, _ in pairs], [y for _, y in pairs],
+                                                  model.config.max_len))  # (U, T) fmt: skip
+    by_length = torch.argsort((ids != tokenizer.pad_id).sum(dim=1), stable=True)  # (U,)
+    rewards = torch.empty(len(pairs), dtype=torch.float64)  # (U,)
     was_training = model.training
     model.eval()
-    out = []
     for start in range(0, len(pairs), batch_size):
-        chunk = pairs[start : start + batch_size]
-        ids = tokenizer.encode_pairs([x for x, _ in chunk], [y for _, y in chunk],
-                                     model.config.max_len)  # (B, T) fmt: skip
-        out.append(model(torch.from_numpy(ids).to(device)).float().cpu())  # (B,)
+        chunk = by_length[start : start + batch_size]  # (B,)
+        batch = trim_padding(ids[chunk], tokenizer.pad_id).to(device)  # (B, T')
+        rewards[chunk] = model(batch).double().cpu()  # (B,)
     model.train(was_training)
-    return torch.cat(out).double().numpy()[where].reshape(len(prompts), n)
+    return rewards.numpy()[where].reshape(len(prompts), n)
+
+ENSEMBLE_RULES = ("mean", "worst_case", "uncertainty_weighted")
+
+
+def standardize(scores: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """Each prompt's scores minus their mean over π_ref's answers, over their standard deviation.
+
+    A Bradley-Terry reward model is identified only up to a shift per prompt (the loss sees
+    differences of two answers to one prompt), and two reward models trained alike still differ
+    in scale. Standardising on answers from the reference policy π_ref puts them on one scale:
+    0 is π_ref's mean answer to that prompt, 1 is one standard deviation (ddof 0) of π_ref's
+    answers. ``scores`` is (P, N); ``reference`` (P, M) scores the same scorer gives to M answers
+    drawn from π_ref for the same prompts. By default ``reference`` is ``scores`` itself, right
+    when its answers are drawn from π_ref (as a best-of-n pool is).
+
+    Examples
+    --------
+    >>> standardize(np.array([[1.0, 3.0], [10.0, 30.0]])).tolist()
+    [[-1.0, 1.0], [-1.0, 1.0]]
+    >>> standardize(np.array([[5.0]]), reference=np.array([[1.0, 3.0]])).tolist()
+    [[3.0]]
+    """
+    scores = _as_scores(scores, "scores")
+    reference = scores if reference is None else _as_scores(reference, "reference")
+    if reference.shape[0] != scores.shape[0]:
+        raise ValueError(
+            f"reference scores {reference.shape[0]} prompts, scores {scores.shape[0]}: "
+            "one row of reference answers per prompt"
+        )
+    spread = reference.std(axis=1, keepdims=True)  # (P, 1)
+    flat = np.flatnonzero(spread[:, 0] == 0)
+    if flat.size:
+        raise ValueError(
+            f"the reference answers of prompt {flat[0]} all have one score: nothing to scale by"
+        )
+    return (scores - reference.mean(axis=1, keepdims=True)) / spread
+
+
+def ensemble_scores(
+    members: np.ndarray,
+    rule: str,
+    reference: np.ndarray | None = None,
+    penalty: float = 1.0,
+) -> np.ndarray:
+    """One score per answer from k reward models, each standardised first: (k, P, N) -> (P, N).
+
+    ``rule`` combines the standardised members z_1..z_k as Coste et al. (2023) do: ``"mean"``,
+    ``"worst_case"`` (their minimum) or ``"uncertainty_weighted"`` (mean − ``penalty`` · their
+    variance, ddof 0). Raw scores would not do: the minimum and the variance of raw scores
+    change when one member's scores are shifted, and a Bradley-Terry model's shift is arbitrary.
+    ``reference`` (k, P, M) holds each member's scores of π_ref's answers; default ``members``.
+
+    Examples
+    --------
+    >>> a = np.array([[0.0, 1.0, 2.0]])             # one prompt, three answers
+    >>> members = np.stack([a, 10 * a + 5])          # the same ranking, another shift and scale
+    >>> ensemble_scores(members, "worst_case").round(3).tolist()
+    [[-1.225, 0.0, 1.225]]
+    """
+    if rule not in ENSEMBLE_RULES:
+        raise ValueError(f"rule must be one of {ENSEMBLE_RULES}, got {rule!r}")
+    penalty = finite_number(penalty, "penalty", lower=0.0)
+    members = np.asarray(members, dtype=float)
+    if members.ndim != 3 or members.shape[0] < 2:
+        raise ValueError(
+            f"members must be a (k, prompts, answers) array with k >= 2, got {members.shape}"
+        )
+    if reference is not None:
+        reference = np.asarray(reference, dtype=float)
+        if reference.ndim != 3 or reference.shape[0] != members.shape[0]:
+            raise ValueError(
+                f"reference must be (k, prompts, M) with k = {members.shape[0]}, "
+                f"got {reference.shape}"
+            )
+    z = np.stack([
+        standardize(m, None if reference is None else reference[i]) for i, m in enumerate(members)
+    ])  # (k, P, N)
+    if rule == "mean":
+        return z.mean(axis=0)
+    if rule == "worst_case":
+        return z.min(axis=0)
+    return z.mean(axis=0) - penalty * z.var(axis=0)
 
 
 def _as_scores(scores: np.ndarray, name: str) -> np.ndarray:
@@ -200,4 +287,5 @@ def _as_scores(scores: np.ndarray, name: str) -> np.ndarray:
 
 __all__ = [
     "bon_kl", "bon_kl_simulated", "best_of_n", "select_best", "bon_curve", "score_candidates",
+    "standardize", "ensemble_scores", "ENSEMBLE_RULES",
 ]  # fmt: skip

@@ -201,6 +201,7 @@ def plot_bon_curves(
     curves: Mapping[str, tuple[np.ndarray, np.ndarray | None]],
     ax: Axes | None = None,
     dashed: Sequence[str] = (),
+    colors: Mapping[str, str] | None = None,
     title: str = "Best-of-n",
     xlabel: str = "KL(π_bon ‖ π_ref) = log n − (n − 1)/n  (nats)",
     ylabel: str = "reward of the answer kept",
@@ -208,7 +209,9 @@ def plot_bon_curves(
     """One line per curve against ``x`` (KL or √KL of best-of-n), with error bars when given.
 
     ``curves`` maps a label to ``(mean, err)``, each as long as ``x`` (``err`` may be None);
-    labels in ``dashed`` are drawn dashed (e.g. proxy rewards beside gold ones).
+    labels in ``dashed`` are drawn dashed (e.g. proxy rewards beside gold ones). ``colors`` maps
+    every label to a matplotlib colour, so that one curve keeps its colour across panels and
+    figures; without it each curve takes the next colour of the axes' cycle.
 
     Examples
     --------
@@ -219,6 +222,9 @@ def plot_bon_curves(
     ...                       "proxy": (np.array([0.5, 1.2, 1.9]), None)}, dashed=["proxy"])
     >>> [bars.lines[0].get_linestyle() for bars in ax.containers], ax.get_ylabel()
     (['-', '--'], 'reward of the answer kept')
+    >>> ax = plot_bon_curves(np.array([0.0, 1.0]), {"a": ([0.0, 1.0], None)}, colors={"a": "C3"})
+    >>> ax.containers[0].lines[0].get_color()
+    'C3'
     """
     x = np.asarray(x, dtype=float)
     if x.ndim != 1 or x.size == 0:
@@ -226,13 +232,17 @@ def plot_bon_curves(
     unknown = set(dashed) - set(curves)
     if unknown:
         raise ValueError(f"dashed names curves that are not drawn: {sorted(unknown)}")
+    uncoloured = sorted(set(curves) - set(colors)) if colors is not None else []
+    if uncoloured:
+        raise ValueError(f"colors gives no colour to the curves {uncoloured}")
     ax = _new_axes(ax)
     for label, (mean, err) in curves.items():
         mean = np.asarray(mean, dtype=float)
         if mean.shape != x.shape or (err is not None and np.shape(err) != x.shape):
             raise ValueError(f"curve {label!r} must have the shape of x, {x.shape}")
+        style = {"color": colors[label]} if colors is not None else {}
         ax.errorbar(x, mean, yerr=err, marker="o", markersize=3, capsize=2, label=label,
-                    linestyle="--" if label in dashed else "-")  # fmt: skip
+                    linestyle="--" if label in dashed else "-", **style)  # fmt: skip
     return _label(ax, title, xlabel, ylabel)
 
 

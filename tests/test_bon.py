@@ -12,8 +12,10 @@ from rmcourse.bon import (
     bon_curve,
     bon_kl,
     bon_kl_simulated,
+    ensemble_scores,
     score_candidates,
     select_best,
+    standardize,
 )
 from rmcourse.data import PreferenceWorld
 from rmcourse.model import new_model
@@ -168,3 +170,89 @@ def test_score_candidates_rejects_bad_input():
         score_candidates(model, tok, ["car : red . color ?"], [])
     with pytest.raises(ValueError, match="same, non-zero number"):
         score_candidates(model, tok, ["car : red . color ?"] * 2, [["it is red ."], []])
+
+
+# ----- ensembles: standardise each member on π_ref's answers, then combine
+
+
+def test_standardize_gives_mean_0_and_std_1_per_prompt_on_the_reference():
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=(4, 50)) * [[1.0], [3.0], [0.1], [7.0]] + [[0.0], [5.0], [-2.0], [9.0]]
+    z = standardize(scores)
+    np.testing.assert_allclose(z.mean(axis=1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(z.std(axis=1), 1.0, rtol=1e-12)
+    ref = rng.normal(size=(4, 30))
+    z_ref = standardize(scores, reference=ref)
+    want = (scores - ref.mean(axis=1, keepdims=True)) / ref.std(axis=1, keepdims=True)
+    np.testing.assert_allclose(z_ref, want, rtol=1e-12)
+
+
+def test_standardize_undoes_a_shift_per_prompt_and_a_positive_scale():
+    """What a Bradley-Terry model leaves unidentified does not survive standardising."""
+    rng = np.random.default_rng(4)
+    scores = rng.normal(size=(3, 20))
+    moved = 4.0 * scores + rng.normal(size=(3, 1)) * 10  # scaled, shifted per prompt
+    np.testing.assert_allclose(standardize(moved), standardize(scores), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("scores", "reference", "message"),
+    [(np.array([[1.0, 2.0], [3.0, 3.0]]), None, "prompt 1 all have one score"),
+     (np.zeros((2, 3)) + [[0.0, 1.0, 2.0]], np.zeros((3, 5)), "one row of reference"),
+     (np.zeros(3), None, "non-empty"),
+     (np.array([[1.0, np.nan]]), None, "NaN")],
+)  # fmt: skip
+def test_standardize_rejects_bad_input(scores, reference, message):
+    with pytest.raises(ValueError, match=message):
+        standardize(scores, reference)
+
+
+def _members():
+    rng = np.random.default_rng(5)
+    truth = rng.normal(size=(2, 40))
+    return np.stack([truth + 0.5 * rng.normal(size=(2, 40)) for _ in range(3)])  # (3, 2, 40)
+
+
+def test_ensemble_rules_combine_the_standardised_members():
+    members = _members()
+    z = np.stack([standardize(m) for m in members])
+    np.testing.assert_allclose(ensemble_scores(members, "mean"), z.mean(axis=0), atol=1e-12)
+    np.testing.assert_allclose(ensemble_scores(members, "worst_case"), z.min(axis=0), atol=1e-12)
+    np.testing.assert_allclose(ensemble_scores(members, "uncertainty_weighted", penalty=2.0),
+                               z.mean(axis=0) - 2.0 * z.var(axis=0), atol=1e-12)  # fmt: skip
+    same = np.stack([members[0]] * 3)  # members that agree have no variance to penalise
+    np.testing.assert_allclose(ensemble_scores(same, "uncertainty_weighted"),
+                               standardize(members[0]), atol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize("rule", ["mean", "worst_case", "uncertainty_weighted"])
+def test_an_arbitrary_offset_of_one_member_changes_nothing(rule):
+    """The raw minimum and variance depend on one member's offset; the ensemble does not."""
+    members = _members()
+    moved = members.copy()
+    moved[1] = 3.0 * moved[1] + np.array([[2.0], [-6.0]])  # another scale, a shift per prompt
+    raw_order, moved_order = np.argsort(members.min(axis=0)), np.argsort(moved.min(axis=0))
+    assert not np.array_equal(raw_order, moved_order)  # the raw minimum ranks answers anew
+    np.testing.assert_allclose(ensemble_scores(moved, rule), ensemble_scores(members, rule),
+                               atol=1e-12)  # fmt: skip
+
+
+def test_ensemble_reference_is_each_members_own():
+    members = _members()
+    reference = members[:, :, :10] + 1.0  # each member's scores of other answers from π_ref
+    z = np.stack([standardize(m, r) for m, r in zip(members, reference, strict=True)])
+    np.testing.assert_allclose(ensemble_scores(members, "worst_case", reference=reference),
+                               z.min(axis=0), atol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("members", "kwargs", "message"),
+    [(_members(), {"rule": "max"}, "rule must be one of"),
+     (_members()[:1], {"rule": "mean"}, "k >= 2"),
+     (_members()[0], {"rule": "mean"}, "k >= 2"),
+     (_members(), {"rule": "mean", "reference": np.zeros((2, 2, 5))}, "reference must be"),
+     (_members(), {"rule": "uncertainty_weighted", "penalty": -1.0}, "penalty must be")],
+)  # fmt: skip
+def test_ensemble_scores_reject_bad_input(members, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ensemble_scores(members, **kwargs)

@@ -23,6 +23,20 @@ PITFALLS = {
     # the argmax over prompts instead of over each prompt's answers
     "best_of_n": "def best_of_n(candidates, scores):\n"
                  "    return [candidates[i][0] for i in np.argmax(scores, axis=0)]\n",
+    # the answer of best GOLD kept in each group: best-of-n never sees the gold reward
+    "gold_curve": "def bon_gold_curve(proxy, gold, ns):\n"
+                  "    proxy, gold = np.asarray(proxy, float), np.asarray(gold, float)\n"
+                  "    P, N = proxy.shape\n"
+                  "    out = {'n': np.array(ns), 'kl': np.array([bon_kl(n) for n in ns]),\n"
+                  "           'gold': np.empty(len(ns)), 'proxy': np.empty(len(ns))}\n"
+                  "    for j, n in enumerate(ns):\n"
+                  "        g = N // n\n"
+                  "        p = proxy[:, :g * n].reshape(P, g, n)\n"
+                  "        q = gold[:, :g * n].reshape(P, g, n)\n"
+                  "        k = np.argmax(q, axis=2)[..., None]\n"
+                  "        out['gold'][j] = np.take_along_axis(q, k, 2).mean()\n"
+                  "        out['proxy'][j] = np.take_along_axis(p, k, 2).mean()\n"
+                  "    return out\n",
 }
 
 
@@ -60,10 +74,11 @@ def test_the_central_pitfalls_lose_their_points():
     by_id = {e.exercise: e for e in results["pitfalls"].exercises}
     assert by_id["bon_kl"].points == 0.0
     assert by_id["best_of_n"].points == 0.0
-    assert by_id["gold_curve"].points == 5.0  # the third exercise is the solution's
+    assert by_id["gold_curve"].points == 0.0
     feedback = " ".join(str(e) for e in results["pitfalls"].exercises)
     assert "the − (n − 1)/n term is missing" in feedback
     assert "axis=1" in feedback
+    assert "best-of-n never sees the gold reward" in feedback
 
 
 # ----- the lesson's your-turn checkers
@@ -81,8 +96,11 @@ def test_unanswered_tasks_say_so():
      ("06-kl-best-of-16", 1.8351, 3.0, "natural log"),
      ("06-filler-logit", 0.4, -0.4, "r*'s view alone"),
      ("06-filler-logit", 0.4, 0.8, "length bias alone"),
-     ("06-first-to-peak", "a", "c", "over-rates"),
-     ("06-shared-bias", "c", "b", "least of them")],
+     ("06-data-size", "b", "a", "from what height"),
+     ("06-data-size", "b", "c", "far apart or close"),
+     ("06-ensemble", "d", "a", "their mean"),
+     ("06-ensemble", "d", "b", "least of them"),
+     ("06-ensemble", "d", "c", "disagreement")],
 )  # fmt: skip
 def test_checkers_judge_the_answer(task_id, right, wrong, hint):
     assert tasks.check(task_id, right).correct
@@ -96,6 +114,6 @@ def test_checkers_reject_answers_of_the_wrong_kind():
     with pytest.raises(TypeError):
         tasks.check("06-kl-best-of-16", "1.8")
     with pytest.raises(ValueError, match="options are"):
-        tasks.check("06-shared-bias", "e")
+        tasks.check("06-ensemble", "e")
     with pytest.raises(ValueError, match="no task"):
         tasks.check("06-nope", 1.0)

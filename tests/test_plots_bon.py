@@ -35,6 +35,22 @@ def test_bon_curves_reject_bad_input(x, curves, dashed, message):
         plot_bon_curves(x, curves, dashed=dashed)
 
 
+def test_bon_curves_keep_one_colour_per_curve_across_panels():
+    """The same label gets the same colour whatever else a panel draws, and in whatever order."""
+    colors = {"gold": "tab:blue", "proxy": "tab:blue", "r*": "tab:green", "small": "tab:red"}
+    x = np.array([0.0, 1.0])
+    left = plot_bon_curves(x, {"gold": ([0, 1], None), "proxy": ([0, 2], None),
+                               "r*": ([0, 3], None)}, colors=colors)  # fmt: skip
+    right = plot_bon_curves(x, {"small": ([0, 1], None), "r*": ([0, 3], None)}, colors=colors)
+    drawn = {}
+    for ax in (left, right):
+        for bars in ax.containers:
+            drawn.setdefault(bars.get_label(), set()).add(bars.lines[0].get_color())
+    assert drawn == {name: {colour} for name, colour in colors.items()}
+    with pytest.raises(ValueError, match=r"no colour to the curves \['r\*'\]"):
+        plot_bon_curves(x, {"r*": ([0, 3], None)}, colors={"gold": "C0"})
+
+
 def test_reward_by_length_centres_each_series_and_averages_per_length():
     lengths = np.array([4, 4, 6, 6, 9])
     ax = plot_reward_by_length(lengths, {"r*": np.array([1.0, 3.0, 0.0, 0.0, 1.0]),

@@ -11,8 +11,8 @@ Examples
 06-kl-best-of-16: not answered yet. Replace ... with your answer and run the cell again.
 >>> check("06-kl-best-of-16", 1.835).correct
 True
->>> result = check("06-first-to-peak", "c")
->>> result.correct, "the proxy over-rates" in str(result)
+>>> result = check("06-data-size", "a")
+>>> result.correct, "from what height" in str(result)
 (False, True)
 """
 
@@ -22,8 +22,6 @@ import math
 from typing import Any
 
 from rmcourse.quiz.task_kinds import ChoiceTask, NumberTask, TaskResult, judge
-
-_TURN_HINT = "What makes a gold curve turn is the search finding answers the proxy over-rates."
 
 TASKS: dict[str, NumberTask | ChoiceTask] = {
     task.id: task
@@ -39,12 +37,14 @@ TASKS: dict[str, NumberTask | ChoiceTask] = {
             ),
         ),
         ChoiceTask(
-            "06-first-to-peak",
-            answer="a",
+            "06-data-size",
+            answer="b",
             hints={
-                "b": _TURN_HINT,
-                "c": _TURN_HINT,
-                "d": "Look again at what the gold curve of a proxy does once n grows large.",
+                "a": "Past its peak a proxy's gold curve falls, but from what height? Compare how "
+                "well each size of model ranks answers by r* (the Spearman column above).",
+                "c": "Are the two far apart or close? Set the gap in how well the two sizes rank "
+                "answers (the Spearman column above) against what a gold curve loses after its "
+                "peak.",
             },
         ),
         NumberTask(
@@ -59,12 +59,13 @@ TASKS: dict[str, NumberTask | ChoiceTask] = {
             ),
         ),
         ChoiceTask(
-            "06-shared-bias",
-            answer="c",
+            "06-ensemble",
+            answer="d",
             hints={
                 "a": "All members learned from the same biased labels: what does their mean like?",
                 "b": "If every member rewards length, what does the least of them reward?",
-                "d": "The members agree that longer is better: how far apart are they on that?",
+                "c": "The members agree that longer is better: how far apart are they on that, "
+                "and what does a penalty on their disagreement then cost a long answer?",
             },
         ),
     )
