@@ -75,7 +75,7 @@ TASKS: dict[str, NumberTask | ChoiceTask] = {
 def check(task_id: str, answer: Any) -> TaskResult:
     """Judge a student's answer to one task of lesson 06 (``...`` or None: not answered yet).
 
-    Raises ``ValueError`` for an unknown task or option key, ``TypeError`` for an answer of the
-    wrong kind.
+    An unknown option key or an answer of the wrong kind is ``"invalid"``, with one line saying
+    what to give; an unknown task id raises ``ValueError``.
     """
     return judge(TASKS, task_id, answer)
