@@ -22,7 +22,10 @@ VOLATILE_CELL_METADATA = ("execution", "collapsed", "scrolled", "ExecuteTime")
 VOLATILE_NOTEBOOK_METADATA = ("widgets", "toc", "varInspector")
 # A code cell with this tag shows the answer of a your-turn task asked above it: committed lessons
 # keep it without outputs, so that opening a lesson shows no answer the student has not given.
+# Its printed text moves to the cell's metadata (no notebook view shows it), where the test of the
+# numbers quoted in <details> reveals reads it.
 ANSWER_REVEAL_TAG = "answer-reveal"
+REVEALED_KEY = "rmcourse_revealed_text"
 # A widget's view output refers to a model that lives only in a running kernel (or in saved widget
 # state, which changes on every run): committed notebooks keep the plain-text/HTML forms instead.
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -33,7 +36,10 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
     Outputs that display a widget view are dropped too: without the kernel or the saved state
     they would show "model not found". Cells tagged ``answer-reveal`` lose all their outputs:
-    they show the answer of a task asked above them, which the student runs them to see.
+    they show the answer of a task asked above them, which the student runs them to see. Their
+    printed text (streams and plain-text results, not images) is kept in the cell's metadata under
+    ``REVEALED_KEY``, which no notebook view displays, so that the numbers a ``<details>`` reveal
+    quotes can still be checked against what the code printed.
 
     Examples
     --------
@@ -47,8 +53,9 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     >>> printed = nbformat.v4.new_output("stream", text="0.835685")
     >>> nb.cells.append(nbformat.v4.new_code_cell("print(loss)", outputs=[printed],
     ...                                           metadata={"tags": [ANSWER_REVEAL_TAG]}))
-    >>> clean_notebook(nb).cells[1].outputs
-    []
+    >>> cell = clean_notebook(nb).cells[1]
+    >>> cell.outputs, cell.metadata[REVEALED_KEY]
+    ([], ['0.835685'])
     """
     for key in VOLATILE_NOTEBOOK_METADATA:
         nb.metadata.pop(key, None)
@@ -62,12 +69,24 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
         if cell.cell_type == "code" and ANSWER_REVEAL_TAG in cell.metadata.get("tags", []):
+            if cell.outputs:  # a cell cleaned before keeps the text it had
+                cell.metadata[REVEALED_KEY] = _printed_text(cell.outputs)
             cell.outputs = []
         elif cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if WIDGET_VIEW_MIME not in o.get("data", {})]
             for output in cell.outputs:
                 output.get("metadata", {}).pop("execution", None)
     return nb
+
+
+def _printed_text(outputs: Sequence[nbformat.NotebookNode]) -> list[str]:
+    """The text of each stream and each plain-text result among ``outputs``."""
+    texts = []
+    for output in outputs:
+        text = output.get("text") or output.get("data", {}).get("text/plain", "")
+        if text:
+            texts.append(text.strip() if isinstance(text, str) else "".join(text).strip())
+    return texts
 
 
 def execute_notebook(path: Path, timeout: int = 600) -> nbformat.NotebookNode:
