@@ -27,6 +27,7 @@ CONSTANTS = {
         0.2: "r_w given in task 01-pair-loss",
         1.2: "r_l given in task 01-pair-loss",
         0.3: "both rewards of the third pair given in task 01-shifted-loss",
+        3.2: "start of the section number §3.2.2 of Touvron et al. (2023), cited for Llama 2",
     },
     "02": {
         745: "where e^-x drops below the smallest float64 subnormal (e^-745 ≈ 5e-324)",

@@ -424,6 +424,11 @@ PITFALLS = [
     ("01_bradley_terry", "preference_probability",
      "def preference_probability(r_w, r_l):\n    return 1 / (1 + math.exp(-(r_w - r_l)))\n",
      "np.exp takes arrays"),
+    ("01_bradley_terry", "preference_probability",  # element-wise, but inf / inf at a gap of 2000
+     "def preference_probability(r_w, r_l):\n"
+     "    z = np.asarray(r_w, dtype=float) - np.asarray(r_l, dtype=float)\n"
+     "    return np.exp(z) / (1 + np.exp(z))\n",
+     "inf / inf is nan"),
     ("01_bradley_terry", "pair_loss",
      "def pair_loss(r_w, r_l):\n    return math.log(1 + math.exp(-(r_w - r_l)))\n", "overflowed"),
     ("01_bradley_terry", "pair_loss",  # overflow handled, but log(1 + tiny) rounds to 0
@@ -457,6 +462,27 @@ PITFALLS = [
     ("04_train_reward_model", "reward_pairs",
      "def reward_pairs(model, batch):\n    half = batch.shape[0] // 2\n"
      "    return model(batch[:half]), model(batch[half:])\n", "run it ONCE"),
+    ("04_train_reward_model", "fit_reward_model",  # chosen and rejected drawn apart
+     "def fit_reward_model(model, train_batch, steps, batch_size=64, lr=1e-2, seed=0):\n"
+     "    chosen, rejected = train_batch.chunk(2)\n"
+     "    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)\n"
+     "    g = torch.Generator().manual_seed(seed)\n"
+     "    losses = []\n"
+     "    for _ in range(steps):\n"
+     "        i = torch.randint(0, chosen.shape[0], (batch_size,), generator=g)\n"
+     "        j = torch.randint(0, chosen.shape[0], (batch_size,), generator=g)\n"
+     "        losses.append(train_step(model, torch.cat([chosen[i], rejected[j]]), optimizer))\n"
+     "    return losses\n",
+     "not the same pair"),
+    ("04_train_reward_model", "fit_reward_model",  # one batch drawn once, reused at every step
+     "def fit_reward_model(model, train_batch, steps, batch_size=64, lr=1e-2, seed=0):\n"
+     "    chosen, rejected = train_batch.chunk(2)\n"
+     "    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)\n"
+     "    g = torch.Generator().manual_seed(seed)\n"
+     "    idx = torch.randint(0, chosen.shape[0], (batch_size,), generator=g)\n"
+     "    batch = torch.cat([chosen[idx], rejected[idx]])\n"
+     "    return [train_step(model, batch, optimizer) for _ in range(steps)]\n",
+     "fresh batch"),
 ]
 
 

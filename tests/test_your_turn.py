@@ -81,7 +81,22 @@ CASES = [
     ("08-gradient-inside-prompt", 0.0, -0.5, "chain rule"),
     ("08-gradient-inside-prompt", 0.0, np.log(2), "loss of a tie"),
     ("08-pairs-per-step", 256, 64, "one process"),
+    ("01-three-to-one", np.log(3), np.log10(3), "natural logarithm"),
+    ("01-three-to-one", np.log(3), 1 / 3, "solve it for Δ"),
+    ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), 0.0596, "Two signs are flipped"),
+    ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), -0.2202, "not over its 4 rewards"),
+    ("08-trl-reward-loss", lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
+     lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0,
+                                    reduction="sum"), "not their sum"),
+    ("08-trl-reward-loss", lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
+     lambda r_c, r_r, m, c: bt_loss(r_c, r_r, center_coef=c or 0.0), "with and without margins"),
 ]
+
+
+def test_the_overflow_hint_does_not_name_the_function_that_answers_it():
+    verdict = tasks.check("02-stable-log-sigmoid", lambda x: np.log(1 / (1 + np.exp(-x))))
+    assert "overflows" in verdict.message
+    assert "logaddexp" not in verdict.message and "log1p" not in verdict.message
 
 
 @pytest.mark.parametrize(("task_id", "right", "wrong", "hint_word"), CASES)

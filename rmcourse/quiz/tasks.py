@@ -52,11 +52,12 @@ def _flipped_loss(r_chosen: Any, r_rejected: Any) -> float:
 
 
 def _trl_loss(r_c: Any, r_r: Any, m: Any, c: Any, *, margin_sign: float = -1.0,
-              centre: str = "mean-sum") -> float:
-    """TRL's reward loss (``centre="mean-sum"``), or one of its plausible misreadings."""
+              centre: str = "mean-sum", reduce: str = "mean") -> float:
+    """TRL's reward loss (the defaults), or one of its plausible misreadings: ``margin_sign``
+    +1 (margin added) or 0 (margin ignored), ``reduce="sum"`` (pair losses summed)."""
     r_c, r_r = as_numpy(r_c), as_numpy(r_r)
     logits = r_c - r_r + (0.0 if m is None else margin_sign * as_numpy(m))
-    loss = float(np.mean(-log_sigmoid(logits)))
+    loss = float(getattr(np, reduce)(-log_sigmoid(logits)))
     if c is None:
         return loss
     square = {"mean-sum": np.mean((r_c + r_r) ** 2), "sum-sum": np.sum((r_c + r_r) ** 2),
@@ -126,6 +127,9 @@ TASKS: dict[str, Task] = {
                 (0.75, "That is the probability P itself; the task asks for the margin Δ."),
                 (-math.log(3), "σ(Δ) > 1/2 needs a positive margin."),
                 (3.0, "3 is P / (1 − P), the odds; the margin is not the odds themselves."),
+                (math.log10(3), "The margin is a natural logarithm (σ is built from e^(−Δ)): "
+                                "which logarithm did you take?"),
+                (1 / 3, "1/3 is e^(−Δ), the step before the answer: solve it for Δ."),
             ],
         ),
         ChoiceTask(
@@ -162,8 +166,7 @@ TASKS: dict[str, Task] = {
             probes=[(np.array([-2.0, 0.0, 3.0]),), (np.array([-1000.0, -800.0]),),
                     (np.array([40.0, 60.0]),)],
             nonfinite_hint="Some e^(...) in your formula overflows for these inputs: use a form "
-                           "in which no positive number is exponentiated (np.logaddexp factors "
-                           "it out).",
+                           "in which no large positive number is exponentiated.",
             mistakes=[
                 (_naive_log_sigmoid, "There 1 + e^(−x) rounds to exactly 1 and the tiny loss is "
                  "lost: np.log1p or np.logaddexp keep it."),
@@ -185,6 +188,11 @@ TASKS: dict[str, Task] = {
                 (2 * float(bt_loss_grad([3.0, 2.0], [1.0, 2.0])[0][0]),
                  "Check the sign of Δ = r_w − r_l for this pair, and divide by the number of "
                  "pairs B."),
+                (-float(bt_loss_grad([3.0, 2.0], [1.0, 2.0])[0][0]),
+                 "Two signs are flipped: that of Δ = r_w − r_l for this pair, and that of the "
+                 "gradient. Would raising r_w lower or raise the loss?"),
+                (_GRAD_TWO_PAIRS / 2, "The loss is the mean over the B pairs of the batch, not "
+                 "over its 4 rewards: divide by the number of pairs."),
             ],
         ),
         NumberTask(
@@ -355,6 +363,10 @@ TASKS: dict[str, Task] = {
                  "over the pairs of (r_c + r_r)², not the sum."),
                 (partial(_trl_loss, centre="each"), "Centering squares each pair's sum "
                  "r_c + r_r, not each reward."),
+                (partial(_trl_loss, reduce="sum"), "The loss of a batch is the MEAN of the pair "
+                 "losses −log σ(·), not their sum."),
+                (partial(_trl_loss, margin_sign=0.0), "Your function gives the same value with "
+                 "and without margins: when m is not None, the chosen reward must clear it."),
             ],
         ),
         NumberTask(
