@@ -1,7 +1,8 @@
 """Lesson 07 (DPO): three your-turn tasks, each committed unanswered with its answer behind a
 reveal and every cell that prints an answer committed without outputs; the quiz cell shows the DPO
-questions; the key cells keep their checked outputs; no wall-clock figure is committed; the claim
-about implicit rewards at the exact optimum holds in the lesson's own toy example."""
+questions as they are now; the sections are numbered in order; the key cells keep their checked
+outputs; no wall-clock figure is committed; the claim about implicit rewards at the exact optimum
+holds in the lesson's own toy example."""
 
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from rmcourse import quiz
 from rmcourse.np_loss import sigmoid
 from rmcourse.quiz import tasks
 
@@ -136,3 +138,19 @@ def test_the_lesson_prints_the_same_toy_table(cells):
         want = [c.mean(), r.mean(), (c + r).mean() / 2, -(beta * kl).mean(), cd.mean()]
         np.testing.assert_allclose([chosen, rejected, mean, minus_kl, chosen_distinct], want,
                                    atol=6e-4)
+
+
+def test_the_sections_are_numbered_one_to_eight_in_order(cells):
+    numbers = [int(n) for c in cells if c.cell_type == "markdown"
+               for n in re.findall(r"^## (\d+)\.", c.source, flags=re.M)]
+    assert numbers == list(range(1, 9))
+
+
+def test_the_committed_quiz_output_shows_the_current_questions(cells):
+    (cell,) = [c for c in cells if c.cell_type == "code" and 'quiz.show("dpo")' in c.source]
+    shown = _text(cell)
+    questions = [q for q in quiz.load_questions() if q.scenario == "dpo"]
+    assert len(questions) >= 4
+    for q in questions:
+        assert q.prompt in shown and q.explanation in shown, q.id
+        assert all(o.text in shown for o in q.options), q.id

@@ -483,6 +483,14 @@ PITFALLS = [
      "    batch = torch.cat([chosen[idx], rejected[idx]])\n"
      "    return [train_step(model, batch, optimizer) for _ in range(steps)]\n",
      "fresh batch"),
+    ("07_dpo", "dpo_step",  # no zero_grad: the second step adds the first step's gradient
+     "def dpo_step(policy, optimizer, batch, ref_chosen_logps, ref_rejected_logps, beta):\n"
+     "    ids = torch.cat([batch['chosen_ids'], batch['rejected_ids']])\n"
+     "    mask = torch.cat([batch['chosen_mask'], batch['rejected_mask']])\n"
+     "    chosen, rejected = sequence_logprobs(policy(ids), ids, mask).chunk(2)\n"
+     "    loss = dpo_loss(chosen, rejected, ref_chosen_logps, ref_rejected_logps, beta)\n"
+     "    loss.backward()\n    optimizer.step()\n    return loss.item()\n",
+     "zero_grad"),
 ]
 
 

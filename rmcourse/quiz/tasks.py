@@ -339,9 +339,9 @@ TASKS: dict[str, Task] = {
         ChoiceTask(
             "07-largest-kl", answer="a",
             hints={
-                "b": "Compare the two ends first. In the loss −log σ(β·m), m is a pair's margin "
-                     "of log-ratios log π_θ/π_ref: for the same value of β·m, how large must m be "
-                     "at β = 0.1 and at β = 1.0?",
+                "b": "Look at the two ends of the range before the middle. Write a pair's loss "
+                     "as −log σ(β·m), m its margin of log-ratios log π_θ/π_ref: what does β "
+                     "change about how far m has to grow before the loss stops pulling?",
                 "c": "A larger β does give a larger gradient at the start. But in −log σ(β·m), m "
                      "the margin of log-ratios log π_θ/π_ref, the pull fades once β·m is a few "
                      "units: is reaching that point cheap or expensive in log-probability moved "
