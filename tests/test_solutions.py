@@ -459,6 +459,12 @@ PITFALLS = [
      "    losses = -torch.log(torch.sigmoid(d)) + center_coef * (r_chosen + r_rejected) ** 2\n"
      "    return {'mean': losses.mean(), 'sum': losses.sum(), 'none': losses}[reduction]\n",
      "use F.logsigmoid"),
+    ("03_pytorch_loss", "bt_loss",  # c times the square of the mean sum, not the mean square
+     "def bt_loss(r_chosen, r_rejected, margin=None, center_coef=0.0, reduction='mean'):\n"
+     "    d = r_chosen - r_rejected - (0.0 if margin is None else margin)\n"
+     "    losses = -F.logsigmoid(d) + center_coef * (r_chosen + r_rejected).mean() ** 2\n"
+     "    return {'mean': losses.mean(), 'sum': losses.sum(), 'none': losses}[reduction]\n",
+     "not the square of their mean"),
     ("04_train_reward_model", "reward_pairs",
      "def reward_pairs(model, batch):\n    half = batch.shape[0] // 2\n"
      "    return model(batch[:half]), model(batch[half:])\n", "run it ONCE"),

@@ -46,6 +46,12 @@ CASES = [
      lambda c, r: -F.logsigmoid(r - c).mean(), "other way round"),
     ("03-torch-loss", lambda c, r: -F.logsigmoid((c - r).float()).mean(),
      lambda c, r: -F.logsigmoid(c - r).sum(), "sum of the pair losses"),
+    ("03-torch-loss", lambda c, r: F.softplus(r - c).mean(),
+     lambda c, r: torch.log1p(torch.exp(r - c)).mean(), "exp(1000) overflows"),
+    ("03-torch-loss", lambda c, r: -F.logsigmoid(c - r).mean(),
+     lambda c, r: F.logsigmoid(c - r).mean(), "its negative"),
+    ("03-torch-loss", lambda c, r: -F.logsigmoid(c - r).mean(),
+     lambda c, r: F.binary_cross_entropy(torch.sigmoid(c - r), torch.ones_like(c)), "clamps"),
     ("03-margin-equal-rewards", np.log1p(np.exp(1.5)), np.log(2), "shifts"),
     ("03-margin-equal-rewards", np.log1p(np.exp(1.5)), np.log1p(np.exp(-1.5)), "negative"),
     ("03-centering-penalty", 0.25, 0.5, "not the sum"),
@@ -216,6 +222,9 @@ def test_the_torch_loss_checker_accepts_every_right_answer_lesson_03_teaches(ans
     (lambda c, r: -F.logsigmoid(r - c).mean(), ["other way round"], ["sum of the pair"]),
     (lambda c, r: -F.logsigmoid(c - r).sum(), ["sum of the pair"], ["other way round"]),
     (lambda c, r: -torch.log(torch.sigmoid(c - r)).mean(), ["finite"], ["other way round", "sum"]),
+    (lambda c, r: F.logsigmoid(c - r).mean(), ["its negative"], ["other way round", "clamps"]),
+    (lambda c, r: F.binary_cross_entropy(torch.sigmoid(c - r), torch.ones_like(c)), ["clamps"],
+     ["other way round", "its negative", "finite"]),
 ])
 def test_a_code_hint_names_only_the_mistake_the_answer_makes(answer, named, not_named):
     verdict = tasks.check("03-torch-loss", answer)

@@ -51,6 +51,16 @@ def _flipped_loss(r_chosen: Any, r_rejected: Any) -> float:
     return bt_loss(as_numpy(r_rejected), as_numpy(r_chosen))
 
 
+def _negated_loss(r_chosen: Any, r_rejected: Any) -> float:
+    return -bt_loss(as_numpy(r_chosen), as_numpy(r_rejected))
+
+
+def _clamped_log_loss(r_chosen: Any, r_rejected: Any) -> float:
+    """F.binary_cross_entropy(σ(Δ), 1): PyTorch clamps its log at −100, so a pair loss ≤ 100."""
+    delta = as_numpy(r_chosen) - as_numpy(r_rejected)
+    return float(np.mean(np.minimum(-log_sigmoid(delta), 100.0)))
+
+
 def _trl_loss(r_c: Any, r_r: Any, m: Any, c: Any, *, margin_sign: float = -1.0,
               centre: str = "mean-sum", reduce: str = "mean") -> float:
     """TRL's reward loss (the defaults), or one of its plausible misreadings: ``margin_sign``
@@ -213,9 +223,15 @@ TASKS: dict[str, Task] = {
             "03-torch-loss", reference=_torch_mean_loss, rtol=1e-9,
             probes=_LazyTorchProbes([([2.0, 0.0], [0.0, 1.0]),
                                      ([-900.0, 5.0, 0.5], [100.0, 4.0, 0.5])]),
-            nonfinite_hint="The loss of a pair ranked wrong by 1000 is about 1000, finite: the "
-                           "log of a sigmoid that rounded to 0 gives inf, F.logsigmoid does not.",
+            nonfinite_hint="The loss of a pair ranked wrong by 1000 is about 1000, finite: "
+                           "exp(1000) overflows to inf, and the log of a sigmoid that rounded "
+                           "to 0 gives inf; F.logsigmoid computes it without either.",
             mistakes=[
+                (_negated_loss, "That is the mean log-likelihood log σ(Δ), which is ≤ 0; the "
+                 "loss to minimise is its negative."),
+                (_clamped_log_loss, "A pair ranked wrong by 1000 should cost about 1000, but a "
+                 "sigmoid that rounded to 0 has log −inf, which binary_cross_entropy clamps at "
+                 "−100: work from the logit Δ, not from σ(Δ)."),
                 (_flipped_loss, "That is the loss of the pairs the other way round: the margin is "
                  "r_chosen − r_rejected."),
                 (_summed_loss, "That is the sum of the pair losses; the loss of a batch is their "
