@@ -795,25 +795,23 @@ def test_a_cell_that_kills_the_grading_process_costs_only_its_author(tmp_path):
 
 @pytest.mark.kernel
 def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
-    real, sockets_used = execute._new_client, []
+    real, starts = execute._new_client, []
 
-    def first_cannot_bind(workdir, limits, sockets):  # as when another kernel took its port
-        if not sockets_used:
-            sockets = tmp_path / "no-such-folder" / "k"
-        sockets_used.append(sockets)
-        return real(workdir, limits, sockets)
+    def first_cannot_start(workdir, limits, sockets):  # its folder is gone: the start fails
+        starts.append(sockets)
+        return real(workdir if len(starts) > 1 else tmp_path / "gone", limits, sockets)
 
-    monkeypatch.setattr(execute, "_new_client", first_cannot_bind)
+    monkeypatch.setattr(execute, "_new_client", first_cannot_start)
     results = run_steps([Step("1 + 1")], tmp_path, Limits(cell_timeout=20))
     assert [(r.outcome, r.result_text) for r in results] == [("ok", "2")]
-    assert len(sockets_used) == 2
+    assert len(starts) == 2
 
 
 @pytest.mark.kernel
 def test_a_kernel_that_never_starts_is_a_clear_error(tmp_path, monkeypatch):
     real = execute._new_client
     monkeypatch.setattr(
-        execute, "_new_client", lambda w, lim, s: real(w, lim, tmp_path / "missing" / "k")
+        execute, "_new_client", lambda w, lim, s: real(tmp_path / "gone", lim, s)
     )
     with pytest.raises(execute.KernelStartError, match="no kernel started in 3 tries"):
         run_steps([Step("1 + 1")], tmp_path, Limits(cell_timeout=20))

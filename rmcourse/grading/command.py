@@ -18,10 +18,12 @@ from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
 
+from rmcourse.grading import box
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.grade import grade_submission, ungraded
 from rmcourse.grading.gradebook import read_rows, record
@@ -63,7 +65,12 @@ def _grade_one(path: Path, assignment: Assignment, limits: Limits) -> Submission
     try:
         return grade_submission(path, assignment, limits)
     except Exception as exc:  # one student's problem must not stop the class
-        return ungraded(path.stem, assignment, Status.GRADER_ERROR, f"{type(exc).__name__}: {exc}")
+        note = f"{type(exc).__name__}: {exc}"
+        return replace(ungraded(path.stem, assignment, Status.GRADER_ERROR, note), box=_box(limits))
+
+
+def _box(limits: Limits) -> str:
+    return limits.box or box.NO_BOX
 
 
 def _quit_on_terminate(signum: int, frame: object) -> None:
@@ -126,7 +133,8 @@ def _graded(
                 "alone): a cell may end its kernel's parent process, or the machine ran out "
                 "of memory"
             )
-            yield ungraded(path.stem, assignment, Status.GRADER_ERROR, note)
+            yield replace(ungraded(path.stem, assignment, Status.GRADER_ERROR, note),
+                          box=_box(limits))  # fmt: skip
 
 
 def grade_folder(
@@ -157,6 +165,7 @@ def grade_folder(
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
     assignment = load_assignment(solution)
+    limits = replace(limits, box=box.resolve(limits.box))  # once, not in every worker
     paths = [Path(p) for p in submissions]
     done: dict[str, SubmissionResult] = {}
     progress = tqdm(total=len(paths), desc=f"grading {assignment.name}", unit="student")
@@ -200,6 +209,7 @@ def grade_command(
     out: Path,
     timeout: float,
     jobs: int | None = None,
+    sandbox: bool = True,
 ) -> int:
     """The ``rmcourse grade`` command; returns its exit status (2 for bad arguments).
 
@@ -217,6 +227,10 @@ def grade_command(
         Seconds per cell; a submission gets ``SUBMISSION_TIMEOUTS`` times that (at least 60).
     jobs : int or None
         Submissions graded at once; None: the number of CPUs.
+    sandbox : bool
+        Run every kernel in a box (:mod:`rmcourse.grading.box`); where none can be made the
+        command refuses in one line, and grades unboxed only with ``sandbox=False``
+        (``--no-sandbox``).
 
     Examples
     --------
@@ -233,6 +247,13 @@ def grade_command(
     if problem:
         print(f"rmcourse grade: error: {problem}", file=sys.stderr)
         return 2
+    kind, why = box.available() if sandbox else (None, "")
+    if sandbox and kind is None:
+        print(box.REFUSAL.format(why=why), file=sys.stderr)
+        return 2
+    if not sandbox:
+        print("rmcourse grade: --no-sandbox: student code runs as you, with your files",
+              file=sys.stderr)  # fmt: skip
     submissions = sorted(submissions_dir.glob("*.ipynb"))
     ignored = sorted(p.name for p in submissions_dir.iterdir() if p.suffix != ".ipynb")
     if ignored:
@@ -243,7 +264,9 @@ def grade_command(
     try:
         read_rows(Path(out))  # an existing file must be a gradebook before anyone is graded
         limits = Limits(
-            cell_timeout=timeout, submission_timeout=max(60.0, SUBMISSION_TIMEOUTS * timeout)
+            cell_timeout=timeout,
+            submission_timeout=max(60.0, SUBMISSION_TIMEOUTS * timeout),
+            box=kind,
         )
         results = grade_folder(submissions, solution, Path(out), limits, jobs)
     except ValueError as exc:
