@@ -730,6 +730,54 @@ def test_an_interrupt_keeps_what_was_recorded_and_leaves_no_kernel(tmp_path):
     _all_end([int(p.read_text()) for p in pid_files])
 
 
+# A grading stand-in that starts processes non-stop, as a worker starting kernels does, with a
+# slow at-fork callback: a SIGTERM that lands in one raises SystemExit there, which Python drops
+# ("Exception ignored in: <function _releaseLock>"): the worker grades on. That is how a Ctrl-C
+# once left `rmcourse grade` waiting for a worker busy with a 600-s cell.
+BUSY = """
+import os, subprocess, time
+os.register_at_fork(after_in_parent=lambda: time.sleep(0.02))
+
+def grade(path):
+    path.with_suffix(".pid").write_text(str(os.getpid()))
+    end = time.monotonic() + 600
+    while time.monotonic() < end:
+        subprocess.run(["true"], preexec_fn=os.getpid)
+"""
+POOLED = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import busy
+from rmcourse.grading import command
+command.STOP_GRACE_S = 1.0
+list(command._pooled(sorted(Path(sys.argv[1]).glob("*.ipynb")), busy.grade, 2))
+"""
+
+
+@pytest.mark.slow
+def test_an_interrupt_ends_the_pool_even_when_a_worker_drops_its_sigterm(tmp_path):
+    for run in range(8):
+        folder = tmp_path / f"run{run}"
+        folder.mkdir()
+        (folder / "busy.py").write_text(BUSY)
+        for student in ("ann", "bob", "cid"):
+            (folder / f"{student}.ipynb").write_text("")
+        grader = subprocess.Popen([sys.executable, "-c", POOLED, folder], start_new_session=True)
+        pid_files = [folder / "ann.pid", folder / "bob.pid"]
+        deadline = time.monotonic() + 120
+        while not all(p.exists() and p.read_text() for p in pid_files):
+            assert time.monotonic() < deadline and grader.poll() is None
+            time.sleep(0.1)
+        time.sleep(0.1 * (run % 4))
+        start = time.monotonic()
+        os.killpg(grader.pid, signal.SIGINT)
+        assert grader.wait(timeout=30) != 0
+        assert time.monotonic() - start < 2 * 1.0 + 10  # two graces, then SIGKILL
+        _all_end([int(p.read_text()) for p in pid_files])
+        assert not (folder / "cid.pid").exists()  # cancelled, never started
+
+
 def _empty_class(tmp_path: Path) -> tuple[str, Path]:
     """The first assignment's name and a new, empty class folder."""
     folder = tmp_path / "class"

@@ -53,6 +53,16 @@ def _works(command: list[str]) -> bool:
 
 
 @functools.cache
+def usable(kind: str) -> bool:
+    """Whether a box of ``kind`` can be made here (a trial run of ``true`` in one)."""
+    if not sys.platform.startswith("linux") or kind not in KINDS:
+        return False
+    if not shutil.which("bwrap" if kind == BUBBLEWRAP else "unshare"):
+        return False
+    with tempfile.TemporaryDirectory(prefix="rmcourse-box-") as folder:
+        return _works(wrap(kind, ["true"], Path(folder), Path(folder)))
+
+
 def available() -> tuple[str | None, str]:
     """(the best box this machine can make, or None; why not, when None).
 
@@ -64,12 +74,9 @@ def available() -> tuple[str | None, str]:
     """
     if not sys.platform.startswith("linux"):
         return None, f"{sys.platform} has no Linux namespaces"
-    if shutil.which("bwrap") and _works(_bubblewrap(["true"], [], [])):
-        return BUBBLEWRAP, ""
-    if shutil.which("unshare"):
-        with tempfile.TemporaryDirectory(prefix="rmcourse-box-") as folder:
-            if _works(wrap(UNSHARE, ["true"], Path(folder), Path(folder))):
-                return UNSHARE, ""
+    for kind in KINDS:
+        if usable(kind):
+            return kind, ""
     found = "bwrap fails" if shutil.which("bwrap") else "no bwrap"
     return None, f"{found}, and unprivileged user namespaces are not available"
 

@@ -10,11 +10,13 @@ gradebook is kept sorted by student.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Generator, Iterator, Sequence
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
@@ -83,17 +85,40 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, _quit_on_terminate)
 
 
+# Seconds a worker gets, after each of two SIGTERMs, to shut its kernel down; then SIGKILL.
+STOP_GRACE_S = 10.0
+
+
+def _stop(workers: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    """End ``workers``: SIGTERM unwinds their grading (kernels shut down, scratch removed); sent
+    twice, since Python drops an exception a signal handler raises inside an at-fork callback
+    or a ``__del__`` (a SIGTERM that lands while a worker starts a kernel is lost); then SIGKILL
+    (their kernels die with them)."""
+    for _ in range(2):
+        alive = [w for w in workers if w.is_alive()]
+        for worker in alive:
+            worker.terminate()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for worker in alive:
+            worker.join(max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+
+
 def _pooled(
-    paths: Sequence[Path], assignment: Assignment, limits: Limits, workers: int
+    paths: Sequence[Path], grade: Callable[[Path], SubmissionResult], workers: int
 ) -> Generator[SubmissionResult, None, list[Path]]:
-    """Grade ``paths`` in ``workers`` fresh processes, yielding results as they finish; returns
-    the paths not graded because a grading process died (the pool is then broken)."""
+    """Grade ``paths`` with ``grade`` (picklable) in ``workers`` fresh processes, yielding
+    results as they finish; returns the paths not graded because a grading process died (the
+    pool is then broken). An interrupt ends every worker (:func:`_stop`) before it goes on."""
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
     before = set(multiprocessing.active_children())
     executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
     lost: list[Path] = []
     try:
-        futures = {executor.submit(_grade_one, p, assignment, limits): p for p in paths}
+        futures = {executor.submit(grade, p): p for p in paths}
         for future in as_completed(futures):
             try:
                 result = future.result()
@@ -102,8 +127,7 @@ def _pooled(
                 continue
             yield result
     except BaseException:  # an interrupt: the workers shut their kernels down and exit
-        for worker in set(multiprocessing.active_children()) - before:
-            worker.terminate()
+        _stop(list(set(multiprocessing.active_children()) - before))
         executor.shutdown(wait=True, cancel_futures=True)
         raise
     executor.shutdown(wait=True)
@@ -120,13 +144,14 @@ def _graded(
     took down with it (every one not yet finished) are graded again one at a time, each in a
     process of its own, and one whose process dies again is a ``grader_error``.
     """
+    grade = functools.partial(_grade_one, assignment=assignment, limits=limits)
     if jobs == 1 or len(paths) == 1:
         for path in paths:
-            yield _grade_one(path, assignment, limits)
+            yield grade(path)
         return
-    lost = yield from _pooled(paths, assignment, limits, min(jobs, len(paths)))
+    lost = yield from _pooled(paths, grade, min(jobs, len(paths)))
     for path in lost:
-        again = yield from _pooled([path], assignment, limits, 1)
+        again = yield from _pooled([path], grade, 1)
         if again:
             note = (
                 "the process grading this notebook died, twice (the second time grading it "
