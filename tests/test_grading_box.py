@@ -7,6 +7,8 @@ of functions, in the anti-copy tests.)"""
 
 from __future__ import annotations
 
+import ast
+import errno
 import os
 import secrets
 import signal
@@ -33,7 +35,9 @@ ATTACK = '''
 import glob, importlib.util, os, pwd, socket, subprocess, time
 _leaks = []
 
-def _holds(path, marker):
+def _holds(path, marker):  # not my own copy: this very code holds the markers
+    if os.path.dirname(os.path.realpath(path)) == os.path.realpath(os.getcwd()):
+        return False
     try:
         with open(path, "rb") as f:
             return marker.encode() in f.read()
@@ -168,7 +172,7 @@ def _attack_class(tmp_path: Path, name: str, listener: Listener) -> dict:
     things = {
         "token": token, "subs": str(subs), "gradebook": str(gradebook), "home": str(home),
         "canary": canary, "written": f".rmcourse-box-written-{token}", "port": listener.port,
-        "late": str(tmp_path / "late.txt"), "linger": f"{7000 + secrets.randbelow(999)}.{token[:4]}",
+        "late": str(tmp_path / "late.txt"), "linger": f"{7000 + secrets.randbelow(10**6)}.25",
         "solutions": str(SOLUTIONS),
     }  # fmt: skip
     mal = filled_exercise(name)
@@ -244,7 +248,7 @@ def test_the_attacks_succeed_without_a_box(tmp_path):
         assert listener.accepted == 1
         assert Path(things["late"]).read_text() == "late"
         assert _lingering(things["linger"])
-        assert results["zoe"].status == "not_a_notebook"  # mal destroyed it before it was graded
+        assert results["zoe"].points == 0 and not (Path(things["subs"]) / "zoe.ipynb").exists()
         assert {r.box for r in results.values()} == {box.NO_BOX}
     finally:
         listener.close()
@@ -272,7 +276,8 @@ def test_each_kind_of_box_runs_a_kernel_that_sees_only_its_scratch(tmp_path, kin
     )
     [result] = run_steps([Step(probe)], scratch, Limits(cell_timeout=60, box=kind))
     assert result.outcome == "ok", result
-    assert result.result_text == repr([False, True, str(scratch), 30, "no network", True])
+    seen = ast.literal_eval(result.result_text)
+    assert seen == [False, True, str(scratch), errno.EROFS, "no network", True]
     assert (scratch / "mine.txt").read_text() == "x"
 
 

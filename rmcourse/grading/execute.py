@@ -214,7 +214,7 @@ def _run_cell(client: _CappedClient, step: Step, timeout: float) -> StepResult:
 START_TRIES = 3  # a kernel that fails to start (a loaded machine) is tried again
 
 
-class _BoxedKernelManager(AsyncKernelManager):
+class BoxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts its kernel in a box (``box_kind`` empty: no box)."""
 
     box_kind = Unicode("").tag(config=True)
@@ -244,12 +244,12 @@ def _new_client(workdir: Path, limits: Limits, sockets: Path) -> _CappedClient:
         nbformat.v4.new_notebook(),
         output_bytes=limits.output_bytes,
         kernel_name="python3",
-        kernel_manager_class=_BoxedKernelManager,
+        kernel_manager_class=BoxedKernelManager,
         allow_errors=True,
         shutdown_kernel="immediate",
         startup_timeout=60,
         resources={"metadata": {"path": str(workdir)}},
-        config=Config({"_BoxedKernelManager": manager}),
+        config=Config({"BoxedKernelManager": manager}),
     )
 
     def record(cell: Any, cell_index: int, execute_reply: dict) -> None:
