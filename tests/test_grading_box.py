@@ -211,10 +211,21 @@ def _cleanup(things: dict) -> None:
 @pytest.mark.kernel
 @pytest.mark.parametrize("name", assignment_names())
 def test_no_escape_from_the_box(tmp_path, name):
+    _no_escape(tmp_path, name, BOXED)
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+@pytest.mark.skipif(not box.usable(box.UNSHARE), reason="no unshare box here")
+def test_no_escape_from_the_unshare_box(tmp_path):
+    _no_escape(tmp_path, assignment_names()[0], box.UNSHARE)
+
+
+def _no_escape(tmp_path: Path, name: str, kind: str) -> None:
     listener = Listener()
     things = _attack_class(tmp_path, name, listener)
     try:
-        results = _grade_class(name, things, Limits(cell_timeout=120))
+        results = _grade_class(name, things, Limits(cell_timeout=120, box=kind))
         notes = " ".join(e.note for e in results["mal"].exercises)
         assert "LEAK" not in notes  # nothing outside was read
         subs = Path(things["subs"])
@@ -227,7 +238,7 @@ def test_no_escape_from_the_box(tmp_path, name):
         for student in ("mal", "zoe"):  # right grades: the attack cost its author nothing
             assert results[student].points == results[student].max_points, results[student]
         rows = read_rows(Path(things["gradebook"]))
-        assert {r["box"] for r in rows if r["student"] != "xprior"} == {BOXED}
+        assert {r["box"] for r in rows if r["student"] != "xprior"} == {kind}
     finally:
         listener.close()
         _cleanup(things)
