@@ -706,28 +706,44 @@ def test_an_interrupt_keeps_what_was_recorded_and_leaves_no_kernel(tmp_path):
     name, folder = _empty_class(tmp_path)
     (folder / "a_empty.ipynb").write_text("")
     (folder / "b_empty.ipynb").write_text("")
+    marker = f"600.{secrets.randbelow(10**6):06d}"  # a `sleep` the host can see the kernels run
     for student in ("c_sleeps", "d_sleeps"):
         nb = filled_exercise(name)
-        pid_file = tmp_path / f"{student}.pid"
         nb.cells.insert(0, nbformat.v4.new_code_cell(
-            f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
-            "time.sleep(600)"))  # fmt: skip
+            f"import subprocess\nsubprocess.run(['sleep', {marker!r}])"))  # fmt: skip
         nbformat.write(nb, folder / f"{student}.ipynb")
     out = tmp_path / "gradebook.csv"
     args = [sys.executable, "-c", INTERRUPTED, folder, SOLUTIONS / f"{name}.ipynb", out]
     grader = subprocess.Popen(args, start_new_session=True, stderr=subprocess.PIPE)
-    pid_files = [tmp_path / "c_sleeps.pid", tmp_path / "d_sleeps.pid"]
     deadline = time.monotonic() + 300
-    while not all(p.exists() and p.read_text() for p in pid_files) or not out.exists():
+    while len(_running_with(marker)) < 2 or not out.exists():
         assert time.monotonic() < deadline and grader.poll() is None, grader.stderr.read()
         time.sleep(0.5)
+    sleeps = _running_with(marker)
+    kernels = [_parent(pid) for pid in sleeps]
     os.killpg(grader.pid, signal.SIGINT)  # Ctrl-C in the grader's terminal
     assert grader.wait(timeout=120) != 0
     rows = read_rows(out)
     assert {r["student"] for r in rows} == {"a_empty", "b_empty"}
     assert {r["status"] for r in rows} == {"empty"}
     assert not list(tmp_path.rglob("*.tmp"))
-    _all_end([int(p.read_text()) for p in pid_files])
+    _all_end(sleeps + kernels)
+
+
+def _running_with(marker: str) -> list[int]:
+    """The processes of this machine whose command line holds ``marker``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() in cmdline.read_bytes() and _running(int(cmdline.parent.name)):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[1])
 
 
 # A grading stand-in that starts processes non-stop, as a worker starting kernels does, with a
@@ -831,7 +847,8 @@ def test_a_cell_that_kills_the_grading_process_costs_only_its_author(tmp_path):
     nbformat.write(killer, folder / "cid.ipynb")
     out = tmp_path / "gradebook.csv"
     paths = sorted(folder.glob("*.ipynb"))
-    results = command.grade_folder(paths, SOLUTIONS / f"{name}.ipynb", out, Limits(), jobs=2)
+    unboxed = Limits(box=None)  # in a box the kernel cannot see, nor signal, its grader
+    results = command.grade_folder(paths, SOLUTIONS / f"{name}.ipynb", out, unboxed, jobs=2)
     assert [r.student for r in results] == ["ann", "bob", "cid"]
     assert [r.status for r in results] == ["ok", "ok", "grader_error"]
     assert "died, twice" in results[2].exercises[0].note

@@ -102,24 +102,30 @@ def _package_dir() -> Path:
 
 
 def _environment() -> list[str]:
-    """Host paths the kernel needs read-only: the prefixes, sys.path and the rmcourse package
-    folder -- never a folder holding the home, the working directory or rmcourse's checkout
-    (an editable install's repository root also holds solutions/)."""
+    """Host paths the kernel needs read-only: the Python prefixes and site-packages, the other
+    ``sys.path`` folders and the rmcourse package folder; of those, never one inside, or
+    holding, the home, the working directory or rmcourse's checkout (an editable install's
+    repository root also holds solutions/, and its tests/ or benchmarks/ may be on sys.path)."""
     package = _package_dir()
-    sites = {Path(p).resolve() for p in site.getsitepackages()}
+    prefixes = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
+    prefixes += [*site.getsitepackages(), str(Path(sys.executable).resolve().parent)]
+    if site.ENABLE_USER_SITE and site.getusersitepackages() in sys.path:
+        prefixes.append(site.getusersitepackages())
+    roots = [Path(p).resolve() for p in prefixes if p and os.path.exists(p)]
     guarded = [Path.home().resolve(), Path.cwd().resolve()]
-    if package.parent not in sites:
+    if package.parent not in roots:
         guarded.append(package.parent)
-    candidates = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *sys.path]
-    candidates += [str(Path(sys.executable).resolve().parent)]
-    paths = [package]
-    for entry in candidates:
+
+    def near_guarded(path: Path) -> bool:
+        return any(path == g or g in path.parents or path in g.parents for g in guarded)
+
+    paths = [package] + [r for r in roots if not any(r == g or r in g.parents for g in guarded)]
+    for entry in sys.path:
         if not entry or not os.path.exists(entry):
             continue
         path = Path(entry).resolve()
-        if any(path == g or path in g.parents for g in guarded):
-            continue
-        paths.append(path)
+        if not any(r == path or r in path.parents for r in roots) and not near_guarded(path):
+            paths.append(path)
     kept: list[str] = []
     for path in sorted(set(paths), key=lambda p: len(p.parts)):
         if not any(Path(k) == path or Path(k) in path.parents for k in kept):
