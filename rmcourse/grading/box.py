@@ -4,8 +4,9 @@ The kernel sees the system and the Python environment read-only, its own scratch
 private socket folder read-write, a fresh ``/tmp``, ``/dev`` and ``/proc``, and nothing else; it
 has no network (not even the host's loopback) and every process it starts dies with it. Two ways
 to build it, in this order (``benchmarks/README.md`` has the start costs): bubblewrap (``bwrap``),
-else util-linux ``unshare`` with this module as the box's first process (``python -m
-rmcourse.grading.box SPEC -- COMMAND``). What the box defends, and what not: ``docs/grading.md``.
+else util-linux ``unshare`` with this file as the box's first process (``python -I -S box.py
+SPEC -- COMMAND``: it mounts the box's root, then execs the kernel). What the box defends, and
+what not: ``docs/grading.md``.
 """
 
 from __future__ import annotations
