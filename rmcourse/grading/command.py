@@ -79,6 +79,15 @@ def _quit_on_terminate(signum: int, frame: object) -> None:
     raise SystemExit(f"stopped by signal {signum}")  # unwinds grading: its kernel is shut down
 
 
+def _in_worker(grade: Callable[[Path], SubmissionResult], path: Path) -> SubmissionResult:
+    """``grade(path)`` in a pool worker; after a SIGTERM has unwound it (kernel shut down), the
+    worker ends instead of taking the next submission from the pool's queue."""
+    try:
+        return grade(path)
+    except SystemExit:
+        os._exit(1)
+
+
 def _worker_init() -> None:
     """Workers leave Ctrl-C to the parent, which ends them with SIGTERM."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -118,7 +127,7 @@ def _pooled(
     executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
     lost: list[Path] = []
     try:
-        futures = {executor.submit(grade, p): p for p in paths}
+        futures = {executor.submit(_in_worker, grade, p): p for p in paths}
         for future in as_completed(futures):
             try:
                 result = future.result()
