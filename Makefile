@@ -10,7 +10,7 @@ SETTINGS := .venv-settings
 PYTEST_NB := --nbval-lax --nbval-current-env --nbval-cell-timeout=300 \
              --nbval-sanitize-with nbval_sanitize.cfg
 
-.PHONY: setup course test test-fast lint notebooks browser clean FORCE
+.PHONY: setup course test test-fast lint notebooks browser bubblewrap clean FORCE
 
 setup: $(STAMP)
 
@@ -34,13 +34,23 @@ browser:
 	    || echo "chromium could not be installed: the browser test will skip"; \
 	else echo "no /usr/bin/chromium and no root: the browser test will skip"; fi
 
+# bubblewrap, the box `rmcourse grade` runs student kernels in (else it uses `unshare`, slower to
+# start); installed when missing and when we may (root and apt-get).
+bubblewrap:
+	@if command -v bwrap >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing bubblewrap for the grading box"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null) \
+	    || echo "bubblewrap could not be installed: grading uses unshare where it can"; \
+	else echo "no bwrap and no root: grading uses unshare where it can (see rmcourse doctor)"; fi
+
 course: setup
 	$(BIN)/rmcourse course
 
 lint: setup
 	$(BIN)/ruff check rmcourse tests benchmarks scripts
 
-test: setup browser lint
+test: setup browser bubblewrap lint
 	$(BIN)/python -m pytest -n 2 --dist loadscope --durations=25 --doctest-modules $(PYTEST_NB) \
 	  rmcourse tests notebooks solutions exercises
 

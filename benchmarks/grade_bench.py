@@ -3,15 +3,17 @@
 Usage::
 
     python benchmarks/grade_bench.py [--assignment 02_numpy_loss] [--copies 12] [--jobs N]
-                                     [--nbgrader PYTHON]
+                                     [--nbgrader PYTHON] [--starts 5]
 
-Writes K copies of the exercise notebook filled in with the solution, then times, end to end as an
-instructor runs them: ``rmcourse grade --jobs 1``, ``rmcourse grade --jobs N`` (default: the
-number of CPUs) and, where nbgrader is importable (by this Python, or by the one ``--nbgrader``
+First times a kernel's start (start, run ``1 + 1``, shut down; the median of ``--starts`` runs)
+in each box this machine can make and without one. Then writes K copies of the exercise notebook
+filled in with the solution and times, end to end as an instructor runs them: ``rmcourse grade
+--jobs 1`` and ``--jobs N`` (default: the number of CPUs), boxed, ``rmcourse grade --jobs N
+--no-sandbox`` and, where nbgrader is importable (by this Python, or by the one ``--nbgrader``
 names: nbgrader is not a dependency of rmcourse; install it in a throw-away environment),
 ``nbgrader autograde`` on the same K submissions. Checks that every copy earned full marks from
 rmcourse and was autograded by nbgrader, then prints, as its last line, one JSON object: seconds
-per submission for each grader, the copies, jobs and CPUs.
+per kernel start per box, seconds per submission for each grader, the copies, jobs and CPUs.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import importlib.util
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,7 +33,9 @@ from pathlib import Path
 
 import nbformat
 
+from rmcourse.grading import box
 from rmcourse.grading.command import cpu_count
+from rmcourse.grading.execute import Limits, Step, run_steps
 from rmcourse.grading.generate import make_exercise
 from rmcourse.grading.source import is_solution, load_assignment, nbgrader
 
@@ -53,25 +58,47 @@ def _timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> 
     return seconds
 
 
-def time_rmcourse(solution: Path, folder: Path, copies: int, jobs: int) -> float:
-    """Seconds per submission of ``rmcourse grade --jobs JOBS``; every copy must earn full marks."""
+def time_kernel_starts(repeats: int) -> dict[str, float]:
+    """Median seconds of a kernel's start, ``1 + 1`` and shutdown, per box (``none``: no box)."""
+    kinds = [kind for kind in box.KINDS if box.usable(kind)] + [None]
+    seconds: dict[str, list[float]] = {kind or box.NO_BOX: [] for kind in kinds}
+    with tempfile.TemporaryDirectory(prefix="kernel-start-") as scratch:
+        for _ in range(repeats):
+            for kind in kinds:  # interleaved: a change in the machine's load hits every kind
+                start = time.perf_counter()
+                [result] = run_steps([Step("1 + 1")], Path(scratch), Limits(box=kind))
+                seconds[kind or box.NO_BOX].append(time.perf_counter() - start)
+                if result.result_text != "2":
+                    raise SystemExit(f"a kernel in box {kind} failed: {result}")
+    return {kind: round(statistics.median(times), 3) for kind, times in seconds.items()}
+
+
+def time_rmcourse(
+    solution: Path, folder: Path, copies: int, jobs: int, sandbox: bool = True
+) -> float:
+    """Seconds per submission of ``rmcourse grade --jobs JOBS`` (with ``--no-sandbox`` when not
+    ``sandbox``); every copy must earn full marks."""
     assignment = load_assignment(solution)
     code = {nbgrader(c)["grade_id"]: c.source for c in assignment.notebook.cells if is_solution(c)}
-    submissions = folder / f"rmcourse-{jobs}"
+    label = f"{jobs}" if sandbox else f"{jobs}-unboxed"
+    submissions = folder / f"rmcourse-{label}"
     submissions.mkdir()
     for i in range(copies):
         nbformat.write(
             _filled(make_exercise(assignment.notebook), code), submissions / f"s{i:03d}.ipynb"
         )
-    out = folder / f"gradebook-{jobs}.csv"
+    out = folder / f"gradebook-{label}.csv"
     command = [sys.executable, "-m", "rmcourse", "grade", str(submissions), "--assignment",
                solution.stem, "--solutions", str(solution.parent), "--out", str(out),
-               "--jobs", str(jobs)]  # fmt: skip
+               "--jobs", str(jobs)] + ([] if sandbox else ["--no-sandbox"])  # fmt: skip
     seconds = _timed(command, folder)
     with open(out, newline="", encoding="utf-8") as f:
-        statuses = {row["status"] for row in csv.DictReader(f)}
+        rows = list(csv.DictReader(f))
+    statuses, boxes = {row["status"] for row in rows}, {row["box"] for row in rows}
     if statuses != {"passed"}:
         raise SystemExit(f"rmcourse did not give the solution full marks: {statuses}")
+    if (boxes == {box.NO_BOX}) == sandbox:
+        raise SystemExit(f"rmcourse graded in the box {boxes}, sandbox={sandbox}")
     return seconds / copies
 
 
@@ -117,16 +144,25 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--copies", type=int, default=12, help="submissions graded (K)")
     parser.add_argument("--jobs", type=int, default=cpu_count(), help="N of --jobs N")
     parser.add_argument("--nbgrader", default=None, help="a Python that has nbgrader installed")
+    parser.add_argument("--starts", type=int, default=5, help="kernel starts timed per box")
     args = parser.parse_args(argv)
     solution = ROOT / "solutions" / f"{args.assignment}.ipynb"
     python = _nbgrader_python(args.nbgrader)
     figures: dict = {"assignment": args.assignment, "copies": args.copies, "cpus": cpu_count()}
+    if args.starts > 0:
+        starts = time_kernel_starts(args.starts)
+        for kind, seconds in starts.items():
+            print(f"kernel start, box {kind}: {seconds:.3f} s (median of {args.starts})")
+            figures[f"kernel_start_{kind}_s"] = seconds
     with tempfile.TemporaryDirectory(prefix="grade-bench-") as scratch:
         folder = Path(scratch)
         for jobs in sorted({1, args.jobs}):
             per = time_rmcourse(solution, folder, args.copies, jobs)
             print(f"rmcourse grade --jobs {jobs}: {per:.3f} s per submission", flush=True)
             figures[f"rmcourse_jobs_{jobs}_s"] = round(per, 3)
+        per = time_rmcourse(solution, folder, args.copies, args.jobs, sandbox=False)
+        print(f"rmcourse grade --jobs {args.jobs} --no-sandbox: {per:.3f} s per submission")
+        figures[f"rmcourse_jobs_{args.jobs}_unboxed_s"] = round(per, 3)
         if python is None:
             print("nbgrader is not installed: not measured (see --nbgrader)", flush=True)
         else:

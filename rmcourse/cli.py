@@ -147,6 +147,7 @@ def _grade(args: argparse.Namespace) -> int:
         out=Path(args.out),
         timeout=args.timeout,
         jobs=args.jobs,
+        sandbox=not args.no_sandbox,
     )
 
 
@@ -214,8 +215,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--jobs", type=int, default=None, help="submissions graded at once (default: the CPUs)"
     )
+    grade.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run student code without a box, as you (only where no box can be made)",
+    )
 
-    sub.add_parser("doctor", help="print the Python, package versions, GPU and widget status")
+    sub.add_parser(
+        "doctor", help="print the Python, package versions, GPU, widget status and grading box"
+    )
 
     hf = sub.add_parser(
         "hf-train", help="train a tiny transformers reward model (or DPO policy) with TRL",

@@ -2,7 +2,8 @@
 
 It reports the Python, the versions of the packages the course needs, whether torch sees a GPU,
 whether the quiz widgets can render in JupyterLab (ipywidgets and the JupyterLab widget
-extension), and the command that opens the course. Nothing here imports a lesson's code.
+extension), which box ``rmcourse grade`` can run student kernels in, and the command that opens
+the course. Nothing here imports a lesson's code.
 """
 
 from __future__ import annotations
@@ -71,6 +72,18 @@ def widget_extension_dirs(prefixes: list[Path] | None = None) -> list[Path]:
     return found
 
 
+def grading_box() -> str:
+    """Which box ``rmcourse grade`` runs student kernels in on this machine, in words."""
+    from rmcourse.grading import box
+
+    kind, why = box.available()
+    if kind == box.BUBBLEWRAP:
+        return "bubblewrap (student kernels run boxed)"
+    if kind == box.UNSHARE:
+        return "unshare user namespaces (student kernels run boxed; bubblewrap starts faster)"
+    return f"none ({why}): install bubblewrap, or grade in a container"
+
+
 def diagnose(prefixes: list[Path] | None = None) -> Report:
     """Collect the report; ``prefixes`` overrides where the widget extension is looked for."""
     report = Report()
@@ -89,6 +102,7 @@ def diagnose(prefixes: list[Path] | None = None) -> Report:
             "JupyterLab's widget extension (jupyterlab_widgets) was not found: the quiz shows "
             "its static form instead of widgets"
         )
+    report.add("grading box", grading_box())
     report.add("open the course", jupyter_lab_command(Path("notebooks")))
     return report
 

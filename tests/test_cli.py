@@ -97,3 +97,13 @@ def test_train_command_reports_bad_data(tmp_path, capsys):
     path.write_text('{"prompt": "p", "chosen": "a", "rejected": "b"}\n{"prompt": 1}\n')
     assert main(["train", "--data", str(path), "--device", "cpu", "--steps", "1"]) == 2
     assert "line 2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("flag", "sandbox"), [([], True), (["--no-sandbox"], False)])
+def test_grade_runs_boxed_unless_told_not_to(monkeypatch, flag, sandbox):
+    import rmcourse.grading
+
+    calls = []
+    monkeypatch.setattr(rmcourse.grading, "grade_command", lambda *a, **kw: calls.append(kw) or 0)
+    assert main(["grade", "subs", "--assignment", "02_numpy_loss", *flag]) == 0
+    assert calls[0]["sandbox"] is sandbox

@@ -45,3 +45,15 @@ def test_a_missing_package_is_reported_and_fails_the_exit_status(monkeypatch, ca
     assert report.problems[0].startswith("no-such-distribution-rmcourse is not installed")
     assert doctor.doctor() == 1
     assert "problem: no-such-distribution-rmcourse is not installed" in capsys.readouterr().out
+
+
+def test_doctor_names_the_grading_box(monkeypatch):
+    from rmcourse.grading import box
+
+    kind, _ = box.available()
+    expected = {box.BUBBLEWRAP: "bubblewrap", box.UNSHARE: "unshare", None: "none ("}[kind]
+    assert dict(doctor.diagnose().lines)["grading box"].startswith(expected)
+    monkeypatch.setattr(box, "available", lambda: (None, "no bwrap"))
+    assert dict(doctor.diagnose().lines)["grading box"] == (
+        "none (no bwrap): install bubblewrap, or grade in a container"
+    )

@@ -706,28 +706,92 @@ def test_an_interrupt_keeps_what_was_recorded_and_leaves_no_kernel(tmp_path):
     name, folder = _empty_class(tmp_path)
     (folder / "a_empty.ipynb").write_text("")
     (folder / "b_empty.ipynb").write_text("")
+    marker = f"600.{secrets.randbelow(10**6):06d}"  # a `sleep` the host can see the kernels run
     for student in ("c_sleeps", "d_sleeps"):
         nb = filled_exercise(name)
-        pid_file = tmp_path / f"{student}.pid"
         nb.cells.insert(0, nbformat.v4.new_code_cell(
-            f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
-            "time.sleep(600)"))  # fmt: skip
+            f"import subprocess\nsubprocess.run(['sleep', {marker!r}])"))  # fmt: skip
         nbformat.write(nb, folder / f"{student}.ipynb")
     out = tmp_path / "gradebook.csv"
     args = [sys.executable, "-c", INTERRUPTED, folder, SOLUTIONS / f"{name}.ipynb", out]
     grader = subprocess.Popen(args, start_new_session=True, stderr=subprocess.PIPE)
-    pid_files = [tmp_path / "c_sleeps.pid", tmp_path / "d_sleeps.pid"]
     deadline = time.monotonic() + 300
-    while not all(p.exists() and p.read_text() for p in pid_files) or not out.exists():
+    while len(_running_with(marker)) < 2 or not out.exists():
         assert time.monotonic() < deadline and grader.poll() is None, grader.stderr.read()
         time.sleep(0.5)
+    sleeps = _running_with(marker)
+    kernels = [_parent(pid) for pid in sleeps]
     os.killpg(grader.pid, signal.SIGINT)  # Ctrl-C in the grader's terminal
     assert grader.wait(timeout=120) != 0
     rows = read_rows(out)
     assert {r["student"] for r in rows} == {"a_empty", "b_empty"}
     assert {r["status"] for r in rows} == {"empty"}
     assert not list(tmp_path.rglob("*.tmp"))
-    _all_end([int(p.read_text()) for p in pid_files])
+    _all_end(sleeps + kernels)
+
+
+def _running_with(marker: str) -> list[int]:
+    """The processes of this machine whose command line holds ``marker``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if marker.encode() in cmdline.read_bytes() and _running(int(cmdline.parent.name)):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def _parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[1])
+
+
+# A grading stand-in that starts processes non-stop, as a worker starting kernels does, with a
+# slow at-fork callback: a SIGTERM that lands in one raises SystemExit there, which Python drops
+# ("Exception ignored in: <function _releaseLock>"): the worker grades on. That is how a Ctrl-C
+# once left `rmcourse grade` waiting for a worker busy with a 600-s cell.
+BUSY = """
+import os, subprocess, time
+os.register_at_fork(after_in_parent=lambda: time.sleep(0.02))
+
+def grade(path):
+    path.with_suffix(".pid").write_text(str(os.getpid()))
+    end = time.monotonic() + 600
+    while time.monotonic() < end:
+        subprocess.run(["true"], preexec_fn=os.getpid)
+"""
+POOLED = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import busy
+from rmcourse.grading import command
+command.STOP_GRACE_S = 1.0
+list(command._pooled(sorted(Path(sys.argv[1]).glob("*.ipynb")), busy.grade, 2))
+"""
+
+
+@pytest.mark.slow
+def test_an_interrupt_ends_the_pool_even_when_a_worker_drops_its_sigterm(tmp_path):
+    for run in range(8):
+        folder = tmp_path / f"run{run}"
+        folder.mkdir()
+        (folder / "busy.py").write_text(BUSY)
+        for student in ("ann", "bob", "cid"):
+            (folder / f"{student}.ipynb").write_text("")
+        grader = subprocess.Popen([sys.executable, "-c", POOLED, folder], start_new_session=True)
+        pid_files = [folder / "ann.pid", folder / "bob.pid"]
+        deadline = time.monotonic() + 120
+        while not all(p.exists() and p.read_text() for p in pid_files):
+            assert time.monotonic() < deadline and grader.poll() is None
+            time.sleep(0.1)
+        time.sleep(0.1 * (run % 4))
+        start = time.monotonic()
+        os.killpg(grader.pid, signal.SIGINT)
+        assert grader.wait(timeout=30) != 0
+        assert time.monotonic() - start < 2 * 1.0 + 10  # two graces, then SIGKILL
+        _all_end([int(p.read_text()) for p in pid_files])
+        assert not (folder / "cid.pid").exists()  # cancelled, never started
 
 
 def _empty_class(tmp_path: Path) -> tuple[str, Path]:
@@ -783,7 +847,8 @@ def test_a_cell_that_kills_the_grading_process_costs_only_its_author(tmp_path):
     nbformat.write(killer, folder / "cid.ipynb")
     out = tmp_path / "gradebook.csv"
     paths = sorted(folder.glob("*.ipynb"))
-    results = command.grade_folder(paths, SOLUTIONS / f"{name}.ipynb", out, Limits(), jobs=2)
+    unboxed = Limits(box=None)  # in a box the kernel cannot see, nor signal, its grader
+    results = command.grade_folder(paths, SOLUTIONS / f"{name}.ipynb", out, unboxed, jobs=2)
     assert [r.student for r in results] == ["ann", "bob", "cid"]
     assert [r.status for r in results] == ["ok", "ok", "grader_error"]
     assert "died, twice" in results[2].exercises[0].note
@@ -795,25 +860,23 @@ def test_a_cell_that_kills_the_grading_process_costs_only_its_author(tmp_path):
 
 @pytest.mark.kernel
 def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
-    real, sockets_used = execute._new_client, []
+    real, starts = execute._new_client, []
 
-    def first_cannot_bind(workdir, limits, sockets):  # as when another kernel took its port
-        if not sockets_used:
-            sockets = tmp_path / "no-such-folder" / "k"
-        sockets_used.append(sockets)
-        return real(workdir, limits, sockets)
+    def first_cannot_start(workdir, limits, sockets):  # its folder is gone: the start fails
+        starts.append(sockets)
+        return real(workdir if len(starts) > 1 else tmp_path / "gone", limits, sockets)
 
-    monkeypatch.setattr(execute, "_new_client", first_cannot_bind)
+    monkeypatch.setattr(execute, "_new_client", first_cannot_start)
     results = run_steps([Step("1 + 1")], tmp_path, Limits(cell_timeout=20))
     assert [(r.outcome, r.result_text) for r in results] == [("ok", "2")]
-    assert len(sockets_used) == 2
+    assert len(starts) == 2
 
 
 @pytest.mark.kernel
 def test_a_kernel_that_never_starts_is_a_clear_error(tmp_path, monkeypatch):
     real = execute._new_client
     monkeypatch.setattr(
-        execute, "_new_client", lambda w, lim, s: real(w, lim, tmp_path / "missing" / "k")
+        execute, "_new_client", lambda w, lim, s: real(tmp_path / "gone", lim, s)
     )
     with pytest.raises(execute.KernelStartError, match="no kernel started in 3 tries"):
         run_steps([Step("1 + 1")], tmp_path, Limits(cell_timeout=20))

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT, filled_exercise, solution_code
-from rmcourse.grading import command
+from rmcourse.grading import box, command
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.generate import make_exercise
 from rmcourse.grading.results import ExerciseResult, SubmissionResult
@@ -308,7 +308,8 @@ def test_every_case_is_in_the_gradebook_with_max_points(graded):
     out, _ = graded
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == ["student", "exercise", "points", "max_points", "status"]
+    assert list(rows[0]) == ["student", "exercise", "points", "max_points", "status", "box"]
+    assert {r["box"] for r in rows} == {box.available()[0]}
     assert len(rows) == len(CASES) * len(EXERCISES)
     assert all(float(r["max_points"]) == FULL[r["exercise"]] for r in rows)
 

@@ -18,6 +18,7 @@ import json
 import re
 import tokenize
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -339,7 +340,12 @@ def graded(request, tmp_path_factory):
         nbformat.write(nb, folder / "in" / f"{student}.ipynb")
     out = folder / "gradebook.csv"
     paths = sorted((folder / "in").glob("*.ipynb"))
-    results = command.grade_folder(paths, SOLUTIONS / f"{name}.ipynb", out, LIMITS, jobs=2)
+    honest = [p for p in paths if p.stem != "spy"]
+    results = command.grade_folder(honest, SOLUTIONS / f"{name}.ipynb", out, LIMITS, jobs=2)
+    # unboxed: the spy writes its kernel's history to `dump`, outside the box's scratch folder
+    unboxed = replace(LIMITS, box=None)
+    results += command.grade_folder([folder / "in" / "spy.ipynb"], SOLUTIONS / f"{name}.ipynb",
+                                    out, unboxed)  # fmt: skip
     return _assignment(name), out, dump, {r.student: r for r in results}
 
 

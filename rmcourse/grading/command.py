@@ -10,18 +10,22 @@ gradebook is kept sorted by student.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import signal
 import sys
-from collections.abc import Generator, Iterator, Sequence
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm import tqdm
 
+from rmcourse.grading import box
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.grade import grade_submission, ungraded
 from rmcourse.grading.gradebook import read_rows, record
@@ -63,11 +67,25 @@ def _grade_one(path: Path, assignment: Assignment, limits: Limits) -> Submission
     try:
         return grade_submission(path, assignment, limits)
     except Exception as exc:  # one student's problem must not stop the class
-        return ungraded(path.stem, assignment, Status.GRADER_ERROR, f"{type(exc).__name__}: {exc}")
+        note = f"{type(exc).__name__}: {exc}"
+        return replace(ungraded(path.stem, assignment, Status.GRADER_ERROR, note), box=_box(limits))
+
+
+def _box(limits: Limits) -> str:
+    return limits.box or box.NO_BOX
 
 
 def _quit_on_terminate(signum: int, frame: object) -> None:
     raise SystemExit(f"stopped by signal {signum}")  # unwinds grading: its kernel is shut down
+
+
+def _in_worker(grade: Callable[[Path], SubmissionResult], path: Path) -> SubmissionResult:
+    """``grade(path)`` in a pool worker; after a SIGTERM has unwound it (kernel shut down), the
+    worker ends instead of taking the next submission from the pool's queue."""
+    try:
+        return grade(path)
+    except SystemExit:
+        os._exit(1)
 
 
 def _worker_init() -> None:
@@ -76,17 +94,40 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, _quit_on_terminate)
 
 
+# Seconds a worker gets, after each of two SIGTERMs, to shut its kernel down; then SIGKILL.
+STOP_GRACE_S = 10.0
+
+
+def _stop(workers: Sequence[multiprocessing.process.BaseProcess]) -> None:
+    """End ``workers``: SIGTERM unwinds their grading (kernels shut down, scratch removed); sent
+    twice, since Python drops an exception a signal handler raises inside an at-fork callback
+    or a ``__del__`` (a SIGTERM that lands while a worker starts a kernel is lost); then SIGKILL
+    (their kernels die with them)."""
+    for _ in range(2):
+        alive = [w for w in workers if w.is_alive()]
+        for worker in alive:
+            worker.terminate()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for worker in alive:
+            worker.join(max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+
+
 def _pooled(
-    paths: Sequence[Path], assignment: Assignment, limits: Limits, workers: int
+    paths: Sequence[Path], grade: Callable[[Path], SubmissionResult], workers: int
 ) -> Generator[SubmissionResult, None, list[Path]]:
-    """Grade ``paths`` in ``workers`` fresh processes, yielding results as they finish; returns
-    the paths not graded because a grading process died (the pool is then broken)."""
+    """Grade ``paths`` with ``grade`` (picklable) in ``workers`` fresh processes, yielding
+    results as they finish; returns the paths not graded because a grading process died (the
+    pool is then broken). An interrupt ends every worker (:func:`_stop`) before it goes on."""
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
     before = set(multiprocessing.active_children())
     executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
     lost: list[Path] = []
     try:
-        futures = {executor.submit(_grade_one, p, assignment, limits): p for p in paths}
+        futures = {executor.submit(_in_worker, grade, p): p for p in paths}
         for future in as_completed(futures):
             try:
                 result = future.result()
@@ -95,8 +136,7 @@ def _pooled(
                 continue
             yield result
     except BaseException:  # an interrupt: the workers shut their kernels down and exit
-        for worker in set(multiprocessing.active_children()) - before:
-            worker.terminate()
+        _stop(list(set(multiprocessing.active_children()) - before))
         executor.shutdown(wait=True, cancel_futures=True)
         raise
     executor.shutdown(wait=True)
@@ -113,20 +153,22 @@ def _graded(
     took down with it (every one not yet finished) are graded again one at a time, each in a
     process of its own, and one whose process dies again is a ``grader_error``.
     """
+    grade = functools.partial(_grade_one, assignment=assignment, limits=limits)
     if jobs == 1 or len(paths) == 1:
         for path in paths:
-            yield _grade_one(path, assignment, limits)
+            yield grade(path)
         return
-    lost = yield from _pooled(paths, assignment, limits, min(jobs, len(paths)))
+    lost = yield from _pooled(paths, grade, min(jobs, len(paths)))
     for path in lost:
-        again = yield from _pooled([path], assignment, limits, 1)
+        again = yield from _pooled([path], grade, 1)
         if again:
             note = (
                 "the process grading this notebook died, twice (the second time grading it "
                 "alone): a cell may end its kernel's parent process, or the machine ran out "
                 "of memory"
             )
-            yield ungraded(path.stem, assignment, Status.GRADER_ERROR, note)
+            yield replace(ungraded(path.stem, assignment, Status.GRADER_ERROR, note),
+                          box=_box(limits))  # fmt: skip
 
 
 def grade_folder(
@@ -157,6 +199,7 @@ def grade_folder(
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
     assignment = load_assignment(solution)
+    limits = replace(limits, box=box.resolve(limits.box))  # once, not in every worker
     paths = [Path(p) for p in submissions]
     done: dict[str, SubmissionResult] = {}
     progress = tqdm(total=len(paths), desc=f"grading {assignment.name}", unit="student")
@@ -200,6 +243,7 @@ def grade_command(
     out: Path,
     timeout: float,
     jobs: int | None = None,
+    sandbox: bool = True,
 ) -> int:
     """The ``rmcourse grade`` command; returns its exit status (2 for bad arguments).
 
@@ -217,6 +261,10 @@ def grade_command(
         Seconds per cell; a submission gets ``SUBMISSION_TIMEOUTS`` times that (at least 60).
     jobs : int or None
         Submissions graded at once; None: the number of CPUs.
+    sandbox : bool
+        Run every kernel in a box (:mod:`rmcourse.grading.box`); where none can be made the
+        command refuses in one line, and grades unboxed only with ``sandbox=False``
+        (``--no-sandbox``).
 
     Examples
     --------
@@ -233,6 +281,13 @@ def grade_command(
     if problem:
         print(f"rmcourse grade: error: {problem}", file=sys.stderr)
         return 2
+    kind, why = box.available() if sandbox else (None, "")
+    if sandbox and kind is None:
+        print(box.REFUSAL.format(why=why), file=sys.stderr)
+        return 2
+    if not sandbox:
+        print("rmcourse grade: --no-sandbox: student code runs as you, with your files",
+              file=sys.stderr)  # fmt: skip
     submissions = sorted(submissions_dir.glob("*.ipynb"))
     ignored = sorted(p.name for p in submissions_dir.iterdir() if p.suffix != ".ipynb")
     if ignored:
@@ -243,7 +298,9 @@ def grade_command(
     try:
         read_rows(Path(out))  # an existing file must be a gradebook before anyone is graded
         limits = Limits(
-            cell_timeout=timeout, submission_timeout=max(60.0, SUBMISSION_TIMEOUTS * timeout)
+            cell_timeout=timeout,
+            submission_timeout=max(60.0, SUBMISSION_TIMEOUTS * timeout),
+            box=kind,
         )
         results = grade_folder(submissions, solution, Path(out), limits, jobs)
     except ValueError as exc:

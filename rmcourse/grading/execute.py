@@ -9,9 +9,10 @@ and the student's cells, never tests) are run again -- of the step that ended th
 ``definitions`` (``def``, ``class``, ``import``) -- and grading goes on with the next step, at
 most ``Limits.restarts`` times, after which the remaining steps are not run.
 
-Each kernel talks over Unix sockets in a private folder (no TCP port another grading process could
-take), dies with the process grading it (Linux), and is started again when its start fails, up to
-:data:`START_TRIES` times (then :class:`KernelStartError`).
+Each kernel runs in a box (:mod:`rmcourse.grading.box`, ``Limits.box``), talks over Unix sockets
+in a private folder (no TCP port another grading process could take), dies with the process
+grading it (Linux), and is started again when its start fails, up to :data:`START_TRIES` times
+(then :class:`KernelStartError`).
 
 Results come from the kernel's ``execute_reply`` status and error outputs, never from printed text.
 """
@@ -34,9 +35,13 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from traitlets import Unicode
 from traitlets.config import Config
+
+from rmcourse.grading import box
 
 OK, ERROR, TIMEOUT, DIED, NOT_RUN, SKIPPED = "ok", "error", "timeout", "died", "not_run", "skipped"
 # The cell's own frame in an IPython traceback: "Cell In[3], line 5" (colours stripped first).
@@ -60,6 +65,9 @@ class Limits:
     memory_bytes: int = 4 * 2**30
     output_bytes: int = 20_000  # kept per cell; feedback quotes only error messages
     restarts: int = 2
+    # The kernel's box: "auto" (the best this machine makes, else BoxUnavailableError), a kind
+    # of rmcourse.grading.box.KINDS, or None for no box (rmcourse grade --no-sandbox).
+    box: str | None = "auto"
 
     def __post_init__(self) -> None:
         for name in ("cell_timeout", "submission_timeout", "memory_bytes", "output_bytes"):
@@ -68,6 +76,10 @@ class Limits:
                 raise ValueError(f"Limits.{name} must be a positive number, got {value!r}")
         if not isinstance(self.restarts, int) or self.restarts < 0:
             raise ValueError(f"Limits.restarts must be an int >= 0, got {self.restarts!r}")
+        if self.box not in (None, "auto", *box.KINDS):
+            raise ValueError(
+                f"Limits.box must be None, 'auto' or one of {box.KINDS}, got {self.box!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -202,20 +214,42 @@ def _run_cell(client: _CappedClient, step: Step, timeout: float) -> StepResult:
 START_TRIES = 3  # a kernel that fails to start (a loaded machine) is tried again
 
 
+class BoxedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts its kernel in a box (``box_kind`` empty: no box)."""
+
+    box_kind = Unicode("").tag(config=True)
+    box_scratch = Unicode("").tag(config=True)
+
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        command = super().format_kernel_cmd(extra_arguments)
+        if not self.box_kind:
+            return command
+        private = Path(self.connection_file).parent
+        return box.wrap(self.box_kind, command, Path(self.box_scratch), private)
+
+
 def _new_client(workdir: Path, limits: Limits, sockets: Path) -> _CappedClient:
-    """A client whose kernel runs in ``workdir`` and talks over Unix sockets ``sockets-1``, ...:
-    not TCP ports, since a free port one grading process picks can be taken by a kernel another
-    one starts before its own kernel binds it, and that kernel then dies at start."""
-    config = Config({"KernelManager": {"transport": "ipc", "ip": str(sockets)}})
+    """A client whose kernel runs in ``workdir``, in the box ``limits.box`` (resolved), and
+    talks over Unix sockets ``sockets-1``, ...: not TCP ports, since a free port one grading
+    process picks can be taken by a kernel another one starts before its own kernel binds it,
+    and that kernel then dies at start. Its connection file is written beside the sockets."""
+    manager = {
+        "transport": "ipc",
+        "ip": str(sockets),
+        "connection_file": str(sockets.parent / "kernel.json"),
+        "box_kind": limits.box or "",
+        "box_scratch": str(workdir),
+    }
     client = _CappedClient(
         nbformat.v4.new_notebook(),
         output_bytes=limits.output_bytes,
         kernel_name="python3",
+        kernel_manager_class=BoxedKernelManager,
         allow_errors=True,
         shutdown_kernel="immediate",
         startup_timeout=60,
         resources={"metadata": {"path": str(workdir)}},
-        config=config,
+        config=Config({"BoxedKernelManager": manager}),
     )
 
     def record(cell: Any, cell_index: int, execute_reply: dict) -> None:
@@ -250,7 +284,7 @@ def _kernel(
             client = _new_client(workdir, limits, Path(folder) / "k")
             try:
                 stack.enter_context(client.setup_kernel(**launch))
-            except (RuntimeError, TimeoutError) as exc:  # nbclient cleans the failed kernel up
+            except (RuntimeError, OSError) as exc:  # nbclient cleans the failed kernel up
                 problems.append(f"{type(exc).__name__}: {exc}")
                 time.sleep(0.5 * (attempt + 1))
                 continue
@@ -281,6 +315,7 @@ def run_steps(
     >>> [(r.outcome, r.ename, r.result_text) for r in res]
     [('ok', '', ''), ('ok', '', '2'), ('error', 'ZeroDivisionError', ''), ('skipped', '', '')]
     """
+    limits = replace(limits, box=box.resolve(limits.box))
     results: list[StepResult | None] = [None] * len(steps)
     deadline = time.monotonic() + limits.submission_timeout
     start, restarts = 0, 0

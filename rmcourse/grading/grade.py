@@ -7,7 +7,8 @@
    instructor's cells always come from the source;
 3. :func:`~rmcourse.grading.anticopy.copied_exercises` -- the anti-copy rule;
 4. :func:`~rmcourse.grading.plan.plan` -- the cells to run, with a guard call before every test;
-5. :func:`~rmcourse.grading.execute.run_steps` -- a fresh kernel in a scratch folder, under time,
+5. :func:`~rmcourse.grading.execute.run_steps` -- a fresh kernel in a box
+   (:mod:`~rmcourse.grading.box`) that sees only a scratch copy of the submission, under time,
    memory and output limits; a dead or hung kernel is replaced and the student's cells replayed;
 6. :func:`~rmcourse.grading.verdict.score` -- points, status and feedback per exercise.
 
@@ -18,9 +19,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from rmcourse.grading.anticopy import copied_exercises
+from rmcourse.grading.box import NO_BOX, resolve
 from rmcourse.grading.execute import Limits, run_steps
 from rmcourse.grading.plan import plan
 from rmcourse.grading.results import Status, SubmissionResult, zero_result
@@ -67,13 +70,15 @@ def grade_submission(path: Path, assignment: Assignment, limits: Limits) -> Subm
     ('bob', 0.0, 2.0, 'empty')
     """
     path = Path(path)
+    limits = replace(limits, box=resolve(limits.box))
+    boxed = limits.box or NO_BOX
     submission, problem, note = read_submission(path)  # 1
     if submission is None:
-        return ungraded(path.stem, assignment, Status(problem), note)
+        return replace(ungraded(path.stem, assignment, Status(problem), note), box=boxed)
     work = student_work(submission, assignment)  # 2
     copied = copied_exercises(work, assignment)  # 3
     with tempfile.TemporaryDirectory(prefix="rmcourse-grade-") as scratch:
-        workdir = Path(scratch)
+        workdir = Path(scratch)  # the kernel's only writable folder: its own copy, never `path`
         shutil.copyfile(path, workdir / path.name)
         key_file = workdir / ".grader-key"
         steps = plan(assignment, work, str(key_file))  # 4
@@ -83,4 +88,4 @@ def grade_submission(path: Path, assignment: Assignment, limits: Limits) -> Subm
 
         results = run_steps(steps.steps, workdir, limits, before_start=write_key)  # 5
     exercises = score(assignment, steps, results, work, copied, limits.cell_timeout)  # 6
-    return SubmissionResult(path.stem, assignment.name, exercises)
+    return SubmissionResult(path.stem, assignment.name, exercises, box=boxed)

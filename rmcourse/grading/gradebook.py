@@ -1,7 +1,9 @@
 """The gradebook: a CSV of points, a JSON of per-check feedback, one Markdown page per student.
 
 ``gradebook.csv`` has one row per (student, exercise) with columns student, exercise, points,
-max_points, status; ``gradebook.json`` (beside it) holds, per student and assignment, every
+max_points, status and box (the box the student's kernels ran in: ``bubblewrap``, ``unshare``,
+or ``none`` when graded with ``--no-sandbox``; a gradebook written before that column existed
+is read with it empty); ``gradebook.json`` (beside it) holds, per student and assignment, every
 check's points and feedback; ``feedback/<assignment>/<student>.md`` explains each failed check
 to the student. All three are written after each student, atomically
 (:func:`rmcourse.fileio.atomic_write_text`): an interrupted run keeps every student written so
@@ -20,7 +22,8 @@ from pathlib import Path
 from rmcourse.fileio import atomic_write_text
 from rmcourse.grading.results import SubmissionResult
 
-FIELDS = ("student", "exercise", "points", "max_points", "status")
+FIELDS = ("student", "exercise", "points", "max_points", "status", "box")
+OLD_FIELDS = FIELDS[:-1]  # gradebooks written before the box column
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -33,19 +36,19 @@ def read_rows(path: Path) -> list[dict[str, str]]:
     >>> read_rows(p)
     []
     >>> _ = p.write_text("student,exercise,points,max_points,status\\nann,f,1,2,partial\\n")
-    >>> read_rows(p)
-    [{'student': 'ann', 'exercise': 'f', 'points': '1', 'max_points': '2', 'status': 'partial'}]
+    >>> [[row["status"], row["box"]] for row in read_rows(p)]  # written before the box column
+    [['partial', '']]
     """
     path = Path(path)
     if not path.exists():
         return []
     with open(path, encoding="utf-8", newline="") as f:
         reader = csv.DictReader(f)
-        if tuple(reader.fieldnames or ()) != FIELDS:
+        if tuple(reader.fieldnames or ()) not in (FIELDS, OLD_FIELDS):
             raise ValueError(
                 f"{path} is not a gradebook: its header is {reader.fieldnames}, not {FIELDS}"
             )
-        return list(reader)
+        return [{**row, "box": row.get("box", "")} for row in reader]
 
 
 def _points(value: float) -> str:
@@ -59,9 +62,9 @@ def merge_rows(rows: list[dict[str, str]], result: SubmissionResult) -> list[dic
     --------
     >>> from rmcourse.grading.results import ExerciseResult
     >>> old = [{"student": "ann", "exercise": "f", "points": "1", "max_points": "2",
-    ...         "status": "partial"},
+    ...         "status": "partial", "box": "bubblewrap"},
     ...        {"student": "bob", "exercise": "f", "points": "2", "max_points": "2",
-    ...         "status": "passed"}]
+    ...         "status": "passed", "box": "bubblewrap"}]
     >>> new = SubmissionResult("ann", "a", (ExerciseResult("f", 2.0, 2.0, "passed", "", ()),))
     >>> [(r["student"], r["points"]) for r in merge_rows(old, new)]
     [('ann', '2'), ('bob', '2')]
@@ -75,6 +78,7 @@ def merge_rows(rows: list[dict[str, str]], result: SubmissionResult) -> list[dic
             "points": _points(e.points),
             "max_points": _points(e.max_points),
             "status": str(e.status),
+            "box": result.box,
         }
         for e in result.exercises
     ]
@@ -137,8 +141,8 @@ def record(out: Path, result: SubmissionResult) -> None:
     >>> record(out, SubmissionResult("ann", "02", (ExerciseResult("f", 1.0, 2.0, "partial", "",
     ...                                                          ()),)))
     >>> print(out.read_text().strip())
-    student,exercise,points,max_points,status
-    ann,f,1,2,partial
+    student,exercise,points,max_points,status,box
+    ann,f,1,2,partial,none
     >>> sorted(str(p.relative_to(out.parent)) for p in out.parent.rglob("*.*"))
     ['feedback/02/ann.md', 'gradebook.csv', 'gradebook.json']
     """
@@ -150,6 +154,7 @@ def record(out: Path, result: SubmissionResult) -> None:
         "points": result.points,
         "max_points": result.max_points,
         "status": result.status,
+        "box": result.box,
         "exercises": [asdict(e) for e in result.exercises],
     }
     feedback = out.parent / "feedback" / result.assignment / f"{result.student}.md"

@@ -130,11 +130,12 @@ class ExerciseResult:
 
 @dataclass(frozen=True)
 class SubmissionResult:
-    """A student's graded submission."""
+    """A student's graded submission; ``box`` is the box its kernels ran in (``none``: none)."""
 
     student: str
     assignment: str
     exercises: tuple[ExerciseResult, ...]
+    box: str = "none"
 
     @property
     def points(self) -> float:
