@@ -5,8 +5,10 @@ or more (``4,000``, except years) in a markdown cell of ``notebooks/`` must agre
 is written with, with a number in one of that notebook's committed outputs, or be one of the few
 constants the text itself defines (the weights of the preference world, the float formats' limits,
 ...), listed below per notebook. A percentage matches an output written as a fraction too
-(``99 %`` matches ``0.9925``). Answers inside a ``<details>`` reveal are checked by
-``tests/test_your_turn.py`` against the task's checker instead.
+(``99 %`` matches ``0.9925``). A number inside a ``<details>`` reveal may also be the answer
+of one of the lesson's number tasks, or a number printed by a cell tagged ``answer-reveal``, whose
+outputs the committed lesson keeps only as text in the cell's metadata
+(:data:`rmcourse.notebooks.REVEALED_KEY`).
 """
 
 import math
@@ -16,12 +18,18 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from rmcourse.notebooks import REVEALED_KEY
+from rmcourse.quiz import lesson06_tasks, tasks
+
 NOTEBOOKS = sorted(Path(__file__).resolve().parents[1].glob("notebooks/[0-9][0-9]_*.ipynb"))
 
 # Constants the prose defines or quotes from outside the notebook's outputs, per lesson; each with
 # the reason it is not an output.
 CONSTANTS = {
     "01": {
+        0.64: "0.8 squared, worked in the answer of 01-what-sigma-means",
+        0.04: "0.2 squared, worked in the same answer",
+        0.68: "0.64 + 0.04, worked in the same answer",
         160_000: "size of the public hh-rlhf release (Bai et al., 2022), a fact about a dataset",
         100_000: "the number of simulated annotators, set in the code",
         0.2: "r_w given in task 01-pair-loss",
@@ -54,6 +62,9 @@ CONSTANTS = {
         2048: "2^11: a float16 running sum of ones stops growing there",
     },
     "04": {
+        0.25: "half of sigma(0), worked in the answer of 04-bayes-of-margins",
+        0.4404: "half of sigma(2), worked in the same answer",
+        0.1192: "1 - sigma(2), worked in the answer of 04-constant-model",
         2.5: "weight of the right colour in the world's true reward",
         0.8: "weight of a polite phrase",
         2.0: "weight of the rude opener",
@@ -62,6 +73,8 @@ CONSTANTS = {
     },
     "05": {},
     "06": {
+        2.7726: "log 16, worked in the answer of 06-kl-best-of-16",
+        0.9375: "15/16, worked in the same answer",
         0.4: "weight of a filler word in the world's true reward",
         0.8: "the annotators' length bias b, set in the code",
         200: "the number of bins of the KL simulation, set in the code",
@@ -69,7 +82,9 @@ CONSTANTS = {
         20_000: "the largest training set, set in the code (printed as 20,000, which the output "
                 "parser reads as two numbers)",
     },
-    "07": {},
+    "07": {
+        0.68: "beta m = 0.1 x 6.76 (a printed margin), worked in the runs' reveal",
+    },
     "08": {
         35_352: "the number of a transformers issue, in the address of the link to it",
         35_911: "the number of a transformers pull request, named in the text and its link",
@@ -86,7 +101,6 @@ YEAR = range(1900, 2031)
 def prose_numbers(source: str) -> list[tuple[str, float, int, bool]]:
     """(text, value, decimals, is_percentage) of each checked number in a markdown source."""
     found = []
-    source = DETAILS.sub("", source)
     for match in SCIENTIFIC.finditer(source):  # 3.4\times10^{38}: checked to its mantissa's digits
         mantissa, exponent = match.groups()
         decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
@@ -102,12 +116,28 @@ def prose_numbers(source: str) -> list[tuple[str, float, int, bool]]:
     return found
 
 
+def numbers_in(text: str) -> list[float]:
+    return [float(v) for v in OUTPUT_NUMBER.findall(text) if v not in "+-."]
+
+
 def output_numbers(nb) -> list[float]:
     values = []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
-            text = out.get("text", "") or out.get("data", {}).get("text/plain", "")
-            values += [float(v) for v in OUTPUT_NUMBER.findall(text) if v not in "+-."]
+            values += numbers_in(out.get("text", "") or out.get("data", {}).get("text/plain", ""))
+    return values
+
+
+def revealed_numbers(nb) -> list[float]:
+    """Numbers printed by the lesson's answer-reveal cells, and its number tasks' answers."""
+    values = [v for cell in nb.cells for text in cell.metadata.get(REVEALED_KEY, [])
+              for v in numbers_in(text)]
+    for source in (cell.source for cell in nb.cells if cell.cell_type == "code"):
+        for task_id in re.findall(r"check\(\s*[\"']([\w-]+)[\"']", source):
+            table = lesson06_tasks.TASKS if task_id in lesson06_tasks.TASKS else tasks.TASKS
+            answer = getattr(table.get(task_id), "answer", None)
+            if isinstance(answer, int | float):
+                values.append(float(answer))
     return values
 
 
@@ -118,22 +148,31 @@ def agrees(value: float, decimals: int, candidate: float) -> bool:
 
 def unmatched(path: Path) -> list[str]:
     nb = nbformat.read(path, as_version=4)
-    outputs = output_numbers(nb)
+    shown = output_numbers(nb)
+    revealed = shown + revealed_numbers(nb)
     constants = list(CONSTANTS.get(path.name[:2], {}))
     missing = []
     for cell in nb.cells:
         if cell.cell_type != "markdown":
             continue
-        for text, value, decimals, is_percentage in prose_numbers(cell.source):
-            candidates = outputs + constants
-            if is_percentage:  # a percentage of an output, printed as a fraction or a percentage
-                ok = any(agrees(value, decimals, c) or agrees(value, decimals, 100 * c)
-                         for c in outputs)
-            else:
-                ok = any(agrees(value, decimals, c) for c in candidates) or any(
-                    math.isclose(value, c, rel_tol=1e-9) for c in constants)
-            if not ok:
-                missing.append(text)
+        inside = "".join(DETAILS.findall(cell.source))
+        for part, outputs in ((DETAILS.sub("", cell.source), shown), (inside, revealed)):
+            missing += unmatched_in(part, outputs, constants)
+    return missing
+
+
+def unmatched_in(source: str, outputs: list[float], constants: list[float]) -> list[str]:
+    """The numbers of ``source`` that agree with no output and no constant."""
+    missing = []
+    for text, value, decimals, is_percentage in prose_numbers(source):
+        if is_percentage:  # a percentage of an output, printed as a fraction or a percentage
+            ok = any(agrees(value, decimals, c) or agrees(value, decimals, 100 * c)
+                     for c in outputs)
+        else:
+            ok = any(agrees(value, decimals, c) for c in outputs + constants) or any(
+                math.isclose(value, c, rel_tol=1e-9) for c in constants)
+        if not ok:
+            missing.append(text)
     return missing
 
 
@@ -155,3 +194,14 @@ def test_the_check_finds_a_drifted_number():
                for _, v, d, p in prose_numbers(nb.cells[1].source))
     assert not agrees(0.8170, 4, outputs[0])
     assert prose_numbers("Bai et al. (2022) and lesson 04, K = 4 to 9") == []
+
+
+def test_numbers_in_a_reveal_are_checked_against_the_revealed_text():
+    nb = nbformat.v4.new_notebook()
+    hidden = nbformat.v4.new_code_cell("print(gap)", metadata={
+        "tags": ["answer-reveal"], REVEALED_KEY: ["gap 0.0427"]})
+    nb.cells = [hidden, nbformat.v4.new_markdown_cell(
+        "Open text 0.5.\n<details><summary>Answer</summary>The gap is 0.043.</details>")]
+    assert unmatched_in("The gap is 0.043.", revealed_numbers(nb), []) == []
+    assert unmatched_in("The gap is 0.051.", revealed_numbers(nb), []) == ["0.051"]
+    assert unmatched_in("The gap is 0.043.", output_numbers(nb), []) == ["0.043"]  # not shown
