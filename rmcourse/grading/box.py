@@ -16,6 +16,7 @@ import functools
 import importlib.util
 import json
 import os
+import platform
 import shutil
 import site
 import subprocess
@@ -187,6 +188,7 @@ def wrap(kind: str, command: list[str], scratch: Path, private: Path) -> list[st
 # --- the unshare box's first process: mounts, then exec of the kernel ----------------------
 MS_RDONLY, MS_NOSUID, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 32, 4096, 16384, 1 << 18
 MNT_DETACH, CLONE_NEWUSER = 2, 0x10000000
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41}  # the call's number per machine
 
 
 def _mount(libc: ctypes.CDLL, source: str | None, target: str, kind: str | None, flags: int):
@@ -221,8 +223,9 @@ def _enter(spec: dict, command: list[str]) -> None:
     root = spec["root"]
     _mount(libc, "tmpfs", root, "tmpfs", 0)
     os.mkdir(f"{root}/oldroot")
-    if libc.syscall(155, f"{root}".encode(), f"{root}/oldroot".encode()) != 0:  # pivot_root
-        raise OSError(ctypes.get_errno(), "pivot_root failed")
+    number = SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None or libc.syscall(number, root.encode(), f"{root}/oldroot".encode()) != 0:
+        raise OSError(ctypes.get_errno(), f"pivot_root failed on {platform.machine()}")
     os.chdir("/")
     for path in spec["readable"]:
         _bind(libc, path, writable=False)
