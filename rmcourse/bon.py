@@ -202,10 +202,11 @@ def standardize(scores: np.ndarray, reference: np.ndarray | None = None) -> np.n
     A Bradley-Terry reward model is identified only up to a shift per prompt (the loss sees
     differences of two answers to one prompt), and two reward models trained alike still differ
     in scale. Standardising on answers from the reference policy π_ref puts them on one scale:
-    0 is π_ref's mean answer to that prompt, 1 is one standard deviation (ddof 0) of π_ref's
-    answers. ``scores`` is (P, N); ``reference`` (P, M) scores the same scorer gives to M answers
-    drawn from π_ref for the same prompts. By default ``reference`` is ``scores`` itself, right
-    when its answers are drawn from π_ref (as a best-of-n pool is).
+    0 is the mean score of π_ref's answers to that prompt, 1 is one standard deviation
+    (ddof 0) of those scores. ``scores`` is (P, N); ``reference`` (P, M) holds the scores the
+    same scorer gives to M answers drawn from π_ref for the same prompts. By default
+    ``reference`` is ``scores`` itself, right when its answers are drawn from π_ref (as a
+    best-of-n pool is).
 
     Examples
     --------

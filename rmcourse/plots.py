@@ -250,12 +250,15 @@ def plot_reward_by_length(
     lengths: np.ndarray,
     rewards: Mapping[str, np.ndarray],
     ax: Axes | None = None,
+    colors: Mapping[str, str] | None = None,
     title: str = "Reward against answer length",
 ) -> Axes:
     """Mean reward per answer length (words), one line per scorer, each centred at mean 0.
 
     Rewards of a Bradley-Terry model are identified only up to a constant, so each series is
     shifted to mean 0 over all answers before averaging per length; the slopes compare.
+    ``colors`` maps every label to a matplotlib colour (as in :func:`plot_bon_curves`, so that a
+    scorer keeps its colour across figures); without it each line takes the axes' next colour.
 
     Examples
     --------
@@ -268,6 +271,9 @@ def plot_reward_by_length(
     lengths = np.asarray(lengths)
     if lengths.ndim != 1 or lengths.size == 0:
         raise ValueError(f"lengths must be a non-empty 1-d array, got shape {lengths.shape}")
+    uncoloured = sorted(set(rewards) - set(colors)) if colors is not None else []
+    if uncoloured:
+        raise ValueError(f"colors gives no colour to the series {uncoloured}")
     ax = _new_axes(ax)
     values = np.unique(lengths)
     for label, reward in rewards.items():
@@ -275,5 +281,7 @@ def plot_reward_by_length(
         if reward.shape != lengths.shape:
             raise ValueError(f"rewards[{label!r}] has shape {reward.shape}, not {lengths.shape}")
         centred = reward - reward.mean()
-        ax.plot(values, [centred[lengths == v].mean() for v in values], marker="o", label=label)
+        style = {"color": colors[label]} if colors is not None else {}
+        ax.plot(values, [centred[lengths == v].mean() for v in values], marker="o", label=label,
+                **style)  # fmt: skip
     return _label(ax, title, "answer length (words)", "mean reward − its overall mean")

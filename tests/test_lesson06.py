@@ -110,6 +110,13 @@ def test_checkers_judge_the_answer(task_id, right, wrong, hint):
         assert f"{right:.2f}".rstrip("0") not in result.message
 
 
+def test_the_kl_of_best_of_16_counts_with_its_terms_rounded_first():
+    # log 16 − 15/16 = 1.8351; 2.77 − 0.94 = 1.83 rounds each term first and is right too
+    assert tasks.check("06-kl-best-of-16", 1.83).correct
+    assert tasks.check("06-kl-best-of-16", 1.84).correct
+    assert not tasks.check("06-kl-best-of-16", 1.82).correct
+
+
 def test_answers_of_the_wrong_kind_get_one_line_saying_what_to_give():
     quoted = tasks.check("06-kl-best-of-16", "1.8")
     assert quoted.status == "invalid" and "without quotes" in quoted.message

@@ -62,6 +62,16 @@ def test_reward_by_length_centres_each_series_and_averages_per_length():
     assert ax.get_xlabel() == "answer length (words)"
 
 
+def test_reward_by_length_draws_each_series_in_its_given_colour():
+    lengths = np.array([4, 6])
+    colors = {"r*": "tab:green", "biased": "tab:red"}
+    ax = plot_reward_by_length(lengths, {"biased": np.array([0.0, 1.0]),
+                                         "r*": np.array([1.0, 0.0])}, colors=colors)  # fmt: skip
+    assert {line.get_label(): line.get_color() for line in ax.get_lines()} == colors
+    with pytest.raises(ValueError, match=r"no colour to the series \['r\*'\]"):
+        plot_reward_by_length(lengths, {"r*": np.zeros(2)}, colors={"biased": "C0"})
+
+
 def test_reward_by_length_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="shape"):
         plot_reward_by_length(np.array([1, 2]), {"r": np.zeros(3)})
