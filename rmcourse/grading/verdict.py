@@ -14,10 +14,11 @@ printed text never counts. Then, per exercise (see :class:`rmcourse.grading.resu
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rmcourse.grading import feedback
 from rmcourse.grading.execute import DIED, NOT_RUN, OK, SKIPPED, TIMEOUT, StepResult
@@ -38,9 +39,27 @@ def _problem(result: StepResult) -> Status | None:
     return None
 
 
-def _answers_challenge(plan: Plan, index: int, result: StepResult) -> bool:
-    expected = hmac.new(plan.key, plan.challenges[index].encode(), hashlib.sha256).hexdigest()
-    return result.outcome == OK and result.result_text == repr(expected)
+def _sign(plan: Plan, message: str) -> str:
+    return hmac.new(plan.key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def _answer(plan: Plan, index: int, result: StepResult) -> tuple[bool, tuple[tuple[str, str], ...]]:
+    """Whether a guard call answered its challenge, and the functions it reported as coming
+    from elsewhere than the notebook's cells: ``(name, origin)`` pairs, signed with the key."""
+    challenge = plan.challenges[index]
+    if result.outcome != OK:
+        return False, ()
+    if result.result_text == repr(_sign(plan, challenge)):
+        return True, ()
+    try:
+        answer = ast.literal_eval(result.result_text)
+        digest, _, text = answer.partition("\n")
+        report = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, AttributeError, MemoryError, RecursionError):
+        return False, ()
+    if not hmac.compare_digest(digest, _sign(plan, f"{challenge}\n{text}")):
+        return False, ()
+    return True, tuple((str(name), str(where)) for name, where in report)
 
 
 @dataclass
@@ -51,6 +70,7 @@ class _Outcome:
     problems: set[Status]
     notes: list[str]
     crashed: Status | None = None  # a solution cell ran past its time limit or killed its kernel
+    foreign: dict[str, str] = field(default_factory=dict)  # what the guard found elsewhere
 
 
 def _read_steps(
@@ -78,7 +98,10 @@ def _read_steps(
         if role.kind == "visible" and result.truncated:
             out.notes.append(feedback.truncated_note(role.test))
         if role.kind == "guard":
-            if _answers_challenge(plan, i, result):
+            answered, report = _answer(plan, i, result)
+            for where in report:
+                out.foreign.setdefault(where[1], where[0])
+            if answered:
                 continue
             problem = _problem(result)
             out.problems.add(problem or Status.TAMPERED)
@@ -114,6 +137,10 @@ def score_exercise(
     if grade_id in work.by_name:
         notes.insert(0, feedback.by_name_note(work.by_name[grade_id], exercise.names))
     zeroed = ""
+    if out.foreign:
+        out.problems.add(Status.COPIED)
+        notes.insert(0, feedback.foreign_note(tuple(out.foreign)))
+        zeroed = "the function is not the code of the notebook's cells"
     if grade_id in copied:
         out.problems.add(Status.COPIED)
         notes.insert(0, feedback.copied_note(copied[grade_id]))
