@@ -25,8 +25,8 @@ intercept), so patching modules after the install changes nothing it does.
 """
 
 from __future__ import annotations
-
 import __future__
+
 import _imp
 import ast
 import gc
@@ -77,8 +77,8 @@ def make_origin_check(
     """
     type_, tuple_, len_, id_, str_ = type, tuple, len, id, str
     function_type, module_type, code_type = types.FunctionType, types.ModuleType, types.CodeType
-    method_type = types.MethodType
-    dumps, sha256, get_referents, compile_ = marshal.dumps, hashlib.sha256, gc.get_referents, compile
+    dumps, sha256, get_referents = marshal.dumps, hashlib.sha256, gc.get_referents
+    compile_ = compile
     open_, stat, get_frozen = open, os.stat, _imp.get_frozen_object
     module_dict = module_type.__dict__["__dict__"].__get__
     class_dict = type.__dict__["__dict__"].__get__
@@ -97,9 +97,7 @@ def make_origin_check(
     def fingerprint(code: types.CodeType) -> bytes:
         found = dict_get(cache, code)
         if found is None:
-            consts = tuple_(
-                fingerprint(c) if type_(c) is code_type else c for c in code.co_consts
-            )
+            consts = tuple_(fingerprint(c) if type_(c) is code_type else c for c in code.co_consts)
             found = sha256(
                 dumps(
                     code.replace(
@@ -259,8 +257,10 @@ def make_origin_check(
                 fn_kind = kind(value)
                 if fn_kind == FOREIGN:
                     findings.append(f"{name} calls {via}, which comes from {where(value)}")
-                elif fn_kind == LIBRARY and value.__name__ in forbidden and (
-                    value.__code__.co_filename.startswith(rmcourse_root)
+                elif (
+                    fn_kind == LIBRARY
+                    and value.__name__ in forbidden
+                    and (value.__code__.co_filename.startswith(rmcourse_root))
                 ):
                     findings.append(
                         f"{name} calls {via}, the course library's own {value.__name__} "
