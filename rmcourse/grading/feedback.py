@@ -262,6 +262,14 @@ def foreign_note(origins: tuple[str, ...]) -> str:
     )
 
 
+def review_note(what: str) -> str:
+    """The note of an exercise whose function matches the course library's or the solution's."""
+    return (
+        f"for the instructor to review: {what} (names, comments and formatting aside); the "
+        "points are the tests', pending review."
+    )
+
+
 def not_counted(why: str) -> str:
     """A passed check's feedback when its exercise earns nothing."""
     return f"not counted: {why}"

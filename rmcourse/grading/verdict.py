@@ -4,12 +4,15 @@ A test cell's points are earned when its visible part and its hidden part both e
 execute reply and no error output, right after a guard call that answered its HMAC challenge;
 printed text never counts. Then, per exercise (see :class:`rmcourse.grading.results.Status`):
 
-- ``copied`` or ``unanswered``: 0 points;
+- ``copied`` or ``unanswered``: 0 points -- ``copied`` also when the guard reported that an
+  exercise's function, or what it calls, is not the code of the notebook's cells
+  (:mod:`rmcourse.grading.origin`);
 - a solution cell that ran past its time limit or killed its kernel: 0 points, with that status
   (its definitions were replayed, so the later exercises are graded on their own merit);
 - else the sum of the earned points, and the status of the most specific problem that cost
   points (a failed guard, the memory cap, a time limit, a dead kernel, a solution cell that
-  raised), or ``passed`` / ``partial`` / ``failed``.
+  raised), or ``review`` when a function matches the course library's or the solution's
+  (:func:`rmcourse.grading.anticopy.pasted_exercises`), or ``passed`` / ``partial`` / ``failed``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rmcourse.grading import feedback
+from rmcourse.grading.anticopy import pasted_exercises
 from rmcourse.grading.execute import DIED, NOT_RUN, OK, SKIPPED, TIMEOUT, StepResult
 from rmcourse.grading.plan import Plan
 from rmcourse.grading.results import CheckResult, ExerciseResult, Status, by_points
@@ -127,8 +131,10 @@ def score_exercise(
     work: StudentWork,
     copied: dict[str, str],
     cell_timeout: float,
+    pasted: str = "",
 ) -> ExerciseResult:
-    """One exercise's points, status, note and checks."""
+    """One exercise's points, status, note and checks; ``pasted`` says what a function of the
+    student's matches (the course library's or the solution's), for review."""
     grade_id = exercise.grade_id
     out = _read_steps(exercise, plan, results, cell_timeout)
     notes = [feedback.withhold_secrets(n, plan.secret_lines) for n in out.notes]
@@ -137,6 +143,9 @@ def score_exercise(
     if grade_id in work.by_name:
         notes.insert(0, feedback.by_name_note(work.by_name[grade_id], exercise.names))
     zeroed = ""
+    if pasted:
+        out.problems.add(Status.REVIEW)
+        notes.insert(0, feedback.review_note(pasted))
     if out.foreign:
         out.problems.add(Status.COPIED)
         notes.insert(0, feedback.foreign_note(tuple(out.foreign)))
@@ -179,7 +188,10 @@ def score(
     cell_timeout: float,
 ) -> tuple[ExerciseResult, ...]:
     """Each exercise's result (see :func:`score_exercise`), in the assignment's order."""
+    pasted = pasted_exercises(work, assignment)
     return tuple(
-        score_exercise(exercise, plan, results, work, copied, cell_timeout)
+        score_exercise(
+            exercise, plan, results, work, copied, cell_timeout, pasted.get(exercise.grade_id, "")
+        )
         for exercise in assignment.exercises
     )
