@@ -243,6 +243,8 @@ def make_origin_check(
             return findings
         seen: set[int] = set()
         stack: list[tuple[object, str, frozenset]] = [(fn, name, frozenset()) for fn in tops]
+        if type_(value) is not function_type:  # what a wrapper or callable object holds
+            stack.append((value, name, frozenset()))
         looked = 0
         while stack and len_(findings) < FINDINGS_PER_NAME:
             value, via, names = stack.pop()
