@@ -291,6 +291,12 @@ def make_origin_check(
                     found = dict_get(content, n, seen)
                     if found is not seen:
                         stack.append((found, f"{via}.{n}", names))
+                for item in dict_values(content):  # a module from a file outside the library
+                    if type_(item) is function_type and kind(item) == FOREIGN:
+                        if item.__code__.co_filename[:1] != "<":
+                            held = where(item)
+                            findings.append(f"{name} uses {via}, which holds code from {held}")
+                            break
             elif is_class(value):  # the attributes its code names, and __call__ (not the other
                 # dunders: dataclasses and namedtuple make those from strings)
                 for cls in class_mro(value):
