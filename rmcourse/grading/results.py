@@ -4,8 +4,8 @@ Every status says what it means for the row's points (:meth:`Status.allows`), an
 points contradict its status cannot be made:
 
 - ``not_a_notebook``, ``empty`` (the file), ``grader_error`` (the grader broke on this file),
-  ``copied`` (a function the exercise asks for comes from rmcourse), ``unanswered`` (no code
-  for the exercise): the row has 0 points;
+  ``copied`` (a function the exercise asks for comes from rmcourse, or is not the code of the
+  notebook's cells), ``unanswered`` (no code for the exercise): the row has 0 points;
 - ``tampered`` (a test's guard call did not answer), ``memory_limit``, ``timeout``,
   ``kernel_died`` (a test or the student's cell hit the memory cap, a time limit, or killed its
   kernel), ``solution_error`` (the exercise's solution cell raised): points were lost through
