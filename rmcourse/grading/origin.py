@@ -272,8 +272,11 @@ def make_origin_check(
                     codes = all_codes(value.__code__)
                     used = frozenset(n for c in codes for n in c.co_names)
                     strings = [k for c in codes for k in c.co_consts if type_(k) is str_]
+                    builtins_ = value.__builtins__  # fixed when the function was made
                     for n in used:
                         found = dict_get(value.__globals__, n, seen)
+                        if found is seen and type_(builtins_) is dict:
+                            found = dict_get(builtins_, n, seen)
                         if found is not seen:
                             stack.append((found, n, used))
                     for n in list(used) + strings:  # modules its code imports
