@@ -200,6 +200,19 @@ def make_origin_check(
             text = f"the file {filename}"
         return text + (f" (module {module})" if module and module != "__main__" else "")
 
+    def beside(module: str) -> bool:
+        """Whether an import of ``module`` would load a file from the working folder."""
+        head = module.partition(".")[0]
+        if not head.isidentifier():
+            return False
+        for candidate in (head + ".py", head + sep + "__init__.py"):
+            try:
+                stat(cwd + sep + candidate)
+                return True
+            except OSError:
+                continue
+        return False
+
     def heap(cls: type) -> bool:
         return bool(class_flags(cls) & HEAPTYPE)
 
@@ -283,6 +296,10 @@ def make_origin_check(
                         found = dict_get(sys_modules, n, seen)
                         if found is not seen:
                             stack.append((found, n, used))
+                        elif beside(n):  # not imported yet: would come from the scratch folder
+                            findings.append(
+                                f"{name} can import {n}, a module written beside the notebook"
+                            )
                     extra = list(value.__closure__ or ()) + list(value.__defaults__ or ())
                     extra += list(dict_values(value.__kwdefaults__ or {}))
                     extra += list(dict_values(value.__dict__))
