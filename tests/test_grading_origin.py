@@ -1,7 +1,8 @@
 """Points only for the code of the notebook's cells, on every assignment.
 
 Each route by which a function an exercise asks for can come from elsewhere -- a module written
-from a cell (``%%writefile``, ``open().write``) and imported with a plain ``import``, the installed
+from a cell (``%%writefile``, ``open().write``) and imported with a plain ``import`` (at the top
+of a cell or inside the function), the installed
 rmcourse copied beside the notebook and star-imported from the copy, ``exec`` of a string, a
 classmate's code run as a cell, a closure or ``functools.wraps`` decorator around a foreign
 function, a foreign ``__code__`` put into the cell's function, a callable object with a fake
@@ -71,6 +72,18 @@ def _routes(name: str) -> dict[str, tuple[dict[str, str], str, str]]:
             "the file mine_text.py beside the notebook (module mine_text)",
         ),
         "exec": ({target.grade_id: f"exec({code!r})\n"}, "", "a string run by exec"),
+        "lazy_import": (
+            {
+                target.grade_id: _hidden_module("mine_lazy", code)
+                + "".join(
+                    f"\ndef {fn}(*args, **kwargs):\n    import mine_lazy\n"
+                    f"    return mine_lazy.{fn}(*args, **kwargs)\n"
+                    for fn in target.names
+                )
+            },
+            "",
+            "can import mine_lazy, a module written beside the notebook",
+        ),
         "classmate": (
             {target.grade_id: f"get_ipython().run_cell({code!r})\n"},
             "",
@@ -201,6 +214,6 @@ def test_honest_patterns_earn_what_the_solution_earns(name):
 def test_every_route_is_tried_on_every_assignment():
     for name in ASSIGNMENTS:
         routes = _routes(name)
-        assert len(routes) == 7 + (name in LIBRARY_MODULE)
+        assert len(routes) == 8 + (name in LIBRARY_MODULE)
         solution_cells = sum(is_solution(c) for c in filled_exercise(name).cells)
         assert solution_cells == len(load_assignment(SOLUTIONS / f"{name}.ipynb").exercises)
