@@ -3,7 +3,7 @@
 The grader gives points for a function only when the submission's own cells defined it. Inside
 the student's kernel, before any student code runs, the guard's install calls
 :func:`make_origin_check` with the code of the student's cells: it compiles them as the kernel
-does (IPython's input transformation, the same interpreter) and keeps a fingerprint of every code
+does (IPython's input transformation, one top-level statement at a time, the same interpreter) and keeps a fingerprint of every code
 object they contain -- the marshalled code with its file name, names and line numbers left out,
 so a function is recognised wherever it was defined and however often. Before each test, the
 guard calls the returned check on the exercise's functions. A function passes when its code is
@@ -129,13 +129,16 @@ def make_origin_check(
                 tree = ast.parse(transform(source))
             except (SyntaxError, ValueError):
                 continue
-            for flags in CELL_FLAGS:
+            # IPython compiles a cell one top-level statement at a time (which changes code: a
+            # module imported in the same unit is called with LOAD_ATTR, not LOAD_METHOD)
+            units = [tree] + [ast.Module(body=[node], type_ignores=[]) for node in tree.body]
+            for unit, flags in [(unit, flags) for unit in units for flags in CELL_FLAGS]:
                 try:
-                    code = compile(tree, "<cell>", "exec", flags, dont_inherit=True)
+                    code = compile(unit, "<cell>", "exec", flags, dont_inherit=True)
                 except (SyntaxError, ValueError):
                     try:  # a cell with a top-level await
                         flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
-                        code = compile(tree, "<cell>", "exec", flags, dont_inherit=True)
+                        code = compile(unit, "<cell>", "exec", flags, dont_inherit=True)
                     except (SyntaxError, ValueError):
                         continue
                 found.update(fingerprint(c) for c in all_codes(code))

@@ -4,8 +4,8 @@ In order: the source's setup cells, the guard install (given the code of the stu
 of the instructor's, to tell where functions come from), then the source's cells with the
 student's cells where they stand (see :mod:`rmcourse.grading.submission`), and before every
 visible and every hidden test part a guard call that must answer a fresh HMAC challenge, which
-names the exercise's functions (each must be the code of the student's cells) and the
-assignment's (the course library's own versions may not be called). The tests of an unanswered
+names the exercise's functions: each must be the code of the student's cells, and may not call
+the course library's function of the same name. The tests of an unanswered
 exercise are not run. Hidden parts run only when their visible part passed, and stay
 out of the kernel's input history.
 """
@@ -55,7 +55,6 @@ class _Builder:
         self.guard_name = f"_rmcourse_guard_{secrets.token_hex(8)}"
         self.key_file = key_file
         self.names = {e.grade_id: e.names for e in assignment.exercises}
-        self.forbidden = ",".join(sorted({n for names in self.names.values() for n in names}))
         self.steps: list[Step] = []
         self.roles: list[Role] = []
         self.challenges: dict[int, str] = {}
@@ -76,7 +75,7 @@ class _Builder:
 
     def guarded(self, code: str, role: Role, requires: int | None = None) -> int:
         names = ",".join(n for e in role.exercises for n in self.names.get(e, ()))
-        challenge = f"{secrets.token_hex(16)}:{names};{self.forbidden}"
+        challenge = f"{secrets.token_hex(16)}:{names};{names}"
         self.challenges[len(self.steps)] = challenge
         call = f"{self.guard_name}({challenge!r})"
         guard = self.add(Step(call, requires=requires), Role("guard", role.exercises, role.test))
