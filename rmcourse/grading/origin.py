@@ -3,9 +3,10 @@
 The grader gives points for a function only when the submission's own cells defined it. Inside
 the student's kernel, before any student code runs, the guard's install calls
 :func:`make_origin_check` with the code of the student's cells: it compiles them as the kernel
-does (IPython's input transformation, one top-level statement at a time, the same interpreter) and keeps a fingerprint of every code
-object they contain -- the marshalled code with its file name, names and line numbers left out,
-so a function is recognised wherever it was defined and however often. Before each test, the
+does (IPython's input transformation, one top-level statement at a time, the same interpreter)
+and keeps a fingerprint of every code object they contain -- the marshalled code with its file
+name, names and line numbers left out, so a function is recognised wherever it was defined and
+however often. Before each test, the
 guard calls the returned check on the exercise's functions. A function passes when its code is
 one of the cells' code objects (or, behind ``functools`` wrappers, partials, methods or callable
 objects, the function they call is); then everything it can reach by name is checked too: the
@@ -15,9 +16,9 @@ functions of the cells. A function reached that is neither the cells' own nor th
 cells' nor a genuine library function -- one that existed before any student code ran, or whose
 code is the code compiled from its library file (under the environment's read-only folders,
 unchanged since the kernel started) -- is reported with its origin: a file (a module written
-beside the notebook, a copied package), a string (``exec``), a cell run by other means. A library
-function named like one of the assignment's exercises (the course library's own answer) is
-reported too.
+beside the notebook, a copied package), a string (``exec``), a cell run by other means. The
+course library's function of the exercise's own name (its answer) is reported too, and so is a
+module the function can import that was written beside the notebook.
 
 The check reads objects only through C-level attributes captured at install (it never calls
 student code: no ``getattr``, ``isinstance`` or ``__dict__`` lookups that a student class could
