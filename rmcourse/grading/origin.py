@@ -128,7 +128,7 @@ def make_origin_check(
         for source in sources:
             try:
                 tree = ast.parse(transform(source))
-            except (SyntaxError, ValueError):
+            except Exception:  # not Python, whatever IPython makes of it: defines nothing
                 continue
             # IPython compiles a cell one top-level statement at a time (which changes code: a
             # module imported in the same unit is called with LOAD_ATTR, not LOAD_METHOD)
