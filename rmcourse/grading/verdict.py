@@ -61,7 +61,8 @@ def _answer(plan: Plan, index: int, result: StepResult) -> tuple[bool, tuple[tup
         report = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, AttributeError, MemoryError, RecursionError):
         return False, ()
-    if not hmac.compare_digest(digest, _sign(plan, f"{challenge}\n{text}")):
+    expected = _sign(plan, f"{challenge}\n{text}")
+    if not hmac.compare_digest(digest.encode("utf-8", "replace"), expected.encode()):
         return False, ()
     return True, tuple((str(name), str(where)) for name, where in report)
 
