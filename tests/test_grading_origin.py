@@ -217,3 +217,52 @@ def test_every_route_is_tried_on_every_assignment():
         assert len(routes) == 8 + (name in LIBRARY_MODULE)
         solution_cells = sum(is_solution(c) for c in filled_exercise(name).cells)
         assert solution_cells == len(load_assignment(SOLUTIONS / f"{name}.ipynb").exercises)
+
+
+# --- the check itself, without a kernel ------------------------------------------------------
+
+
+def _checked(cells: list[str], setup: str = "", names: tuple[str, ...] = ("f",)):
+    """Run ``setup`` (code from elsewhere) then ``cells`` (the notebook's) in one namespace; the
+    origin check's report on ``names``."""
+    import builtins
+
+    from rmcourse.grading.origin import make_origin_check
+
+    check = make_origin_check(cells)
+    namespace: dict = {"__builtins__": builtins}
+    exec(setup, namespace)
+    for number, cell in enumerate(cells):
+        exec(compile(cell, f"<cell {number}>", "exec"), namespace)
+    return check(namespace, names, names)
+
+
+def test_honest_functions_pass_the_origin_check():
+    cell = (
+        "import functools\nfrom dataclasses import dataclass\nimport numpy as np\n"
+        "@dataclass\nclass Point:\n    x: float\n\n"
+        "@functools.lru_cache\ndef g(n):\n    return sum(range(n))\n\n"
+        "def f(x):\n    return np.mean([g(3), Point(x).x, (lambda y: y)(x)])\n"
+    )
+    assert _checked([cell]) == []
+    assert _checked([cell, "f = functools.lru_cache(f)\n"]) == []  # a C wrapper around it
+
+
+def test_foreign_code_is_found_behind_builtins_wrappers_and_forged_file_names():
+    foreign = "def helper(x):\n    return x\n"
+    # a name looked up in the builtins the function was made with
+    setup = "import builtins\n__builtins__ = dict(vars(builtins))\nexec(" + repr(foreign) + (
+        ", __builtins__)\n"
+    )
+    report = _checked(["def f(x):\n    return helper(x)\n"], setup)
+    by_exec = "a string run by exec, eval or compile"
+    assert report == [("f", f"f calls helper, which comes from {by_exec}")]
+    # code compiled under the name of a library file is not that file's code
+    import numpy
+
+    forged = f"exec(compile({foreign!r}, {numpy.__file__!r}, 'exec'))\nf = helper\n"
+    assert _checked([], forged)[0][1].startswith("f comes from the file ")
+    # a partial of a foreign function
+    assert _checked(["import functools\nf = functools.partial(helper)\n"], foreign) == [
+        ("f", f"f comes from {by_exec}")
+    ]

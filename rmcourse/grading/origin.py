@@ -226,13 +226,12 @@ def make_origin_check(
     def callables_inside(value: object) -> list[types.FunctionType]:
         """The functions a callable that is not a plain function calls: those a C wrapper
         (partial, lru_cache, method, staticmethod) holds, or a Python class's ``__call__``."""
-        kind_ = type_(value)
-        if heap(kind_):
-            for cls in class_mro(kind_):
-                call = proxy_get(class_dict(cls), "__call__")
-                if call is not None:
-                    return [call] if type_(call) is function_type else []
-            return []
+        for cls in class_mro(type_(value)):
+            call = proxy_get(class_dict(cls), "__call__")
+            if call is not None:
+                if type_(call) is function_type:  # a class written in Python
+                    return [call]
+                break  # a C type's call (some are heap types too: partial, lru_cache)
         found, todo = [], [value]
         for _ in range(2):
             todo = [r for item in todo for r in get_referents(item)]
