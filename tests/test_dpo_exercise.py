@@ -36,9 +36,11 @@ def _graded() -> dict[str, SubmissionResult]:
 def test_the_solution_earns_full_marks():
     assignment = load_assignment(SOLUTION)
     solved = _graded()["solved"]
-    assert [(e.exercise, e.points, e.status) for e in solved.exercises] == [
-        (e.grade_id, e.max_points, "passed") for e in assignment.exercises
+    assert [(e.exercise, e.points) for e in solved.exercises] == [
+        (e.grade_id, e.max_points) for e in assignment.exercises
     ], solved
+    # the solution's own longer functions are flagged for review (pasted), keeping their points
+    assert {e.status for e in solved.exercises} <= {"passed", "review"}, solved
     assert solved.points == assignment.max_points == 12
 
 

@@ -24,9 +24,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import SOLUTIONS, assignment_names, filled_exercise, solution_code
+from conftest import ROOT, SOLUTIONS, assignment_names, filled_exercise, solution_code
 from rmcourse.grading import command
-from rmcourse.grading.anticopy import copied_exercises
+from rmcourse.grading.anticopy import (
+    PASTED_MIN_NODES,
+    _shape,
+    copied_exercises,
+    pasted_exercises,
+)
 from rmcourse.grading.execute import ERROR, Limits, StepResult
 from rmcourse.grading.feedback import descriptions, hidden_failure, withhold_secrets
 from rmcourse.grading.plan import plan
@@ -167,6 +172,106 @@ def test_without_metadata_solution_cells_are_found_by_function_name(name):
     assert copied_exercises(work, assignment) == {}
     # the instructor's cells are recognised by their code: the same cells run, in the same order
     assert _roles(assignment, nb) == _roles(assignment, _filled(name))
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_the_solution_notebook_without_metadata_is_read_as_the_solution(name):
+    """Every cell of the solution notebook itself pasted into a fresh notebook (test cells with
+    their hidden blocks): the instructor's cells are recognised, nothing counts as copied."""
+    assignment = _assignment(name)
+    nb = _without_metadata(nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4))
+    work = student_work(nb, assignment)
+    assert [c.exercises for c in work.cells] == [(e.grade_id,) for e in assignment.exercises]
+    assert not work.unanswered and copied_exercises(work, assignment) == {}
+    assert _roles(assignment, nb) == _roles(assignment, _filled(name))
+
+
+class _Rename(ast.NodeTransformer):
+    """Renames a function's arguments and local variables (a student disguising a paste)."""
+
+    def __init__(self, local: set[str]) -> None:
+        self.local = local
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        if node.id in self.local:
+            node.id = f"my_{node.id}"
+        return node
+
+    def visit_arg(self, node: ast.arg) -> ast.arg:
+        node.arg = f"my_{node.arg}"
+        return node
+
+
+def _disguised(code: str) -> str:
+    """``code`` with its functions' variables renamed, docstrings and comments dropped, and
+    reformatted."""
+    tree = ast.parse(code)
+    for fn in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+        local = {a.arg for a in ast.walk(fn.args) if isinstance(a, ast.arg)}
+        local |= {
+            n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+        }
+        _Rename(local).visit(fn)
+        if isinstance(fn.body[0], ast.Expr) and isinstance(fn.body[0].value, ast.Constant):
+            fn.body = fn.body[1:] or [ast.Pass()]
+    return tabs(ast.unparse(tree))
+
+
+def _nodes(code: str) -> int:
+    fns = [n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.FunctionDef)]
+    return max(len(_shape(fn)) for fn in fns)
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_a_pasted_solution_is_flagged_for_review_however_disguised(name):
+    assignment = _assignment(name)
+    code = solution_code(name)
+    disguised = {e: _disguised(c) for e, c in code.items()}
+    assert all(disguised[e] != code[e] for e in code)
+    work = student_work(filled_exercise(name, disguised), assignment)
+    long_enough = {e for e in code if _nodes(code[e]) >= PASTED_MIN_NODES}
+    assert long_enough  # every assignment has answers long enough to recognise
+    pasted = pasted_exercises(work, assignment)
+    assert set(pasted) == long_enough, pasted
+    assert all("matches the solution's" in pasted[e] for e in pasted)
+    assert copied_exercises(work, assignment) == {}
+
+
+LIBRARY_PASTES = {  # exercise -> the course library's function of the same role
+    "02_numpy_loss": ("bt_loss", "np_loss"),
+    "03_pytorch_loss": ("bt_loss", "torch_loss"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY_PASTES))
+def test_the_course_librarys_function_pasted_into_a_cell_is_flagged(name):
+    grade_id, module = LIBRARY_PASTES[name]
+    source = (ROOT / "rmcourse" / f"{module}.py").read_text(encoding="utf-8")
+    fn = next(n for n in ast.parse(source).body if getattr(n, "name", "") == grade_id)
+    pasted_code = _disguised(ast.get_source_segment(source, fn))
+    assignment = _assignment(name)
+    work = student_work(filled_exercise(name, {grade_id: pasted_code}), assignment)
+    assert pasted_exercises(work, assignment)[grade_id].endswith(
+        f"matches rmcourse.{module}.{grade_id}"
+    )
+
+
+SHORT_ANSWERS = {  # natural answers everyone writes alike: never flagged
+    "02_numpy_loss": {"log_sigmoid": "def log_sigmoid(x):\n    return -np.logaddexp(0, -x)\n"},
+    "07_dpo": {
+        "dpo_loss": "def dpo_loss(pc, pr, rc, rr, beta=0.1):\n"
+        "    return -F.logsigmoid(beta * ((pc - rc) - (pr - rr))).mean()\n"
+    },
+    "06_best_of_n": {"bon_kl": "def bon_kl(n):\n    return np.log(n) - (n - 1) / n\n"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHORT_ANSWERS))
+def test_a_short_natural_answer_is_not_flagged(name):
+    assignment = _assignment(name)
+    answers = SHORT_ANSWERS[name]
+    work = student_work(filled_exercise(name, answers), assignment)
+    assert not set(answers) & set(pasted_exercises(work, assignment))
 
 
 def _renamed(code: str, names: tuple[str, ...], prefix: str) -> str:

@@ -15,10 +15,12 @@ import pytest
 
 from conftest import SOLUTIONS, assignment_names, filled_exercise
 from rmcourse.grading import command
+from rmcourse.grading.anticopy import pasted_exercises
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.generate import make_exercise
 from rmcourse.grading.results import SubmissionResult
 from rmcourse.grading.source import Assignment, load_assignment
+from rmcourse.grading.submission import student_work
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
@@ -58,8 +60,11 @@ def _graded(name: str) -> tuple[Assignment, dict[str, SubmissionResult]]:
 def test_the_solution_earns_full_marks(name):
     assignment, results = _graded(name)
     solved = results["solved"]
+    # the solution's own longer functions are recognised as pasted: status review, full points
+    pasted = pasted_exercises(student_work(filled_exercise(name), assignment), assignment)
     assert [(e.exercise, e.points, e.status) for e in solved.exercises] == [
-        (e.grade_id, e.max_points, "passed") for e in assignment.exercises
+        (e.grade_id, e.max_points, "review" if e.grade_id in pasted else "passed")
+        for e in assignment.exercises
     ], solved
     assert solved.points == assignment.max_points > 0
 
@@ -77,6 +82,6 @@ def test_torch_monkey_patches_earn_nothing():
     got = {e.exercise: (e.points, e.status) for e in results["torch_cheat"].exercises}
     assert got == {
         "accuracy": (3, "passed"),
-        "bt_loss": (6, "passed"),
+        "bt_loss": (6, "review"),  # the solution's code: recognised as pasted
         "ranking_loss": (0, "failed"),
     }

@@ -1,4 +1,5 @@
-"""The anti-copy rule: a function an exercise asks for must not come from ``rmcourse``.
+"""The anti-copy rules, read from the code: a function an exercise asks for must not come from
+``rmcourse``, and one pasted from the course library or the solution is flagged for review.
 
 Detected statically, from the syntax trees of a notebook's code cells: ``from rmcourse... import
 NAME`` (or ``*``), ``ALIAS.NAME`` / ``getattr(ALIAS, "NAME")`` where ``ALIAS`` is bound to an
@@ -10,14 +11,26 @@ since the grader cannot see through them -- ``import_module`` / ``__import__`` /
 computed argument (``__import__("rmc" + "ourse")``). Only the student's cells are searched (the
 grader never runs the submission's copies of the instructor's cells), so the rule judges what the
 code does and never its formatting.
+
+:func:`pasted_exercises` compares every function the student's cells define with the solution's
+and the course library's functions of the exercise's names: their syntax trees with the names the
+writer chose (arguments, variables), docstrings, annotations, comments and formatting left out.
+A function of at least ``PASTED_MIN_NODES`` nodes that matches one at ``PASTED_RATIO`` or more is
+in the notebook but not the student's work: the exercise keeps its points, with status ``review``.
+(Where a function came from at run time -- a file, a copied package, ``exec`` -- is the guard's
+check: :mod:`rmcourse.grading.origin`.)
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
+import functools
 from collections.abc import Iterable
+from pathlib import Path
 
-from rmcourse.grading.source import Assignment, GradeCell, LockedCell
+from rmcourse.grading.pycode import parse
+from rmcourse.grading.source import Assignment, GradeCell, LockedCell, nbgrader
 from rmcourse.grading.submission import StudentWork
 
 PACKAGE = "rmcourse"
@@ -200,3 +213,151 @@ def copied_exercises(work: StudentWork, assignment: Assignment) -> dict[str, str
         for exercise in assignment.exercises
         if any(name in copied for name in exercise.names)
     }
+
+
+# --- code pasted into a cell: from the course library or the solution -------------------------
+
+# A student's function is flagged for review when its normalised syntax tree has at least
+# PASTED_MIN_NODES nodes and matches a reference function's at PASTED_RATIO or more: an answer
+# as short as a formula, which students write alike (``return -np.logaddexp(0, -x)``: 22 nodes
+# with its def line; DPO's loss in one line: 44), never is.
+PASTED_MIN_NODES = 60
+PASTED_RATIO = 0.9
+LIBRARY_SKIP = ("grading", "site", "hf", "quiz")  # rmcourse folders that hold no answers
+
+
+def _shape(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> tuple[str, ...]:
+    """The function's syntax tree as a sequence of node descriptions, names chosen by the writer
+    (arguments, variables) replaced by their order of appearance, docstrings, annotations and
+    the function's own name left out."""
+    names: dict[str, str] = {}
+    out: list[str] = []
+
+    def name(identifier: str) -> str:
+        return names.setdefault(identifier, f"v{len(names)}")
+
+    def visit(item: ast.AST) -> None:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = item.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                if isinstance(body[0].value.value, str):
+                    body = body[1:]  # the docstring
+            out.append(type(item).__name__)
+            visit(item.args)
+            for child in item.decorator_list + body:
+                visit(child)
+            return
+        if isinstance(item, ast.arg):
+            out.append(f"arg {name(item.arg)}")
+            return
+        if isinstance(item, ast.Name):
+            out.append(f"name {name(item.id)}")
+            return
+        if isinstance(item, ast.Constant):
+            out.append(f"const {item.value!r}"[:40])
+            return
+        label = type(item).__name__
+        if isinstance(item, ast.Attribute):
+            label += f" {item.attr}"
+        elif isinstance(item, ast.keyword):
+            label += f" {item.arg}"
+        out.append(label)
+        for field, value in ast.iter_fields(item):
+            if field in ("annotation", "returns", "type_comment", "ctx"):
+                continue
+            for child in value if isinstance(value, list) else [value]:
+                if isinstance(child, ast.AST):
+                    visit(child)
+
+    visit(node)
+    return tuple(out)
+
+
+def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+@functools.lru_cache(maxsize=1)
+def _library_functions() -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """name -> (where, shape) of every function of the course library named so."""
+    root = Path(__file__).resolve().parents[1]
+    found: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if relative.parts[0] in LIBRARY_SKIP:
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        module = "rmcourse." + ".".join(relative.with_suffix("").parts)
+        for fn in _functions(tree):
+            found.setdefault(fn.name, []).append((f"{module}.{fn.name}", _shape(fn)))
+    return {name: tuple(items) for name, items in found.items()}
+
+
+def _solution_functions(assignment: Assignment) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """name -> shapes of the solution notebook's functions (its solution cells')."""
+    found: dict[str, list[tuple[str, ...]]] = {}
+    for cell in assignment.notebook.cells:
+        if cell.cell_type != "code" or not nbgrader(cell).get("solution"):
+            continue
+        tree = parse(cell.source)
+        for fn in _functions(tree) if tree is not None else ():
+            found.setdefault(fn.name, []).append(_shape(fn))
+    return {name: tuple(shapes) for name, shapes in found.items()}
+
+
+def _similar(mine: tuple[str, ...], reference: tuple[str, ...]) -> bool:
+    if min(len(mine), len(reference)) < PASTED_MIN_NODES:
+        return False
+    if mine == reference:
+        return True
+    matcher = difflib.SequenceMatcher(None, mine, reference, autojunk=False)
+    return matcher.quick_ratio() >= PASTED_RATIO and matcher.ratio() >= PASTED_RATIO
+
+
+def pasted_exercises(work: StudentWork, assignment: Assignment) -> dict[str, str]:
+    """Exercise -> what matched, for the exercises whose function a student's cell holds as the
+    course library or the solution wrote it (names, docstrings, comments and formatting aside):
+    in the notebook, but not the student's work -- for the instructor to review.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> from rmcourse.grading.source import nbgrader_cell, parse_assignment
+    >>> from rmcourse.grading.submission import StudentCell
+    >>> lines = [f"t{i} = np.mean(x[{i}:] * {i}) + t{i - 1}" for i in range(1, 6)]
+    >>> code = "def f(x):\\n    t0 = 0\\n    " + "\\n    ".join(lines) + "\\n    return t5"
+    >>> assignment = parse_assignment("09_demo", nbformat.v4.new_notebook(cells=[
+    ...     nbgrader_cell(code, "f", solution=True), nbgrader_cell("f(1)", "f_test", points=1)]))
+    >>> import re
+    >>> mine = re.sub(r"\\bt(\\d)", r"total_\\1", code).replace("x", "values")
+    >>> print(mine.splitlines()[2].strip())
+    total_1 = np.mean(values[1:] * 1) + total_0
+    >>> pasted = StudentCell("# my own\\n" + mine.replace("    ", "\\t"), ("f",), 0, 1)
+    >>> pasted_exercises(StudentWork((pasted,), frozenset(), {}, {}), assignment)
+    {'f': "cell 1's f matches the solution's f"}
+    >>> short = StudentCell("def f(x):\\n    return np.mean(x)", ("f",), 0, 1)
+    >>> pasted_exercises(StudentWork((short,), frozenset(), {}, {}), assignment)
+    {}
+    """
+    solution = _solution_functions(assignment)
+    library = _library_functions()
+    mine = []
+    for cell in work.cells:
+        tree = parse(cell.code)
+        mine += [(cell.number, fn.name, _shape(fn)) for fn in _functions(tree or ast.Module([]))]
+    found: dict[str, str] = {}
+    for exercise in assignment.exercises:
+        references = [
+            (f"the solution's {name}", shape)
+            for name in exercise.names
+            for shape in solution.get(name, ())
+        ] + [(where, shape) for name in exercise.names for where, shape in library.get(name, ())]
+        for number, name, shape in mine:
+            match = next((where for where, ref in references if _similar(shape, ref)), None)
+            if match is not None:
+                found[exercise.grade_id] = f"cell {number}'s {name} matches {match}"
+                break
+    return found

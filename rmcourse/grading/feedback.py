@@ -253,6 +253,23 @@ def copied_note(how: str) -> str:
     return f"0 points: the function must be your own work, not taken from rmcourse ({how})."
 
 
+def foreign_note(origins: tuple[str, ...]) -> str:
+    """The note of an exercise whose function is not the code of the notebook's cells."""
+    return (
+        "0 points: the function must be defined by the notebook's own cells; "
+        + "; ".join(origins)
+        + "."
+    )
+
+
+def review_note(what: str) -> str:
+    """The note of an exercise whose function matches the course library's or the solution's."""
+    return (
+        f"for the instructor to review: {what} (names, comments and formatting aside); the "
+        "points are the tests', pending review."
+    )
+
+
 def not_counted(why: str) -> str:
     """A passed check's feedback when its exercise earns nothing."""
     return f"not counted: {why}"

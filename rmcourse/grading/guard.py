@@ -20,8 +20,14 @@ that the grader calls (under a random name) right before every test cell. ``guar
    custom exception handler (``set_custom_exc``), input and AST transformers, event callbacks, and
    the shell's and kernel's methods (instance overrides removed, class attributes restored);
 5. binds ``_grader`` to a fresh :func:`rmcourse.grading.checks.make_checks` object;
-6. returns ``HMAC-SHA256(key, challenge)``, which the grader checks: a notebook that replaced or
-   deleted the guard cannot answer, and the test counts as failed.
+6. checks where the exercise's functions come from (:mod:`rmcourse.grading.origin`): a challenge
+   ``TOKEN:NAMES;FORBIDDEN`` (comma-separated) names the functions that must be the notebook's
+   own cells' code and the course library's functions they must not call (those of the same
+   names);
+7. returns ``HMAC-SHA256(key, challenge)`` -- or, when a function comes from elsewhere,
+   ``HMAC-SHA256(key, challenge + "\n" + report) + "\n" + report`` with ``report`` the ``repr``
+   of the ``(name, origin)`` pairs -- which the grader checks: a notebook that replaced or deleted
+   the guard cannot answer, nor drop or change a report, and the test counts as failed.
 
 Everything the guard uses is captured in its closure at install time, so patching this module
 or the functions it calls afterwards does not change what it does.
@@ -39,6 +45,8 @@ import threading
 import types
 from collections.abc import Callable
 from typing import Any
+
+from rmcourse.grading import origin  # imported before the snapshot: restored like rmcourse
 
 # Top-level packages whose modules are restored before every test.
 PROTECTED_PACKAGES = ("numpy", "torch", "rmcourse", "math", "builtins", "importlib")
@@ -94,12 +102,15 @@ def _restore_mapping(target: dict, saved: dict, drop_added: bool) -> None:
             del target[key]
 
 
-def install(shell: Any, key_file: str) -> Callable[[str], str]:
+def install(
+    shell: Any, key_file: str, own: tuple[str, ...] = (), instructor: tuple[str, ...] = ()
+) -> Callable[[str], str]:
     """Snapshot the kernel's trusted state now; return ``guard(challenge) -> hex digest``.
 
     ``shell`` is the kernel's IPython shell (``get_ipython()``); ``key_file`` a file holding the
     grader's secret key, which is read and deleted (so the key never appears in cell source,
-    history or linecache, and student code that runs later cannot read the file).
+    history or linecache, and student code that runs later cannot read the file); ``own`` and
+    ``instructor`` the code of the student's cells and of the instructor's cells that run.
     """
     with open(key_file, "rb") as f:
         key = f.read()
@@ -137,6 +148,8 @@ def install(shell: Any, key_file: str) -> Callable[[str], str]:
     isinstance_ = isinstance
     sys_modules, vars_, list_, function_type = sys.modules, vars, list, types.FunctionType
     gc_enable = gc.enable
+    origins = origin.make_origin_check(own, instructor, shell.transform_cell)
+    repr_, tuple_ = repr, tuple
 
     def guard(challenge: str) -> str:
         settrace(None)
@@ -185,6 +198,17 @@ def install(shell: Any, key_file: str) -> Callable[[str], str]:
                     del obj.__dict__[attr]
         user_ns["__builtins__"] = builtins
         user_ns["_grader"] = make_checks()
-        return new_hmac(key, challenge.encode(), sha256).hexdigest()
+        spec = challenge.partition(":")[2]
+        names, _, forbidden = spec.partition(";")
+        report = origins(
+            user_ns,
+            tuple_(n for n in names.split(",") if n),
+            tuple_(n for n in forbidden.split(",") if n),
+        )
+        if not report:
+            return new_hmac(key, challenge.encode(), sha256).hexdigest()
+        text = repr_(tuple_(report))
+        signed = new_hmac(key, (challenge + "\n" + text).encode(), sha256).hexdigest()
+        return signed + "\n" + text
 
     return guard

@@ -1,9 +1,12 @@
 """The cells that grade one submission, built from the :class:`Assignment` and the student's work.
 
-In order: the source's setup cells, the guard install, then the source's cells with the student's
-cells where they stand (see :mod:`rmcourse.grading.submission`), and before every visible and
-every hidden test part a guard call that must answer a fresh HMAC challenge. The tests of an
-unanswered exercise are not run. Hidden parts run only when their visible part passed, and stay
+In order: the source's setup cells, the guard install (given the code of the student's cells and
+of the instructor's, to tell where functions come from), then the source's cells with the
+student's cells where they stand (see :mod:`rmcourse.grading.submission`), and before every
+visible and every hidden test part a guard call that must answer a fresh HMAC challenge, which
+names the exercise's functions: each must be the code of the student's cells, and may not call
+the course library's function of the same name. The tests of an unanswered
+exercise are not run. Hidden parts run only when their visible part passed, and stay
 out of the kernel's input history.
 """
 
@@ -48,9 +51,10 @@ class Plan:
 
 
 class _Builder:
-    def __init__(self, key_file: str) -> None:
+    def __init__(self, key_file: str, assignment: Assignment) -> None:
         self.guard_name = f"_rmcourse_guard_{secrets.token_hex(8)}"
         self.key_file = key_file
+        self.names = {e.grade_id: e.names for e in assignment.exercises}
         self.steps: list[Step] = []
         self.roles: list[Role] = []
         self.challenges: dict[int, str] = {}
@@ -60,16 +64,18 @@ class _Builder:
         self.roles.append(role)
         return len(self.steps) - 1
 
-    def install(self) -> None:
+    def install(self, own: tuple[str, ...], instructor: tuple[str, ...]) -> None:
         code = (
             "from rmcourse.grading.guard import install as _rmcourse_install\n"
-            f"{self.guard_name} = _rmcourse_install(get_ipython(), {self.key_file!r})\n"
+            f"{self.guard_name} = _rmcourse_install(get_ipython(), {self.key_file!r}, "
+            f"own={own!r}, instructor={instructor!r})\n"
             "del _rmcourse_install"
         )
         self.add(Step(code, replay=True), Role("install"))
 
     def guarded(self, code: str, role: Role, requires: int | None = None) -> int:
-        challenge = secrets.token_hex(16)
+        names = ",".join(n for e in role.exercises for n in self.names.get(e, ()))
+        challenge = f"{secrets.token_hex(16)}:{names};{names}"
         self.challenges[len(self.steps)] = challenge
         call = f"{self.guard_name}({challenge!r})"
         guard = self.add(Step(call, requires=requires), Role("guard", role.exercises, role.test))
@@ -127,7 +133,9 @@ def plan(assignment: Assignment, work: StudentWork, key_file: str) -> Plan:
     placed: dict[int, list[StudentCell]] = defaultdict(list)
     for cell in work.cells:  # none before the guard install
         placed[max(cell.after, first - 1)].append(cell)
-    build = _Builder(key_file)
+    build = _Builder(key_file, assignment)
+    own = tuple(code for cell in work.cells for code in (cell.code, definitions_only(cell.code)))
+    instructor = tuple(item.code for item in layout if isinstance(item, LockedCell))
     for index in range(-1, len(layout)):
         item = layout[index] if index >= 0 else None
         if isinstance(item, LockedCell):
@@ -135,7 +143,7 @@ def plan(assignment: Assignment, work: StudentWork, key_file: str) -> Plan:
         elif isinstance(item, GradeCell) and item.exercise not in work.unanswered:
             build.test(item)
         if index == first - 1:
-            build.install()
+            build.install(tuple(dict.fromkeys(c for c in own if c)), instructor)
         for cell in placed[index]:
             build.student(cell, _section(assignment, index))
     return Plan(

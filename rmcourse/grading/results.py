@@ -4,12 +4,14 @@ Every status says what it means for the row's points (:meth:`Status.allows`), an
 points contradict its status cannot be made:
 
 - ``not_a_notebook``, ``empty`` (the file), ``grader_error`` (the grader broke on this file),
-  ``copied`` (a function the exercise asks for comes from rmcourse), ``unanswered`` (no code
-  for the exercise): the row has 0 points;
+  ``copied`` (a function the exercise asks for comes from rmcourse, or is not the code of the
+  notebook's cells), ``unanswered`` (no code for the exercise): the row has 0 points;
 - ``tampered`` (a test's guard call did not answer), ``memory_limit``, ``timeout``,
   ``kernel_died`` (a test or the student's cell hit the memory cap, a time limit, or killed its
   kernel), ``solution_error`` (the exercise's solution cell raised): points were lost through
   that problem, so the row has fewer than its maximum;
+- ``review`` (a function matches the course library's or the solution's beyond what a short
+  answer shares: pasted, for the instructor to judge): the points the tests gave;
 - ``passed`` (all points), ``partial`` (some), ``failed`` (none, for nothing worse than wrong
   results).
 
@@ -36,6 +38,7 @@ class Status(str, Enum):
     TIMEOUT = "timeout"
     KERNEL_DIED = "kernel_died"
     SOLUTION_ERROR = "solution_error"
+    REVIEW = "review"
     PASSED = "passed"
     PARTIAL = "partial"
     FAILED = "failed"
@@ -57,9 +60,13 @@ class Status(str, Enum):
         (True, False)
         >>> Status.COPIED.allows(0, 3), Status.TIMEOUT.allows(1, 3), Status.FAILED.allows(1, 3)
         (True, True, False)
+        >>> Status.REVIEW.allows(3, 3), Status.REVIEW.allows(0, 3)
+        (True, True)
         """
         if not 0 <= points <= max_points:
             return False
+        if self is Status.REVIEW:
+            return True
         if self in _ZERO or self is Status.FAILED:
             return points == 0 and (self is not Status.FAILED or max_points > 0)
         if self is Status.PASSED:

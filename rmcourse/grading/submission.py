@@ -24,7 +24,15 @@ from pathlib import Path
 import nbformat
 
 from rmcourse.grading.pycode import defined_functions, fingerprint, parse, unix_newlines
-from rmcourse.grading.source import Assignment, Exercise, LockedCell, nbgrader, read_notebook
+from rmcourse.grading.source import (
+    BEGIN_HIDDEN,
+    Assignment,
+    Exercise,
+    LockedCell,
+    nbgrader,
+    read_notebook,
+    split_hidden,
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,23 @@ def _blank(code: str) -> bool:
     return tree is not None and not tree.body
 
 
+def _test_key(visible: str, hidden: str) -> str:
+    return fingerprint(visible) + "\n### hidden\n" + fingerprint(hidden)
+
+
+def _keys(code: str) -> tuple[str, ...]:
+    """The fingerprints a cell is looked up by among the instructor's cells: its code and, for a
+    test cell copied from the solution notebook (hidden blocks and all), its visible and hidden
+    parts together, then its visible part alone."""
+    if BEGIN_HIDDEN in code:
+        try:
+            visible, hidden = split_hidden(code)
+        except ValueError:  # unbalanced markers: not the instructor's cell
+            return (fingerprint(code),)
+        return (_test_key(visible, hidden), fingerprint(visible), fingerprint(code))
+    return (fingerprint(code),)
+
+
 def _instructor_cells(assignment: Assignment) -> tuple[dict[str, int], dict[str, int]]:
     """(grade_id -> layout index, code fingerprint -> layout index) of the instructor's cells."""
     by_id: dict[str, int] = {}
@@ -97,6 +122,8 @@ def _instructor_cells(assignment: Assignment) -> tuple[dict[str, int], dict[str,
         if item.grade_id:
             by_id[item.grade_id] = index
         shipped = item.code if isinstance(item, LockedCell) else item.visible
+        if not isinstance(item, LockedCell) and item.hidden:
+            by_code.setdefault(_test_key(item.visible, item.hidden), index)
         if not _blank(shipped):  # a cell of comments only says nothing about where it stands
             by_code.setdefault(fingerprint(shipped), index)
     return by_id, by_code
@@ -132,14 +159,15 @@ def student_work(submission: nbformat.NotebookNode, assignment: Assignment) -> S
         grade_id = nbgrader(cell).get("grade_id")
         grade_id = grade_id if isinstance(grade_id, str) else ""
         code = unix_newlines(cell.source)
-        key = fingerprint(code)
+        keys = _keys(code)
+        known = next((by_code[key] for key in keys if key in by_code), None)
         if grade_id in exercises:
-            if key != fingerprint(exercises[grade_id].stub):  # not before its own place
+            if keys[-1] != fingerprint(exercises[grade_id].stub):  # not before its own place
                 found.append((code, (grade_id,), max(after, by_id[grade_id] - 1), number))
                 carried[grade_id].append(number)
             after = max(after, by_id[grade_id])
-        elif grade_id in by_id or key in by_code:
-            after = max(after, by_id.get(grade_id, by_code.get(key, -1)))
+        elif grade_id in by_id or known is not None:
+            after = max(after, by_id[grade_id] if grade_id in by_id else known)
         elif not _blank(code):
             found.append((code, (), after, number))
     with_id = {number for numbers in carried.values() for number in numbers}

@@ -4,22 +4,27 @@ A test cell's points are earned when its visible part and its hidden part both e
 execute reply and no error output, right after a guard call that answered its HMAC challenge;
 printed text never counts. Then, per exercise (see :class:`rmcourse.grading.results.Status`):
 
-- ``copied`` or ``unanswered``: 0 points;
+- ``copied`` or ``unanswered``: 0 points -- ``copied`` also when the guard reported that an
+  exercise's function, or what it calls, is not the code of the notebook's cells
+  (:mod:`rmcourse.grading.origin`);
 - a solution cell that ran past its time limit or killed its kernel: 0 points, with that status
   (its definitions were replayed, so the later exercises are graded on their own merit);
 - else the sum of the earned points, and the status of the most specific problem that cost
   points (a failed guard, the memory cap, a time limit, a dead kernel, a solution cell that
-  raised), or ``passed`` / ``partial`` / ``failed``.
+  raised), or ``review`` when a function matches the course library's or the solution's
+  (:func:`rmcourse.grading.anticopy.pasted_exercises`), or ``passed`` / ``partial`` / ``failed``.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rmcourse.grading import feedback
+from rmcourse.grading.anticopy import pasted_exercises
 from rmcourse.grading.execute import DIED, NOT_RUN, OK, SKIPPED, TIMEOUT, StepResult
 from rmcourse.grading.plan import Plan
 from rmcourse.grading.results import CheckResult, ExerciseResult, Status, by_points
@@ -38,9 +43,28 @@ def _problem(result: StepResult) -> Status | None:
     return None
 
 
-def _answers_challenge(plan: Plan, index: int, result: StepResult) -> bool:
-    expected = hmac.new(plan.key, plan.challenges[index].encode(), hashlib.sha256).hexdigest()
-    return result.outcome == OK and result.result_text == repr(expected)
+def _sign(plan: Plan, message: str) -> str:
+    return hmac.new(plan.key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def _answer(plan: Plan, index: int, result: StepResult) -> tuple[bool, tuple[tuple[str, str], ...]]:
+    """Whether a guard call answered its challenge, and the functions it reported as coming
+    from elsewhere than the notebook's cells: ``(name, origin)`` pairs, signed with the key."""
+    challenge = plan.challenges[index]
+    if result.outcome != OK:
+        return False, ()
+    if result.result_text == repr(_sign(plan, challenge)):
+        return True, ()
+    try:
+        answer = ast.literal_eval(result.result_text)
+        digest, _, text = answer.partition("\n")
+        report = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, AttributeError, MemoryError, RecursionError):
+        return False, ()
+    expected = _sign(plan, f"{challenge}\n{text}")
+    if not hmac.compare_digest(digest.encode("utf-8", "replace"), expected.encode()):
+        return False, ()
+    return True, tuple((str(name), str(where)) for name, where in report)
 
 
 @dataclass
@@ -51,6 +75,7 @@ class _Outcome:
     problems: set[Status]
     notes: list[str]
     crashed: Status | None = None  # a solution cell ran past its time limit or killed its kernel
+    foreign: dict[str, str] = field(default_factory=dict)  # what the guard found elsewhere
 
 
 def _read_steps(
@@ -78,7 +103,10 @@ def _read_steps(
         if role.kind == "visible" and result.truncated:
             out.notes.append(feedback.truncated_note(role.test))
         if role.kind == "guard":
-            if _answers_challenge(plan, i, result):
+            answered, report = _answer(plan, i, result)
+            for where in report:
+                out.foreign.setdefault(where[1], where[0])
+            if answered:
                 continue
             problem = _problem(result)
             out.problems.add(problem or Status.TAMPERED)
@@ -104,8 +132,10 @@ def score_exercise(
     work: StudentWork,
     copied: dict[str, str],
     cell_timeout: float,
+    pasted: str = "",
 ) -> ExerciseResult:
-    """One exercise's points, status, note and checks."""
+    """One exercise's points, status, note and checks; ``pasted`` says what a function of the
+    student's matches (the course library's or the solution's), for review."""
     grade_id = exercise.grade_id
     out = _read_steps(exercise, plan, results, cell_timeout)
     notes = [feedback.withhold_secrets(n, plan.secret_lines) for n in out.notes]
@@ -114,6 +144,13 @@ def score_exercise(
     if grade_id in work.by_name:
         notes.insert(0, feedback.by_name_note(work.by_name[grade_id], exercise.names))
     zeroed = ""
+    if pasted:
+        out.problems.add(Status.REVIEW)
+        notes.insert(0, feedback.review_note(pasted))
+    if out.foreign:
+        out.problems.add(Status.COPIED)
+        notes.insert(0, feedback.foreign_note(tuple(out.foreign)))
+        zeroed = "the function is not the code of the notebook's cells"
     if grade_id in copied:
         out.problems.add(Status.COPIED)
         notes.insert(0, feedback.copied_note(copied[grade_id]))
@@ -152,7 +189,10 @@ def score(
     cell_timeout: float,
 ) -> tuple[ExerciseResult, ...]:
     """Each exercise's result (see :func:`score_exercise`), in the assignment's order."""
+    pasted = pasted_exercises(work, assignment)
     return tuple(
-        score_exercise(exercise, plan, results, work, copied, cell_timeout)
+        score_exercise(
+            exercise, plan, results, work, copied, cell_timeout, pasted.get(exercise.grade_id, "")
+        )
         for exercise in assignment.exercises
     )

@@ -1,0 +1,365 @@
+"""Where a function comes from: the notebook's own cells, the installed libraries, or elsewhere.
+
+The grader gives points for a function only when the submission's own cells defined it. Inside
+the student's kernel, before any student code runs, the guard's install calls
+:func:`make_origin_check` with the code of the student's cells: it compiles them as the kernel
+does (IPython's input transformation, one top-level statement at a time, the same interpreter)
+and keeps a fingerprint of every code object they contain -- the marshalled code with its file
+name, names and line numbers left out, so a function is recognised wherever it was defined and
+however often. Before each test, the
+guard calls the returned check on the exercise's functions. A function passes when its code is
+one of the cells' code objects (or, behind ``functools`` wrappers, partials, methods or callable
+objects, the function they call is); then everything it can reach by name is checked too: the
+globals its code names, its closure, defaults and attributes, the attributes of modules and
+classes it reaches that its code names, the modules its code imports, down through the other
+functions of the cells. A function reached that is neither the cells' own nor the instructor's
+cells' nor a genuine library function -- one that existed before any student code ran, or whose
+code is the code compiled from its library file (under the environment's read-only folders,
+unchanged since the kernel started) -- is reported with its origin: a file (a module written
+beside the notebook, a copied package), a string (``exec``), a cell run by other means. The
+course library's function of the exercise's own name (its answer) is reported too, and so is a
+module the function can import that was written beside the notebook.
+
+The check reads objects only through C-level attributes captured at install (it never calls
+student code: no ``getattr``, ``isinstance`` or ``__dict__`` lookups that a student class could
+intercept), so patching modules after the install changes nothing it does.
+"""
+
+from __future__ import annotations
+import __future__
+
+import _imp
+import ast
+import gc
+import hashlib
+import marshal
+import os
+import sys
+import time
+import types
+from collections.abc import Callable, Iterable
+
+OWN, INSTRUCTOR, LIBRARY, FOREIGN = "own", "instructor", "library", "foreign"
+CODE_FLAGS = 0xFFFF  # code flags below the __future__ features, which a cell's imports change
+CELL_FLAGS = (0, __future__.annotations.compiler_flag)  # a cell may follow `from __future__ ...`
+WALK_LIMIT = 200_000  # objects looked at per function checked
+FINDINGS_PER_NAME = 3
+TEXT_CHARS = 300
+HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by Python code, not C
+ATOMS = (str, bytes, bytearray, int, float, complex, bool, type(None), types.CodeType, range)
+
+
+def make_origin_check(
+    own: Iterable[str],
+    instructor: Iterable[str] = (),
+    transform: Callable[[str], str] = lambda source: source,
+) -> Callable[[dict, tuple[str, ...], tuple[str, ...]], list[tuple[str, str]]]:
+    """``check(namespace, names, forbidden) -> [(name, origin), ...]``: the ``names`` bound in
+    ``namespace`` that are not the ``own`` cells' functions or reach code from elsewhere, and
+    where that code comes from; library functions named in ``forbidden`` count as elsewhere.
+
+    ``own`` and ``instructor`` are cell sources (``transform`` turns a cell into Python, e.g.
+    IPython's ``shell.transform_cell``); the check trusts the functions that exist when it is
+    made, so make it before any untrusted code runs.
+
+    Examples
+    --------
+    >>> check = make_origin_check(["def f(x):\\n    return g(x)\\n\\ndef g(x):\\n    return x"])
+    >>> ns = {}
+    >>> exec("def f(x):\\n    return g(x) + 0", ns)
+    >>> check(ns, ("f",), ())
+    [('f', 'f comes from a string run by exec, eval or compile')]
+    >>> exec(compile("def f(x):\\n  return g(x)\\ndef g(x):\\n  return x", "cell", "exec"), ns)
+    >>> check(ns, ("f",), ())
+    []
+    >>> exec("def g(x):\\n    return -x", ns)  # f stays the cell's, g does not
+    >>> check(ns, ("f",), ())
+    [('f', 'f calls g, which comes from a string run by exec, eval or compile')]
+    """
+    type_, tuple_, len_, id_, str_ = type, tuple, len, id, str
+    function_type, module_type, code_type = types.FunctionType, types.ModuleType, types.CodeType
+    dumps, sha256, get_referents = marshal.dumps, hashlib.sha256, gc.get_referents
+    compile_ = compile
+    open_, stat, get_frozen = open, os.stat, _imp.get_frozen_object
+    module_dict = module_type.__dict__["__dict__"].__get__
+    class_dict = type.__dict__["__dict__"].__get__
+    class_mro = type.__dict__["__mro__"].__get__
+    class_flags = type.__dict__["__flags__"].__get__
+    dict_get, dict_values = dict.get, dict.values
+    proxy_get = types.MappingProxyType.get
+    issubclass_ = issubclass
+    atoms = frozenset(ATOMS)
+    sys_modules = sys.modules
+    started = time.time()
+    cwd = os.path.realpath(os.getcwd())
+    sep = os.sep
+    cache: dict = {}
+
+    def fingerprint(code: types.CodeType) -> bytes:
+        found = dict_get(cache, code)
+        if found is None:
+            consts = tuple_(fingerprint(c) if type_(c) is code_type else c for c in code.co_consts)
+            found = sha256(
+                dumps(
+                    code.replace(
+                        co_filename="",
+                        co_name="",
+                        co_qualname="",
+                        co_firstlineno=1,
+                        co_linetable=b"",
+                        co_flags=code.co_flags & CODE_FLAGS,
+                        co_consts=consts,
+                    )
+                )
+            ).digest()
+            cache[code] = found
+        return found
+
+    def all_codes(code: types.CodeType) -> list[types.CodeType]:
+        codes, todo = [], [code]
+        while todo:
+            current = todo.pop()
+            codes.append(current)
+            todo.extend(c for c in current.co_consts if type_(c) is code_type)
+        return codes
+
+    def cell_fingerprints(sources: Iterable[str]) -> set[bytes]:
+        found: set[bytes] = set()
+        for source in sources:
+            try:
+                tree = ast.parse(transform(source))
+            except Exception:  # not Python, whatever IPython makes of it: defines nothing
+                continue
+            # IPython compiles a cell one top-level statement at a time (which changes code: a
+            # module imported in the same unit is called with LOAD_ATTR, not LOAD_METHOD)
+            units = [tree] + [ast.Module(body=[node], type_ignores=[]) for node in tree.body]
+            for unit, flags in [(unit, flags) for unit in units for flags in CELL_FLAGS]:
+                try:
+                    code = compile(unit, "<cell>", "exec", flags, dont_inherit=True)
+                except (SyntaxError, ValueError):
+                    try:  # a cell with a top-level await
+                        flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+                        code = compile(unit, "<cell>", "exec", flags, dont_inherit=True)
+                    except (SyntaxError, ValueError):
+                        continue
+                found.update(fingerprint(c) for c in all_codes(code))
+        return found
+
+    own_fps = cell_fingerprints(own)
+    instructor_fps = cell_fingerprints(instructor)
+    # Every function alive now existed before any student code ran: trusted with its code now.
+    existing = {obj: obj.__code__ for obj in gc.get_objects() if type_(obj) is function_type}
+    roots = _library_roots(cwd)
+    rmcourse_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + sep
+    library_fps: dict[str, frozenset[bytes]] = {}
+
+    def file_fingerprints(filename: str) -> frozenset[bytes]:
+        found = dict_get(library_fps, filename)
+        if found is not None:
+            return found
+        found = frozenset()
+        try:
+            if filename.startswith("<frozen ") and filename.endswith(">"):
+                code = get_frozen(filename[len("<frozen ") : -1])
+            elif any(filename.startswith(root) for root in roots):
+                if stat(filename).st_mtime <= started:  # not written since the kernel started
+                    with open_(filename, "rb") as file:
+                        code = compile_(file.read(), filename, "exec", dont_inherit=True)
+                else:
+                    code = None
+            else:
+                code = None
+            if code is not None:
+                found = frozenset(fingerprint(c) for c in all_codes(code))
+        except (OSError, SyntaxError, ValueError, ImportError):
+            pass
+        library_fps[filename] = found
+        return found
+
+    def kind(fn: types.FunctionType) -> str:
+        code = fn.__code__
+        if dict_get(existing, fn) is code:
+            return LIBRARY
+        fp = fingerprint(code)
+        if fp in own_fps:
+            return OWN
+        if fp in instructor_fps:
+            return INSTRUCTOR
+        if fp in file_fingerprints(code.co_filename):
+            return LIBRARY
+        return FOREIGN
+
+    def where(fn: types.FunctionType) -> str:
+        filename = fn.__code__.co_filename
+        module = fn.__module__ if type_(fn.__module__) is str_ else ""
+        if filename == "<string>":
+            return "a string run by exec, eval or compile"
+        if "ipykernel_" in filename or filename.startswith("<ipython-input"):
+            return "code run as a cell that is not one of the notebook's cells"
+        if filename.startswith("<"):
+            return f"code made at run time ({filename})"
+        if filename.startswith(cwd + sep):
+            text = f"the file {filename[len_(cwd) + 1 :]} beside the notebook"
+        else:
+            text = f"the file {filename}"
+        return text + (f" (module {module})" if module and module != "__main__" else "")
+
+    def beside(module: str) -> bool:
+        """Whether an import of ``module`` would load a file from the working folder."""
+        head = module.partition(".")[0]
+        if not head.isidentifier():
+            return False
+        for candidate in (head + ".py", head + sep + "__init__.py"):
+            try:
+                stat(cwd + sep + candidate)
+                return True
+            except OSError:
+                continue
+        return False
+
+    def heap(cls: type) -> bool:
+        return bool(class_flags(cls) & HEAPTYPE)
+
+    def is_class(value: object) -> bool:
+        return issubclass_(type_(value), type)
+
+    def callables_inside(value: object) -> list[types.FunctionType]:
+        """The functions a callable that is not a plain function calls: those a C wrapper
+        (partial, lru_cache, method, staticmethod) holds, or a Python class's ``__call__``."""
+        for cls in class_mro(type_(value)):
+            call = proxy_get(class_dict(cls), "__call__")
+            if call is not None:
+                if type_(call) is function_type:  # a class written in Python
+                    return [call]
+                break  # a C type's call (some are heap types too: partial, lru_cache)
+        found, todo = [], [value]
+        for _ in range(2):
+            todo = [r for item in todo for r in get_referents(item)]
+            found += [r for r in todo if type_(r) is function_type]
+            if found:
+                break
+        return found
+
+    def check_one(name: str, value: object, forbidden: tuple[str, ...]) -> list[str]:
+        findings: list[str] = []
+        if type_(value) is function_type:
+            tops = [value]
+        elif is_class(value):
+            tops = []
+        else:
+            tops = callables_inside(value)
+        if not any(kind(fn) == OWN for fn in tops):
+            if tops:
+                findings.append(f"{name} comes from {where(tops[0])}")
+            else:
+                findings.append(
+                    f"{name} is a {type_(value).__name__} object, not a function defined in "
+                    "the notebook's cells"
+                )
+            return findings
+        seen: set[int] = set()
+        stack: list[tuple[object, str, frozenset]] = [(fn, name, frozenset()) for fn in tops]
+        if type_(value) is not function_type:  # what a wrapper or callable object holds
+            stack.append((value, name, frozenset()))
+        looked = 0
+        while stack and len_(findings) < FINDINGS_PER_NAME:
+            value, via, names = stack.pop()
+            looked += 1
+            if looked > WALK_LIMIT:
+                break
+            kind_ = type_(value)
+            if kind_ in atoms or id_(value) in seen:
+                continue
+            seen.add(id_(value))
+            if kind_ is function_type:
+                fn_kind = kind(value)
+                if fn_kind == FOREIGN:
+                    findings.append(f"{name} calls {via}, which comes from {where(value)}")
+                elif (
+                    fn_kind == LIBRARY
+                    and value.__name__ in forbidden
+                    and (value.__code__.co_filename.startswith(rmcourse_root))
+                ):
+                    findings.append(
+                        f"{name} calls {via}, the course library's own {value.__name__} "
+                        f"(rmcourse/{value.__code__.co_filename[len_(rmcourse_root) :]})"
+                    )
+                elif fn_kind == OWN:
+                    codes = all_codes(value.__code__)
+                    used = frozenset(n for c in codes for n in c.co_names)
+                    strings = [k for c in codes for k in c.co_consts if type_(k) is str_]
+                    builtins_ = value.__builtins__  # fixed when the function was made
+                    for n in used:
+                        found = dict_get(value.__globals__, n, seen)
+                        if found is seen and type_(builtins_) is dict:
+                            found = dict_get(builtins_, n, seen)
+                        if found is not seen:
+                            stack.append((found, n, used))
+                    for n in list(used) + strings:  # modules its code imports
+                        found = dict_get(sys_modules, n, seen)
+                        if found is not seen:
+                            stack.append((found, n, used))
+                        elif beside(n):  # not imported yet: would come from the scratch folder
+                            findings.append(
+                                f"{name} can import {n}, a module written beside the notebook"
+                            )
+                    extra = list(value.__closure__ or ()) + list(value.__defaults__ or ())
+                    extra += list(dict_values(value.__kwdefaults__ or {}))
+                    extra += list(dict_values(value.__dict__))
+                    stack.extend((item, via, used) for item in extra)
+                continue
+            if kind_ is module_type:
+                content = module_dict(value)
+                for n in names:
+                    found = dict_get(content, n, seen)
+                    if found is not seen:
+                        stack.append((found, f"{via}.{n}", names))
+                for item in dict_values(content):  # a module from a file outside the library
+                    if type_(item) is function_type and kind(item) == FOREIGN:
+                        if item.__code__.co_filename[:1] != "<":
+                            held = where(item)
+                            findings.append(f"{name} uses {via}, which holds code from {held}")
+                            break
+            elif is_class(value):  # the attributes its code names, and __call__ (not the other
+                # dunders: dataclasses and namedtuple make those from strings)
+                for cls in class_mro(value):
+                    if heap(cls):
+                        content = class_dict(cls)
+                        for n in names | {"__call__"}:
+                            found = proxy_get(content, n, seen)
+                            if found is not seen and not (n != "__call__" and n[:2] == "__"):
+                                stack.append((found, f"{via}.{n}", names))
+            elif kind_ is types.CellType:
+                try:
+                    stack.append((value.cell_contents, via, names))
+                except ValueError:  # an empty cell
+                    pass
+            else:
+                stack.extend((item, via, names) for item in get_referents(value))
+        return findings
+
+    def check(
+        namespace: dict, names: tuple[str, ...], forbidden: tuple[str, ...]
+    ) -> list[tuple[str, str]]:
+        report = []
+        for name in names:
+            value = dict_get(namespace, name, check)
+            if value is not check:
+                report += [(name, text[:TEXT_CHARS]) for text in check_one(name, value, forbidden)]
+        return report
+
+    return check
+
+
+def _library_roots(cwd: str) -> tuple[str, ...]:
+    """The folders library code is loaded from (the environment, the import path), each with a
+    trailing separator; none holding the kernel's working folder (the submission's scratch)."""
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    candidates.update(p for p in sys.path if p and os.path.isabs(p) and os.path.isdir(p))
+    roots = set()
+    for path in candidates:
+        for form in (os.path.abspath(path), os.path.realpath(path)):
+            root = form.rstrip(os.sep) + os.sep
+            if not (cwd + os.sep).startswith(root):
+                roots.add(root)
+    return tuple(sorted(roots))

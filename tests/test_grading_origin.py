@@ -1,0 +1,268 @@
+"""Points only for the code of the notebook's cells, on every assignment.
+
+Each route by which a function an exercise asks for can come from elsewhere -- a module written
+from a cell (``%%writefile``, ``open().write``) and imported with a plain ``import`` (at the top
+of a cell or inside the function), the installed
+rmcourse copied beside the notebook and star-imported from the copy, ``exec`` of a string, a
+classmate's code run as a cell, a closure or ``functools.wraps`` decorator around a foreign
+function, a foreign ``__code__`` put into the cell's function, a callable object with a fake
+``__code__`` -- earns 0 points with status ``copied`` and a note naming where the code came from.
+The legitimate patterns earn what the solution earns: helpers in other cells, a function defined
+twice, a decorator made with ``functools``, a lambda, the solution notebook itself with every
+cell's metadata lost. One class grading per assignment; the routes replace the assignment's last
+exercise, which no other exercise calls, so the other rows must stay the solution's.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import nbformat
+import pytest
+
+from conftest import SOLUTIONS, assignment_names, filled_exercise, grade_submissions, solution_code
+from rmcourse.grading.execute import Limits
+from rmcourse.grading.source import Exercise, is_solution, load_assignment, nbgrader
+
+pytestmark = [pytest.mark.slow, pytest.mark.kernel]
+
+ASSIGNMENTS = assignment_names()
+LIMITS = Limits(cell_timeout=120, submission_timeout=900)
+# where the course library holds the last exercise's function, for the copied-package route
+LIBRARY_MODULE = {"02_numpy_loss": "np_loss", "03_pytorch_loss": "torch_loss"}
+HEADER = "from __main__ import *  # the notebook's names, as the cell would see them\n"
+
+
+def _target(name: str) -> Exercise:
+    return load_assignment(SOLUTIONS / f"{name}.ipynb").exercises[-1]
+
+
+def _hidden_module(module: str, code: str) -> str:
+    """Lines that write ``code`` to ``module``.py beside the notebook (as a cell can)."""
+    return f"with open({module + '.py'!r}, 'w') as _f:\n    _f.write({HEADER + code!r})\n"
+
+
+def _routes(name: str) -> dict[str, tuple[dict[str, str], str, str]]:
+    """Cheating route -> (solution cell code by grade_id, code of a cell inserted before it,
+    a fragment of the note naming the origin)."""
+    target = _target(name)
+    code = solution_code(name)[target.grade_id]
+    names = ", ".join(target.names)
+    main = target.names[0]
+    wraps = (
+        "import functools\n\ndef _hide(target):\n    @functools.wraps(target)\n"
+        "    def wrapper(*args, **kwargs):\n        return target(*args, **kwargs)\n"
+        "    return wrapper\n\n"
+    )
+    callable_object = (
+        "class _Answer:\n    __code__ = (lambda: None).__code__\n\n    def __init__(self, fn):\n"
+        "        self.fn = fn\n\n    def __call__(self, *args, **kwargs):\n"
+        "        return self.fn(*args, **kwargs)\n\n"
+    )
+    routes = {
+        "writefile": (
+            {target.grade_id: f"from mine_magic import {names}\n"},
+            f"%%writefile mine_magic.py\n{HEADER}{code}",
+            "the file mine_magic.py beside the notebook (module mine_magic)",
+        ),
+        "text_file": (
+            {target.grade_id: _hidden_module("mine_text", code) + f"from mine_text import {names}"},
+            "",
+            "the file mine_text.py beside the notebook (module mine_text)",
+        ),
+        "exec": ({target.grade_id: f"exec({code!r})\n"}, "", "a string run by exec"),
+        "lazy_import": (
+            {
+                target.grade_id: _hidden_module("mine_lazy", code)
+                + "".join(
+                    f"\ndef {fn}(*args, **kwargs):\n    import mine_lazy\n"
+                    f"    return mine_lazy.{fn}(*args, **kwargs)\n"
+                    for fn in target.names
+                )
+            },
+            "",
+            "can import mine_lazy, a module written beside the notebook",
+        ),
+        "classmate": (
+            {target.grade_id: f"get_ipython().run_cell({code!r})\n"},
+            "",
+            "a cell that is not one of the notebook's cells",
+        ),
+        "wrapped": (
+            {
+                target.grade_id: _hidden_module("mine_wrapped", code)
+                + f"from mine_wrapped import {main} as _foreign\n{wraps}{main} = _hide(_foreign)\n"
+            },
+            "",
+            "mine_wrapped.py beside the notebook",
+        ),
+        "code_swap": (
+            {
+                target.grade_id: _hidden_module("mine_swap", code)
+                + f"from mine_swap import {main} as _foreign\n\n"
+                f"def {main}(*args, **kwargs):\n    return None\n\n"
+                f"{main}.__code__ = _foreign.__code__\n"
+            },
+            "",
+            "mine_swap.py beside the notebook",
+        ),
+        "fake_code": (
+            {
+                target.grade_id: _hidden_module("mine_fake", code)
+                + f"from mine_fake import {main} as _foreign\n{callable_object}"
+                f"{main} = _Answer(_foreign)\n"
+            },
+            "",
+            "mine_fake.py beside the notebook",
+        ),
+    }
+    if name in LIBRARY_MODULE:
+        copy = (
+            "import importlib.util, os, shutil\n"
+            "_home = os.path.dirname(importlib.util.find_spec('rmcourse').origin)\n"
+            "shutil.copytree(_home, 'course_copy', ignore=shutil.ignore_patterns('__pycache__'))\n"
+            f"from course_copy.{LIBRARY_MODULE[name]} import *\n"
+        )
+        where = f"course_copy/{LIBRARY_MODULE[name]}.py beside the notebook"
+        routes["library_copy"] = ({target.grade_id: copy}, "", where)
+    return routes
+
+
+def _with_cell_before(nb: nbformat.NotebookNode, grade_id: str, code: str):
+    index = next(i for i, c in enumerate(nb.cells) if nbgrader(c).get("grade_id") == grade_id)
+    nb.cells.insert(index, nbformat.v4.new_code_cell(code))
+    return nb
+
+
+def _legit(name: str) -> nbformat.NotebookNode:
+    """The last answer as a helper in a cell of its own, an old attempt kept, and the final
+    function decorated with a decorator made with functools (lesson 02: log_sigmoid a lambda)."""
+    target = _target(name)
+    code = solution_code(name)[target.grade_id]
+    helper = code
+    for fn in target.names:
+        helper = re.sub(rf"^def {fn}\(", f"def _mine_{fn}(", helper, flags=re.MULTILINE)
+    answer = (
+        "import functools\n\ndef _logged(fn):\n    @functools.wraps(fn)\n"
+        "    def wrapper(*args, **kwargs):\n        return fn(*args, **kwargs)\n"
+        "    return wrapper\n"
+    )
+    for fn in target.names:
+        answer += f"\ndef {fn}(*args, **kwargs):\n    return None\n"  # an old attempt
+        answer += f"\n@_logged\ndef {fn}(*args, **kwargs):\n"
+        answer += f"    return _mine_{fn}(*args, **kwargs)\n"
+    answers = {target.grade_id: answer}
+    if name == "02_numpy_loss":
+        answers["log_sigmoid"] = (
+            "log_sigmoid = lambda x: -np.logaddexp(0.0, -np.asarray(x, dtype=np.float64))\n"
+        )
+    return _with_cell_before(filled_exercise(name, answers), target.grade_id, helper)
+
+
+def _solution_without_metadata(name: str) -> nbformat.NotebookNode:
+    nb = nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4)
+    for cell in nb.cells:
+        cell.metadata = {}
+    return nb
+
+
+@functools.cache
+def _graded(name: str) -> dict:
+    target = _target(name)
+    notebooks = {
+        "solved": filled_exercise(name),
+        "legit": _legit(name),
+        "no_metadata": _solution_without_metadata(name),
+    }
+    for route, (answers, before, _) in _routes(name).items():
+        nb = filled_exercise(name, answers)
+        notebooks[route] = _with_cell_before(nb, target.grade_id, before) if before else nb
+    return grade_submissions(name, notebooks, LIMITS)
+
+
+def _rows(result) -> dict[str, tuple[float, str]]:
+    return {e.exercise: (e.points, str(e.status)) for e in result.exercises}
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_a_function_from_elsewhere_earns_nothing_and_says_where_it_came_from(name):
+    results = _graded(name)
+    target = _target(name).grade_id
+    solved = _rows(results["solved"])
+    assert solved[target][0] > 0
+    for route, (_, _, where) in _routes(name).items():
+        rows = _rows(results[route])
+        assert rows == {**solved, target: (0.0, "copied")}, (route, results[route])
+        note = next(e.note for e in results[route].exercises if e.exercise == target)
+        assert note.startswith("0 points: the function must be defined by the notebook's own")
+        assert where in note, (route, note)
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_honest_patterns_earn_what_the_solution_earns(name):
+    results = _graded(name)
+    solved = _rows(results["solved"])
+    assert sum(points for points, _ in solved.values()) == load_assignment(
+        SOLUTIONS / f"{name}.ipynb"
+    ).max_points
+    for student in ("legit", "no_metadata"):
+        assert _rows(results[student]) == solved, results[student]
+        assert "copied" not in results[student].status
+
+
+def test_every_route_is_tried_on_every_assignment():
+    for name in ASSIGNMENTS:
+        routes = _routes(name)
+        assert len(routes) == 8 + (name in LIBRARY_MODULE)
+        solution_cells = sum(is_solution(c) for c in filled_exercise(name).cells)
+        assert solution_cells == len(load_assignment(SOLUTIONS / f"{name}.ipynb").exercises)
+
+
+# --- the check itself, without a kernel ------------------------------------------------------
+
+
+def _checked(cells: list[str], setup: str = "", names: tuple[str, ...] = ("f",)):
+    """Run ``setup`` (code from elsewhere) then ``cells`` (the notebook's) in one namespace; the
+    origin check's report on ``names``."""
+    import builtins
+
+    from rmcourse.grading.origin import make_origin_check
+
+    check = make_origin_check(cells)
+    namespace: dict = {"__builtins__": builtins}
+    exec(setup, namespace)
+    for number, cell in enumerate(cells):
+        exec(compile(cell, f"<cell {number}>", "exec"), namespace)
+    return check(namespace, names, names)
+
+
+def test_honest_functions_pass_the_origin_check():
+    cell = (
+        "import functools\nfrom dataclasses import dataclass\nimport numpy as np\n"
+        "@dataclass\nclass Point:\n    x: float\n\n"
+        "@functools.lru_cache\ndef g(n):\n    return sum(range(n))\n\n"
+        "def f(x):\n    return np.mean([g(3), Point(x).x, (lambda y: y)(x)])\n"
+    )
+    assert _checked([cell]) == []
+    assert _checked([cell, "f = functools.lru_cache(f)\n"]) == []  # a C wrapper around it
+
+
+def test_foreign_code_is_found_behind_builtins_wrappers_and_forged_file_names():
+    foreign = "def helper(x):\n    return x\n"
+    # a name looked up in the builtins the function was made with
+    setup = "import builtins\n__builtins__ = dict(vars(builtins))\nexec(" + repr(foreign) + (
+        ", __builtins__)\n"
+    )
+    report = _checked(["def f(x):\n    return helper(x)\n"], setup)
+    by_exec = "a string run by exec, eval or compile"
+    assert report == [("f", f"f calls helper, which comes from {by_exec}")]
+    # code compiled under the name of a library file is not that file's code
+    import numpy
+
+    forged = f"exec(compile({foreign!r}, {numpy.__file__!r}, 'exec'))\nf = helper\n"
+    assert _checked([], forged)[0][1].startswith("f comes from the file ")
+    # a partial of a foreign function
+    assert _checked(["import functools\nf = functools.partial(helper)\n"], foreign) == [
+        ("f", f"f comes from {by_exec}")
+    ]
