@@ -107,8 +107,11 @@ def policy(world: PreferenceWorld) -> dict[str, str]:
                           device="cpu", progress=False)  # fmt: skip
     tuned = dpo(reference.model, tok, dpo_pairs, dpo_cfg, beta=0.1)
     out["dpo"] = digest(tuned.model, tuned.history)
-    out["dpo implicit rewards"] = digest(implicit_rewards(
-        tuned.model, reference.model, tok, pairs.prompts[:64], pairs.chosen[:64], 0.1))
+    out["dpo implicit rewards"] = digest(
+        implicit_rewards(
+            tuned.model, reference.model, tok, pairs.prompts[:64], pairs.chosen[:64], 0.1
+        )
+    )
     out["reference untouched by dpo"] = digest(reference.model)
     return out
 

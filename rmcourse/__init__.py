@@ -11,9 +11,11 @@ checks it), and the modules of lessons 01-02 never import torch:
    -- the checks of its arguments; :mod:`rmcourse.bt_fit` -- tabular Bradley-Terry fit;
    :mod:`rmcourse.device` -- where tensors live;
 3. :mod:`rmcourse.data` -- the preference world, tokenizer, dataset, JSONL files;
-   :mod:`rmcourse.model` -- reward models; :mod:`rmcourse.policy` -- a tiny language model;
-4. :mod:`rmcourse.scoring`, :mod:`rmcourse.train`, :mod:`rmcourse.checkpoint` -- scoring, the
-   training loop and evaluation, checkpoints;
+   :mod:`rmcourse.transformer` -- the transformer stack under both heads:
+   :mod:`rmcourse.model` -- reward models, and :mod:`rmcourse.policy` -- a tiny language model;
+4. :mod:`rmcourse.loop` -- the one training loop, for every objective;
+   :mod:`rmcourse.scoring`, :mod:`rmcourse.train`, :mod:`rmcourse.checkpoint` -- scoring, the
+   reward model's objective and evaluation, checkpoints;
    :mod:`rmcourse.bon` -- best-of-n; :mod:`rmcourse.plots` -- figures;
    :mod:`rmcourse.policy_train` -- SFT and DPO of the tiny language model;
 5. :mod:`rmcourse.quiz` -- quiz content, static pages, figures, widgets;
@@ -37,8 +39,8 @@ LAYERS: dict[str, int] = {
     "validate": 0, "fileio": 0, "imports": 0,
     "np_loss": 1, "metrics": 1,
     "torch_loss": 2, "tensor_checks": 2, "bt_fit": 2, "device": 2,
-    "data": 3, "model": 3, "policy": 3,
-    "scoring": 4, "train": 4, "checkpoint": 4, "bon": 4, "plots": 4, "policy_train": 4,
+    "data": 3, "transformer": 3, "model": 3, "policy": 3,
+    "loop": 4, "scoring": 4, "train": 4, "checkpoint": 4, "bon": 4, "plots": 4, "policy_train": 4,
     "quiz": 5,
     "grading": 6, "notebooks": 6,
     "hf": 7, "site": 7,
