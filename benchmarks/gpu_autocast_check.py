@@ -6,7 +6,7 @@ Usage::
 
 On a CUDA GPU, ``rmcourse.train.train`` and ``rmcourse.policy_train.dpo`` run their forward
 passes under bf16 autocast (:func:`rmcourse.device.autocast`); the reward head and the policy's
-head and log-softmax stay in float32 (:func:`rmcourse.model.in_float32`). This script trains a
+head and log-softmax stay in float32 (:func:`rmcourse.transformer.in_float32`). This script trains a
 reward model and a DPO policy a few steps, records what reaches ``bt_loss`` and ``dpo_loss`` (and
 the trained policy's logits under autocast), and prints their dtype and the share of values that
 bf16 holds exactly (1.0: the values were rounded to bf16, whatever their dtype now; float32
