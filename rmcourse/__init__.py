@@ -1,8 +1,9 @@
 """rmcourse: a course on the pair-wise ranking (Bradley-Terry) loss of RLHF reward models.
 
 The package is built up by the lessons in ``notebooks/`` and then imported by them. Its layers,
-lowest first; a module imports only from its own layer or lower ones (``tests/test_layers.py``
-checks it), and the modules of lessons 01-02 never import torch:
+lowest first; a module imports only from its own layer or lower ones, no two modules import each
+other, not even for type hints (``tests/test_layers.py`` checks both), and the modules of lessons
+01-02 never import torch:
 
 0. :mod:`rmcourse.validate`, :mod:`rmcourse.fileio` -- number checks, atomic file writes;
 1. :mod:`rmcourse.np_loss` -- the loss, its gradient and the K-wise loss in NumPy;

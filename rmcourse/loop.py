@@ -213,6 +213,7 @@ class _Log:
         return self.step % self.config.eval_every == 0 or self.fraction_done >= 1.0
 
     def log_step(self, lr: float, numbers: dict[str, float], seconds: float) -> None:
+        """Count a step of ``seconds`` and record its learning rate and the objective's numbers."""
         self.step += 1
         self.seconds += seconds
         for name, value in {"step": self.step, "lr": lr, **numbers}.items():
@@ -291,9 +292,9 @@ def run(
         if evaluate is not None and log.eval_due:
             model.eval()
             with torch.no_grad():
-                numbers = evaluate(model)
+                evaluation = evaluate(model)
             model.train()
-            log.log_evaluation(numbers, model, keep_best)
+            log.log_evaluation(evaluation, model, keep_best)
     bar.close()
 
     if keep_best:
