@@ -6,7 +6,7 @@ Usage::
 
 On a CUDA GPU, ``rmcourse.train.train`` and ``rmcourse.policy_train.dpo`` run their forward
 passes under bf16 autocast (:func:`rmcourse.device.autocast`); the reward head and the policy's
-head and log-softmax stay in float32 (:func:`rmcourse.model.in_float32`). This script trains a
+head and log-softmax stay in float32 (:func:`rmcourse.transformer.in_float32`). This script trains a
 reward model and a DPO policy a few steps, records what reaches ``bt_loss`` and ``dpo_loss`` (and
 the trained policy's logits under autocast), and prints their dtype and the share of values that
 bf16 holds exactly (1.0: the values were rounded to bf16, whatever their dtype now; float32
@@ -23,7 +23,7 @@ import sys
 
 import torch
 
-from rmcourse import policy_train, torch_loss
+from rmcourse import loop, policy_train, torch_loss
 from rmcourse import train as rm_train
 from rmcourse.data import PreferenceDataset, PreferenceWorld
 from rmcourse.model import new_model
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error("no CUDA GPU here; --device cpu checks under CPU bf16 autocast instead")
     if args.device == "cpu":  # rmcourse.device.autocast is off on a CPU: switch it on
         cpu_bf16 = lambda device: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
-        rm_train.autocast = policy_train.autocast = cpu_bf16
+        loop.autocast = cpu_bf16
 
     seen: dict[str, list[torch.Tensor]] = {"rewards": [], "policy_logprobs": []}  # per step
     bt_loss, dpo_loss = torch_loss.bt_loss, torch_loss.dpo_loss
@@ -64,15 +64,15 @@ def main(argv: list[str] | None = None) -> dict:
         tok = world.tokenizer()
         train_ds, val_ds, _ = world.splits(2048, 256, 1, seed=0)
         config = rm_train.TrainConfig(steps=args.steps, batch_size=64, eval_every=args.steps,
-                                      device=args.device, progress=False)  # fmt: skip
+                                      device=args.device, progress=False, reinit=True)  # fmt: skip
         rm_result = rm_train.train(new_model(tok), tok, train_ds, val_ds, config)
         pairs = PreferenceDataset(list(train_ds.prompts[:256]), list(train_ds.chosen[:256]),
                                   list(train_ds.rejected[:256]))  # fmt: skip
-        policy_config = rm_train.TrainConfig(steps=args.steps, batch_size=32, lr=1e-3,
-                                             device=args.device, progress=False)  # fmt: skip
+        policy_config = loop.LoopConfig(steps=args.steps, batch_size=32, lr=1e-3,
+                                         device=args.device, progress=False)  # fmt: skip
         policy = policy_train.dpo(new_policy(tok), tok, pairs, policy_config, beta=0.1).model
         rows = torch.from_numpy(tok.encode_pairs(pairs.prompts[:64], pairs.chosen[:64], 32))
-        with rm_train.autocast(torch.device(args.device)), torch.no_grad():
+        with loop.autocast(torch.device(args.device)), torch.no_grad():
             logits = policy(rows.to(args.device))[..., 1:]  # (B, T, V - 1): <pad>'s -inf left out
         seen["policy_logits"] = [logits.flatten()]
     finally:

@@ -1,8 +1,9 @@
 """rmcourse: a course on the pair-wise ranking (Bradley-Terry) loss of RLHF reward models.
 
 The package is built up by the lessons in ``notebooks/`` and then imported by them. Its layers,
-lowest first; a module imports only from its own layer or lower ones (``tests/test_layers.py``
-checks it), and the modules of lessons 01-02 never import torch:
+lowest first; a module imports only from its own layer or lower ones, no two modules import each
+other, not even for type hints (``tests/test_layers.py`` checks both), and the modules of lessons
+01-02 never import torch:
 
 0. :mod:`rmcourse.validate`, :mod:`rmcourse.fileio` -- number checks, atomic file writes;
 1. :mod:`rmcourse.np_loss` -- the loss, its gradient and the K-wise loss in NumPy;
@@ -11,9 +12,11 @@ checks it), and the modules of lessons 01-02 never import torch:
    -- the checks of its arguments; :mod:`rmcourse.bt_fit` -- tabular Bradley-Terry fit;
    :mod:`rmcourse.device` -- where tensors live;
 3. :mod:`rmcourse.data` -- the preference world, tokenizer, dataset, JSONL files;
-   :mod:`rmcourse.model` -- reward models; :mod:`rmcourse.policy` -- a tiny language model;
-4. :mod:`rmcourse.scoring`, :mod:`rmcourse.train`, :mod:`rmcourse.checkpoint` -- scoring, the
-   training loop and evaluation, checkpoints;
+   :mod:`rmcourse.transformer` -- the transformer stack under both heads:
+   :mod:`rmcourse.model` -- reward models, and :mod:`rmcourse.policy` -- a tiny language model;
+4. :mod:`rmcourse.loop` -- the one training loop, for every objective;
+   :mod:`rmcourse.scoring`, :mod:`rmcourse.train`, :mod:`rmcourse.checkpoint` -- scoring, the
+   reward model's objective and evaluation, checkpoints;
    :mod:`rmcourse.bon` -- best-of-n; :mod:`rmcourse.plots` -- figures;
    :mod:`rmcourse.policy_train` -- SFT and DPO of the tiny language model;
 5. :mod:`rmcourse.quiz` -- quiz content, static pages, figures, widgets;
@@ -37,8 +40,8 @@ LAYERS: dict[str, int] = {
     "validate": 0, "fileio": 0, "imports": 0,
     "np_loss": 1, "metrics": 1,
     "torch_loss": 2, "tensor_checks": 2, "bt_fit": 2, "device": 2,
-    "data": 3, "model": 3, "policy": 3,
-    "scoring": 4, "train": 4, "checkpoint": 4, "bon": 4, "plots": 4, "policy_train": 4,
+    "data": 3, "transformer": 3, "model": 3, "policy": 3,
+    "loop": 4, "scoring": 4, "train": 4, "checkpoint": 4, "bon": 4, "plots": 4, "policy_train": 4,
     "quiz": 5,
     "grading": 6, "notebooks": 6,
     "hf": 7, "site": 7,

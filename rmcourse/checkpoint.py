@@ -47,6 +47,14 @@ def save(directory: str | Path, model: RewardModel, tokenizer: Tokenizer) -> Pat
     return directory
 
 
+def _renamed(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """``state`` with the keys of checkpoints saved before the transformer stack became a
+    submodule (``tok_emb.weight``, now ``transformer.tok_emb.weight``) renamed."""
+    keys = model.state_dict().keys()
+    return {k if k in keys or f"transformer.{k}" not in keys else f"transformer.{k}": v
+            for k, v in state.items()}  # fmt: skip
+
+
 def load(directory: str | Path, device: str = "cpu") -> tuple[nn.Module, Tokenizer]:
     """Read back what :func:`save` wrote: the model (in eval mode) and its tokenizer."""
     directory = Path(directory)
@@ -57,5 +65,5 @@ def load(directory: str | Path, device: str = "cpu") -> tuple[nn.Module, Tokeniz
     model = build_model(config["kind"], RewardModelConfig(**config["model"]))
     tokenizer = Tokenizer.from_json((directory / "tokenizer.json").read_text(encoding="utf-8"))
     state = torch.load(directory / "model.pt", map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
+    model.load_state_dict(_renamed(state, model))
     return model.to(resolve_device(device)).eval(), tokenizer

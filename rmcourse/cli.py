@@ -91,7 +91,7 @@ def _train(args: argparse.Namespace) -> int:
         test_ds, source = val_ds, args.data
     tokenizer = Tokenizer.from_texts(train_ds.prompts + train_ds.chosen + train_ds.rejected)
     steps = DEFAULT_TRAIN_STEPS if args.steps is None and args.seconds is None else args.steps
-    config = TrainConfig(steps=steps, seconds=args.seconds, device=args.device)
+    config = TrainConfig(steps=steps, seconds=args.seconds, device=args.device, reinit=True)
     result = train(new_model(tokenizer), tokenizer, train_ds, val_ds, config)
     ev = evaluate(result.model, tokenizer, test_ds)
     rows = [

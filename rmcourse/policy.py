@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rmcourse.data import Tokenizer
-from rmcourse.model import Block, check_sizes, in_float32, init_weights
+from rmcourse.transformer import Transformer, check_sizes, in_float32, init_weights
 from rmcourse.validate import positive_int
 
 
@@ -51,7 +51,9 @@ class PolicyConfig:
 
 
 class CausalLM(nn.Module):
-    """Token + position embeddings, causal blocks, next-token logits; ``<pad>`` is never predicted.
+    """The causal transformer (:class:`rmcourse.transformer.Transformer`) and next-token logits.
+
+    ``<pad>`` is never predicted.
 
     Examples
     --------
@@ -68,26 +70,14 @@ class CausalLM(nn.Module):
     def __init__(self, config: PolicyConfig) -> None:
         super().__init__()
         self.config = config
-        self.tok_emb = nn.Embedding(config.vocab_size, config.d_model)
-        self.pos_emb = nn.Embedding(config.max_len, config.d_model)
-        self.blocks = nn.ModuleList(
-            Block(config.d_model, config.n_heads, config.d_ff, causal=True)
-            for _ in range(config.n_layers)
-        )
-        self.ln_f = nn.LayerNorm(config.d_model)
+        self.transformer = Transformer(config, causal=True)
         self.head = nn.Linear(config.d_model, config.vocab_size, bias=False)
         init_weights(self, config.d_model, self.head)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """``input_ids`` (B, T) -> logits (B, T, V) of the token after each position."""
-        T = input_ids.shape[1]
-        if T > self.config.max_len:
-            raise ValueError(f"rows of {T} tokens exceed max_len={self.config.max_len}")
-        pos = torch.arange(T, device=input_ids.device)  # (T,)
-        x = self.tok_emb(input_ids) + self.pos_emb(pos)  # (B, T, C)
-        for block in self.blocks:
-            x = block(x)  # (B, T, C)
-        logits = in_float32(lambda t: self.head(self.ln_f(t)), x)  # (B, T, V) float32
+        x = self.transformer(input_ids)  # (B, T, C)
+        logits = self.transformer.read_out(self.head, x)  # (B, T, V) float32
         return logits.masked_fill(_one_hot(self.config.pad_id, logits), float("-inf"))
 
 

@@ -1,8 +1,8 @@
 """Training the policy of :mod:`rmcourse.policy`: supervised fine-tuning, then DPO; measuring it.
 
-Both loops are the loop of :func:`rmcourse.train.train` with another loss, run by one function,
-:func:`optimise`: a :class:`rmcourse.train.TrainConfig` budget, AdamW with warm-up and cosine
-decay (``TrainConfig.lr_at``), bf16 autocast on a GPU, gradient clipping, a log per step.
+Both train with the loop of :mod:`rmcourse.loop` (that of the reward model too), each with its
+own objective; they take a :class:`rmcourse.loop.LoopConfig` (a ``TrainConfig`` without margin or
+centering will do), and the policy keeps its last weights.
 
 - :func:`sft` — maximum likelihood of the world's answers: the mean negative log-prob of the
   response tokens (prompt tokens are context, not targets). The result is the reference pi_ref.
@@ -21,18 +21,17 @@ model", NeurIPS 2023.
 from __future__ import annotations
 
 import copy
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from rmcourse import torch_loss
+from rmcourse import loop, torch_loss
 from rmcourse.data import PreferenceDataset, PreferenceWorld, Tokenizer
-from rmcourse.device import autocast, resolve_device
-from rmcourse.model import parameter_groups
+from rmcourse.device import resolve_device
+from rmcourse.loop import LoopConfig
 from rmcourse.np_loss import sigmoid
 from rmcourse.policy import (
     CausalLM,
@@ -44,9 +43,6 @@ from rmcourse.policy import (
     sequence_logprobs,
     token_logprobs,
 )
-from rmcourse.train import TrainConfig, optimizer_step
-
-StepLoss = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, float]]]
 
 
 @dataclass
@@ -59,55 +55,13 @@ class PolicyTrainResult:
     device: str
 
 
-def _index_batches(n: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
-    """Endless batches of ``batch_size`` indices of ``range(n)``, shuffled each epoch (seeded)."""
-    if n < batch_size:
-        raise ValueError(f"{n} examples cannot fill a batch of {batch_size}")
-    generator = torch.Generator().manual_seed(seed)
-    while True:
-        order = torch.randperm(n, generator=generator)
-        for start in range(0, n - batch_size + 1, batch_size):
-            yield order[start : start + batch_size]  # (B,)
-
-
-def optimise(
-    model: nn.Module, n_examples: int, step_loss: StepLoss, config: TrainConfig
+def _train(
+    model: CausalLM, objective: loop.Objective, n_examples: int, config: LoopConfig
 ) -> PolicyTrainResult:
-    """Minimise ``step_loss(batch indices)`` over ``config``'s budget, the loop of ``train``.
-
-    batch → forward and loss (``step_loss``, under autocast) → zero_grad → backward → clip →
-    step → log. ``step_loss`` returns the loss and a dict of floats to log. The model trains
-    from the weights it has (``config.reinit`` does not apply); ``config.seed`` sets the batch
-    order. The weights after the last step are kept.
-    """
-    device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
-    model.to(device).train()
-    optimizer = torch.optim.AdamW(
-        parameter_groups(model, config.weight_decay), lr=config.lr, betas=(0.9, 0.98)
-    )
-    batches = _index_batches(n_examples, config.batch_size, config.seed)
-    history: dict[str, list[float]] = {"step": [], "lr": []}
-    step, seconds = 0, 0.0
-
-    def fraction_done() -> float:
-        return step / config.steps if config.steps else seconds / config.seconds
-
-    while fraction_done() < 1.0:
-        start = time.perf_counter()
-        idx = next(batches)  # (B,)
-        with autocast(device):
-            loss, metrics = step_loss(idx)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"the loss is {loss.item()} at step {step + 1}: lower lr")
-        lr = config.lr_at(step, fraction_done())
-        optimizer_step(optimizer, model, loss, lr, config.grad_clip)
-        step += 1
-        seconds += time.perf_counter() - start
-        for name, value in {"step": step, "lr": lr, "loss": loss.item(), **metrics}.items():
-            history.setdefault(name, []).append(value)
-    model.eval()
-    return PolicyTrainResult(model, history, seconds, str(device))
+    """Run the loop on batches of example indices; the last weights are kept."""
+    batches = loop.index_batches(n_examples, config.batch_size, config.seed)
+    run = loop.run(model, objective, batches, config)
+    return PolicyTrainResult(model, run.history, run.seconds, str(run.device))
 
 
 def sft(
@@ -115,12 +69,14 @@ def sft(
     tokenizer: Tokenizer,
     prompts: Sequence[str],
     responses: Sequence[str],
-    config: TrainConfig,
+    config: LoopConfig,
 ) -> PolicyTrainResult:
     """Supervised fine-tuning: minimise the mean negative log-prob of the response tokens.
 
-    ``loss = -sum(log pi(y_t | x, y_<t) over response tokens) / (number of response tokens)``
+    ``loss = -sum(log pi(y_t | x, y_<t) over response tokens) / (number of response tokens)``.
+    ``model`` trains from the weights it has (``config.reinit``: from those of ``config.seed``).
     """
+    loop.reject_objective_options(config, "sft")
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
     device = resolve_device(config.device)
@@ -129,13 +85,14 @@ def sft(
     rows, is_response = join_rows(prompt_ids, response_ids, tokenizer.pad_id)  # (N, T) x 2
     rows, targets = rows.to(device), is_response[:, 1:].to(device)  # (N, T), (N, T-1)
 
-    def step_loss(idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def negative_log_likelihood(idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         idx = idx.to(device)
         per_token = token_logprobs(model, rows[idx])  # (B, T-1)
         mask = targets[idx]  # (B, T-1)
-        return -torch.where(mask, per_token, 0.0).sum() / mask.sum(), {}
+        loss = -torch.where(mask, per_token, 0.0).sum() / mask.sum()
+        return loss, {"loss": loss.item()}
 
-    return optimise(model, len(prompts), step_loss, config)
+    return _train(model, negative_log_likelihood, len(prompts), config)
 
 
 @torch.no_grad()
@@ -166,7 +123,7 @@ def dpo(
     reference: CausalLM,
     tokenizer: Tokenizer,
     pairs: PreferenceDataset,
-    config: TrainConfig,
+    config: LoopConfig,
     beta: float = 0.1,
 ) -> PolicyTrainResult:
     """Train a copy of ``reference`` with the DPO loss on ``pairs``; ``reference`` stays frozen.
@@ -174,6 +131,9 @@ def dpo(
     Logs per step the loss and what :func:`rmcourse.torch_loss.dpo_rewards` gives: the reward
     accuracy (ties wrong), the mean margin and the mean implicit rewards of both responses.
     """
+    loop.reject_objective_options(config, "dpo")
+    if config.reinit:
+        raise ValueError("dpo trains a copy of the reference: reinit=True would discard it")
     device = resolve_device(config.device)
     reference.to(device).eval()
     prompts, chosen, rejected = _encode_pairs(tokenizer, pairs)
@@ -181,7 +141,7 @@ def dpo(
     ref_rejected = logprobs_of(reference, prompts, rejected).float().to(device)  # (N,)
     policy = copy.deepcopy(reference)
 
-    def step_loss(idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def dpo_step(idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         # chosen and rejected responses in ONE forward pass, then split
         logps = sequence_logprobs(policy, prompts[idx].repeat(2, 1),
                                   torch.cat([chosen[idx], rejected[idx]]))  # (2B,)  # fmt: skip
@@ -189,14 +149,16 @@ def dpo(
         idx = idx.to(device)
         args = (pol_c, pol_r, ref_chosen[idx], ref_rejected[idx])
         r_c, r_r = (r.detach() for r in torch_loss.dpo_rewards(*args, beta=beta))
-        return torch_loss.dpo_loss(*args, beta=beta), {
+        loss = torch_loss.dpo_loss(*args, beta=beta)
+        return loss, {
+            "loss": loss.item(),
             "reward_accuracy": torch_loss.accuracy(r_c, r_r),
             "reward_margin": (r_c - r_r).mean().item(),
             "reward_chosen": r_c.mean().item(),
             "reward_rejected": r_r.mean().item(),
         }
 
-    return optimise(policy, len(pairs), step_loss, config)
+    return _train(policy, dpo_step, len(pairs), config)
 
 
 def implicit_rewards(

@@ -34,6 +34,23 @@ def test_save_load_gives_identical_rewards(tmp_path, world, data, kind):
     np.testing.assert_array_equal(a[1], b[1])
 
 
+def test_a_checkpoint_saved_before_the_stack_became_a_submodule_still_loads(tmp_path, world, data):
+    """Checkpoints written before the weights were renamed (``tok_emb.weight``, now
+    ``transformer.tok_emb.weight``) load with the same rewards."""
+    tok = world.tokenizer()
+    torch.manual_seed(0)
+    model = new_model(tok, **TINY).eval()
+    save(tmp_path / "ckpt", model, tok)
+    state = torch.load(tmp_path / "ckpt" / "model.pt", weights_only=True)
+    old = {k.removeprefix("transformer."): v for k, v in state.items()}
+    assert "tok_emb.weight" in old and "blocks.0.attn.qkv.weight" in old
+    torch.save(old, tmp_path / "ckpt" / "model.pt")
+    loaded, _ = load(tmp_path / "ckpt")
+    a, b = score_pairs(model, tok, data[2]), score_pairs(loaded, tok, data[2])
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
 def test_save_refuses_a_model_it_could_not_load(tmp_path, world):
     with pytest.raises(TypeError, match="save needs a reward model"):
         save(tmp_path / "ckpt", torch.nn.Linear(2, 1), world.tokenizer())

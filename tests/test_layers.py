@@ -60,3 +60,49 @@ def test_lesson_01_02_modules_import_without_torch():
     code = f"import sys, {modules}; print(sorted(m for m in sys.modules if m.startswith('torch')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Top-level module -> the other top-level modules it imports (type-hint imports too)."""
+    graph: dict[str, set[str]] = {}
+    for path in SOURCES:
+        own = top_level(path)
+        graph.setdefault(own, set()).update(rmcourse_imports(path) - {own})
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as a path ``[a, b, ..., a]``, or None."""
+    state: dict[str, str] = {}  # "open" while on the path, "done" after
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return path[path.index(nxt) :] + [nxt]
+            if nxt not in state and (cycle := visit(nxt, [*path, nxt])):
+                return cycle
+        state[node] = "done"
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start, [start])):
+            return cycle
+    return None
+
+
+def test_no_import_cycle_between_modules():
+    """Within a layer too, and an import for type hints only counts (model ⇄ policy was one)."""
+    assert find_cycle(import_graph()) is None, " -> ".join(find_cycle(import_graph()))
+
+
+def test_the_cycle_check_finds_a_cycle():
+    cycle = find_cycle({"model": {"transformer", "policy"}, "policy": {"model"}})
+    assert cycle == ["model", "policy", "model"]
+    assert find_cycle({"model": {"transformer"}, "policy": {"transformer"}}) is None
+
+
+def test_both_heads_sit_on_the_transformer_module():
+    for head in ("model", "policy"):
+        imports = rmcourse_imports(PACKAGE / f"{head}.py")
+        assert "transformer" in imports and not imports & {"model", "policy"} - {head}

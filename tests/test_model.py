@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from rmcourse.data import PreferenceWorld
+from rmcourse.loop import init_from_seed, parameter_groups
 from rmcourse.model import (
     MODEL_KINDS,
     BagOfWordsReward,
@@ -13,11 +14,10 @@ from rmcourse.model import (
     TransformerRewardModel,
     build_model,
     count_parameters,
-    init_from_seed,
     new_model,
-    parameter_groups,
 )
-from rmcourse.policy import PolicyConfig
+from rmcourse.policy import CausalLM, PolicyConfig
+from rmcourse.transformer import Transformer
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +183,7 @@ def test_init_from_seed_depends_on_the_seed_only(tok):
     init_from_seed(model, 4)
     assert all(torch.equal(first[n], p) for n, p in model.named_parameters())
     init_from_seed(model, 5)
-    assert not torch.equal(first["tok_emb.weight"], model.tok_emb.weight)
+    assert not torch.equal(first["transformer.tok_emb.weight"], model.transformer.tok_emb.weight)
 
 
 def test_parameter_groups_decay_matrices_only(tok):
@@ -192,6 +192,35 @@ def test_parameter_groups_decay_matrices_only(tok):
     assert (decay["weight_decay"], no_decay["weight_decay"]) == (0.1, 0.0)
     names = {id(p): n for n, p in model.named_parameters()}
     decayed = {names[id(p)] for p in decay["params"]}
-    assert "head.weight" in decayed and "blocks.0.attn.qkv.weight" in decayed
-    assert not any("emb" in n or n.endswith("bias") or "ln" in n for n in decayed)
+    assert decayed == {"head.weight", "transformer.blocks.0.attn.qkv.weight",
+                       "transformer.blocks.0.attn.proj.weight", "transformer.blocks.0.mlp.0.weight",
+                       "transformer.blocks.0.mlp.2.weight", "transformer.blocks.1.attn.qkv.weight",
+                       "transformer.blocks.1.attn.proj.weight", "transformer.blocks.1.mlp.0.weight",
+                       "transformer.blocks.1.mlp.2.weight"}  # fmt: skip
     assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
+
+
+def test_parameter_groups_go_by_layer_type_not_by_name():
+    """An embedding named without "emb" keeps its rows; a Linear named "embed..." decays."""
+    net = torch.nn.ModuleDict({"table": torch.nn.Embedding(5, 4), "norm": torch.nn.LayerNorm(4),
+                               "embed_proj": torch.nn.Linear(4, 4)})  # fmt: skip
+    decay, no_decay = parameter_groups(net, 0.1)
+    assert [p is net["embed_proj"].weight for p in decay["params"]] == [True]
+    assert {id(p) for p in no_decay["params"]} == {
+        id(net["table"].weight), id(net["norm"].weight), id(net["norm"].bias),
+        id(net["embed_proj"].bias)}  # fmt: skip
+    frozen = torch.nn.Linear(2, 2)
+    frozen.weight.requires_grad_(False)
+    assert [len(g["params"]) for g in parameter_groups(frozen, 0.1)] == [0, 1]  # the bias only
+
+
+def test_both_heads_sit_on_one_transformer_stack(tok):
+    torch.manual_seed(0)
+    reward_model = new_model(tok)
+    policy = CausalLM(PolicyConfig(vocab_size=len(tok)))
+    assert type(reward_model.transformer) is type(policy.transformer) is Transformer
+    # the reward model's encoder sees every real token; the policy's each earlier one only
+    assert [b.attn.causal for b in reward_model.transformer.blocks] == [False, False]
+    assert [b.attn.causal for b in policy.transformer.blocks] == [True, True]
+    # a reward's last LayerNorm has no bias (one constant on every reward); the policy's has one
+    assert reward_model.transformer.ln_f.bias is None and policy.transformer.ln_f.bias is not None

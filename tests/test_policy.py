@@ -188,8 +188,9 @@ def test_kl_from_samples_is_zero_for_the_reference_and_matches_the_exact_one_tok
 
 
 def config(steps: int, **kw) -> TrainConfig:
-    return TrainConfig(steps=steps, batch_size=8, lr=1e-2, warmup_steps=5, device="cpu",
-                       progress=False, **kw)  # fmt: skip
+    kw = {"batch_size": 8, "lr": 1e-2, "warmup_steps": 5, "device": "cpu", "progress": False,
+          **kw}  # fmt: skip
+    return TrainConfig(steps=steps, **kw)
 
 
 def test_sft_learns_the_answers_it_is_shown():
@@ -221,6 +222,36 @@ def test_dpo_starts_at_ln2_and_moves_probability_to_the_chosen_answers():
     logp = sequence_logprobs(reference, encode_prompts(TOK, ["q", "q"]),
                              encode_responses(TOK, ["it is red .", "it is blue ."]))  # fmt: skip
     assert abs(logp[0].item() - logp[1].item()) < 0.5
+
+
+def test_sft_trains_the_weights_it_is_handed_unless_asked_to_reinit():
+    prompts, answers = ["q", "r"] * 8, ["it is red .", "it is blue ."] * 8
+    x, y = encode_prompts(TOK, prompts[:2]), encode_responses(TOK, answers[:2])
+    results = {}
+    for reinit in (False, True):
+        for global_seed in (1, 2):
+            torch.manual_seed(global_seed)
+            model = new_policy(TOK, d_model=16, n_layers=1)
+            handed = sequence_logprobs(model, x, y).detach()
+            trained = sft(model, TOK, prompts, answers, config(1, lr=1e-9, reinit=reinit)).model
+            results[reinit, global_seed] = (handed, sequence_logprobs(trained, x, y).detach())
+    for global_seed in (1, 2):  # lr 1e-9: the handed weights, all but unmoved
+        handed, after = results[False, global_seed]
+        torch.testing.assert_close(after, handed, atol=1e-6, rtol=0)
+    assert not torch.allclose(results[False, 1][1], results[False, 2][1], atol=1e-3)
+    # reinit: the weights of config.seed, whatever the model was handed
+    torch.testing.assert_close(results[True, 1][1], results[True, 2][1], atol=0, rtol=0)
+
+
+def test_sft_and_dpo_refuse_options_they_do_not_have():
+    pairs = PreferenceDataset(["q"] * 8, ["it is red ."] * 8, ["it is blue ."] * 8)
+    policy = new_policy(TOK, d_model=16, n_layers=1)
+    with pytest.raises(ValueError, match="sft has no option margin=1.0"):
+        sft(policy, TOK, ["q"] * 8, ["it is red ."] * 8, config(2, margin=1.0))
+    with pytest.raises(ValueError, match="dpo has no option center_coef=0.1"):
+        dpo(policy, TOK, pairs, config(2, center_coef=0.1))
+    with pytest.raises(ValueError, match="reinit=True would discard it"):
+        dpo(policy, TOK, pairs, config(2, reinit=True))
 
 
 def test_rows_longer_than_max_len_are_rejected():  # bad sizes: tests/test_model.py

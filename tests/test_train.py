@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rmcourse import metrics
+from rmcourse import loop, metrics
 from rmcourse import train as T
 from rmcourse.model import new_model
 from rmcourse.scoring import METRICS, pair_metrics, score_pairs
@@ -91,7 +91,8 @@ def test_rewards_reach_the_loss_in_float32_under_bf16_autocast(world, data, monk
 
     real_bt_loss = T.torch_loss.bt_loss
     monkeypatch.setattr(T.torch_loss, "bt_loss", bt_loss)
-    monkeypatch.setattr(T, "autocast", lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
+    monkeypatch.setattr(loop, "autocast",
+                        lambda device: torch.autocast("cpu", dtype=torch.bfloat16))  # fmt: skip
     tiny_run(world, data, steps=2)
     assert len(seen) >= 2  # the training steps (and validation) went through the stand-in
     for rewards in seen:
@@ -107,12 +108,30 @@ def test_seconds_budget_stops_once_spent(world, data):
     assert result.pairs_per_second == pytest.approx(n_steps * 32 / result.train_seconds)
 
 
-def test_config_seed_sets_the_starting_weights_whatever_the_global_seed(world, data):
+def test_reinit_sets_the_starting_weights_from_the_config_seed_alone(world, data):
     runs = []
     for global_seed in (1, 2):
         torch.manual_seed(global_seed)
-        runs.append(tiny_run(world, data, seed=5, steps=3).model.state_dict())
+        runs.append(tiny_run(world, data, seed=5, steps=3, reinit=True).model.state_dict())
     assert all(torch.equal(runs[0][name], runs[1][name]) for name in runs[0])
+
+
+def test_the_model_keeps_the_weights_it_is_handed(world, data):
+    """By default training starts from the model's own weights: a model built under another
+    global seed trains to other weights; lr 1e-9 leaves them all but where they were."""
+    finals = []
+    for global_seed in (1, 2):
+        tok = world.tokenizer()
+        torch.manual_seed(global_seed)
+        model = new_model(tok, **TINY)
+        handed = {n: p.detach().clone() for n, p in model.named_parameters()}
+        config = T.TrainConfig(steps=1, batch_size=32, lr=1e-9, warmup_steps=1, device="cpu",
+                               progress=False)  # fmt: skip
+        result = T.train(model, tok, data[0], data[1], config)
+        after = dict(result.model.named_parameters())
+        assert max(float((after[n].detach() - p).abs().max()) for n, p in handed.items()) < 1e-7
+        finals.append(handed)
+    assert not torch.equal(finals[0]["head.weight"], finals[1]["head.weight"])
 
 
 def test_reinit_false_goes_on_from_the_models_weights(world, data):
@@ -152,11 +171,25 @@ def test_a_non_finite_validation_loss_is_an_error_not_a_crash(world, data):
         T.train(model, tok, train_ds, val_ds, config)
 
 
+def test_fewer_pairs_than_a_batch_train_on_all_of_them_each_step(world, data):
+    small = data[0].subset(range(10))
+    tok = world.tokenizer()
+    torch.manual_seed(0)
+    model = new_model(tok, **TINY)
+    untrained = pair_metrics(*map(torch.from_numpy, score_pairs(model, tok, small)))
+    config = T.TrainConfig(steps=2, batch_size=32, device="cpu", progress=False)
+    result = T.train(model, tok, small, data[1], config)
+    assert result.history["step"] == [1, 2]
+    # the first step's batch is the 10 pairs: its loss is the untrained model's on all of them
+    assert result.history["loss"][0] == pytest.approx(untrained["loss"], abs=1e-6)
+    assert result.pairs_per_second == pytest.approx(2 * 10 / result.train_seconds)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({}, "exactly one budget"), ({"steps": 5, "seconds": 1.0}, "exactly one budget"),
      ({"steps": 0}, "steps must be"), ({"steps": 5, "batch_size": 0}, "batch_size"),
-     ({"steps": 5, "lr": -1.0}, "lr must be")],
+     ({"steps": 5, "lr": -1.0}, "lr must be"), ({"steps": 5, "grad_clip": 0.0}, "grad_clip")],
 )  # fmt: skip
 def test_bad_train_config(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -33,7 +33,8 @@ class TinyLlamaConfig:
     intermediate_size: int = 64
     max_positions: int = 64  # the longest colour-world row is 25 tokens
     # std 1/sqrt(hidden_size), not Llama's 0.02: lesson 04's model needed the wider init to get
-    # off its plateau quickly at this width (see rmcourse.model), and so does this one.
+    # off its plateau quickly at this width (see rmcourse.transformer.init_weights), and so does
+    # this one.
     init_std: float = 32**-0.5
 
     def __post_init__(self) -> None:
