@@ -126,15 +126,15 @@ def _choice_task(raw: Mapping[str, Any]) -> ChoiceTask:
 
 
 def _code_task(raw: Mapping[str, Any]) -> CodeTask:
-    reference = _function(raw["reference"], {}, "reference")
+    reference = _function(raw["reference"], "reference")
     for i, probe in enumerate(raw["probes"]):
         _takes(reference, probe, {}, f"probes/{i}")
     mistakes = []
     for i, mistake in enumerate(raw.get("mistakes", [])):
         options = mistake.get("options", {})
-        wrong = _function(mistake["function"], options, f"mistakes/{i}/function")
+        wrong = _function(mistake["function"], f"mistakes/{i}/function")
         _takes(wrong, raw["probes"][0], options, f"mistakes/{i}/options")
-        mistakes.append((wrong, mistake["hint"]))
+        mistakes.append((partial(wrong, **options) if options else wrong, mistake["hint"]))
     probes = Probes(raw["probes"], raw.get("inputs", "numpy"))
     return CodeTask(raw["id"], reference=reference, probes=probes, mistakes=tuple(mistakes),
                     nonfinite_hint=raw.get("nonfinite_hint", ""), rtol=raw.get("rtol", 1e-9))
@@ -150,10 +150,10 @@ def _number(value: Any, field: str) -> float:
         raise _Bad(field, str(err)) from None
 
 
-def _function(name: str, options: Mapping[str, Any], field: str) -> Any:
+def _function(name: str, field: str) -> Any:
     if name not in FUNCTIONS:
         raise _Bad(field, f"no function {name!r}; known: {sorted(FUNCTIONS)}")
-    return partial(FUNCTIONS[name], **options) if options else FUNCTIONS[name]
+    return FUNCTIONS[name]
 
 
 def _takes(function: Any, probe: list[Any], options: Mapping[str, Any], field: str) -> None:
