@@ -19,7 +19,8 @@ other, not even for type hints (``tests/test_layers.py`` checks both), and the m
    reward model's objective and evaluation, checkpoints;
    :mod:`rmcourse.bon` -- best-of-n; :mod:`rmcourse.plots` -- figures;
    :mod:`rmcourse.policy_train` -- SFT and DPO of the tiny language model;
-5. :mod:`rmcourse.quiz` -- quiz content, static pages, figures, widgets;
+5. content as data: :mod:`rmcourse.quiz` -- quiz content, static pages, figures, widgets;
+   :mod:`rmcourse.tasks` -- the lessons' your-turn tasks and their one ``check``;
 6. :mod:`rmcourse.grading` -- exercises and the autograder; :mod:`rmcourse.notebooks` -- running
    lessons;
 7. :mod:`rmcourse.hf` -- the optional bridge to TRL and more than one process;
@@ -42,12 +43,12 @@ LAYERS: dict[str, int] = {
     "torch_loss": 2, "tensor_checks": 2, "bt_fit": 2, "device": 2,
     "data": 3, "transformer": 3, "model": 3, "policy": 3,
     "loop": 4, "scoring": 4, "train": 4, "checkpoint": 4, "bon": 4, "plots": 4, "policy_train": 4,
-    "quiz": 5,
+    "quiz": 5, "tasks": 5,
     "grading": 6, "notebooks": 6,
     "hf": 7, "site": 7,
     "cli": 8, "__main__": 8, "doctor": 8,
 }  # fmt: skip
 """The layer of each top-level module or package of rmcourse (see above)."""
 
-TORCH_FREE: tuple[str, ...] = ("validate", "fileio", "np_loss", "metrics", "bt_fit")
+TORCH_FREE: tuple[str, ...] = ("validate", "fileio", "np_loss", "metrics", "bt_fit", "tasks")
 """The modules lessons 01-02 use: they work without torch installed."""

@@ -10,9 +10,9 @@ import math
 import pytest
 
 from conftest import SOLUTIONS, filled_exercise, grade_submissions, untouched_exercise
+from rmcourse import tasks
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.source import load_assignment
-from rmcourse.quiz import lesson06_tasks as tasks
 
 SOLUTION = SOLUTIONS / "06_best_of_n.ipynb"
 LIMITS = Limits(cell_timeout=60, submission_timeout=300)
@@ -87,7 +87,7 @@ def test_the_central_pitfalls_lose_their_points():
 
 
 def test_unanswered_tasks_say_so():
-    for task_id in tasks.TASKS:
+    for task_id in [t for t in tasks.load_tasks() if t.startswith("06-")]:
         result = tasks.check(task_id, ...)
         assert result.status == "unanswered" and "not answered yet" in str(result)
 

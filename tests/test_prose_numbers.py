@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from rmcourse import tasks
 from rmcourse.notebooks import REVEALED_KEY
-from rmcourse.quiz import lesson06_tasks, tasks
 
 NOTEBOOKS = sorted(Path(__file__).resolve().parents[1].glob("notebooks/[0-9][0-9]_*.ipynb"))
 
@@ -134,8 +134,7 @@ def revealed_numbers(nb) -> list[float]:
               for v in numbers_in(text)]
     for source in (cell.source for cell in nb.cells if cell.cell_type == "code"):
         for task_id in re.findall(r"check\(\s*[\"']([\w-]+)[\"']", source):
-            table = lesson06_tasks.TASKS if task_id in lesson06_tasks.TASKS else tasks.TASKS
-            answer = getattr(table.get(task_id), "answer", None)
+            answer = getattr(tasks.load_tasks().get(task_id), "answer", None)
             if isinstance(answer, int | float):
                 values.append(float(answer))
     return values

@@ -354,6 +354,14 @@ def test_one_session_score_counts_across_show_calls():
         assert "1 of 4 solved" in view.score_label.value
 
 
+def test_a_view_without_a_given_score_holds_its_own():
+    first, second = quiz.show("least_loss"), quiz.show("least_loss")
+    first.answer("least-loss-seed", "a")
+    assert first.score is not second.score
+    assert first.score.text == "Score: 1 of 2 solved (1 attempt)"
+    assert second.score.text == "Score: 0 of 2 solved (0 attempts)"
+
+
 def test_static_forms_hold_every_question_and_answer_behind_a_toggle():
     view = quiz.show(score=Score())
     static, live = view.mimebundles()

@@ -10,10 +10,9 @@ with :func:`explorer`. One module a job:
 - :mod:`~rmcourse.quiz.static` -- HTML and text forms, without a kernel (no ipywidgets);
 - :mod:`~rmcourse.quiz.figures` -- the figures, as PNG;
 - :mod:`~rmcourse.quiz.widgets` -- the live widgets, the score and :func:`show`;
-- :mod:`~rmcourse.quiz.loss_explorer` -- the loss explorer;
-- :mod:`~rmcourse.quiz.task_kinds` -- the kinds of "your turn" task and how each judges an answer;
-- :mod:`~rmcourse.quiz.tasks`, :mod:`~rmcourse.quiz.lesson06_tasks` -- the "your turn" tasks of the
-  lessons.
+- :mod:`~rmcourse.quiz.loss_explorer` -- the loss explorer.
+
+The lessons' "your turn" tasks are content as data too, in their own package, :mod:`rmcourse.tasks`.
 
 Examples
 --------

@@ -86,9 +86,6 @@ class Score:
             label.value = self._html()
 
 
-SESSION_SCORE = Score()
-
-
 class QuestionWidget:
     """The widget of one question: prompt, inputs, a Check button (multi-choice and numeric
     questions), feedback and a retry button.
@@ -248,7 +245,8 @@ def show(what: str | Question | None = None, score: Score | None = None) -> Quiz
         ``None`` for lesson 05's quiz, a scenario name (e.g. ``"least_loss"``), a question id, or a
         :class:`Question` (see :func:`rmcourse.quiz.content.select_questions`).
     score : Score, optional
-        The running score to count answers in; default: one score for the whole session.
+        The running score to count answers in (pass one :class:`Score` to several views to
+        count them together); default: a new score of this view's questions.
 
     Returns
     -------
@@ -272,7 +270,7 @@ def show(what: str | Question | None = None, score: Score | None = None) -> Quiz
     >>> "<details>" in view.to_html()
     True
     """
-    return QuizView(select_questions(what), SESSION_SCORE if score is None else score)
+    return QuizView(select_questions(what), Score() if score is None else score)
 
 
 def static_then_widget(page: str, text: str, widget: widgets.Widget) -> list[dict[str, Any]]:

@@ -8,8 +8,8 @@ An answer of the wrong form (a quoted number, an array where one number is asked
 an option letter is asked, ...) gets one line saying what is expected: never a traceback.
 
 :class:`NumberTask` (predict or compute a number), :class:`ChoiceTask` (pick an explanation) and
-:class:`CodeTask` (write a function; it is run on probe inputs). The tasks themselves are data:
-:mod:`rmcourse.quiz.tasks` (lessons 01-04, 07 and 08) and :mod:`rmcourse.quiz.lesson06_tasks`.
+:class:`CodeTask` (write a function; it is run on probe inputs). The tasks themselves are data,
+``data/NN.json`` beside this module, read by :mod:`rmcourse.tasks.content`.
 
 Examples
 --------
@@ -100,7 +100,6 @@ class ChoiceTask:
     id: str
     answer: str
     hints: Mapping[str, str]
-    right: str = "right."
 
     def judge(self, answer: Any) -> tuple[bool | None, str]:
         keys = ", ".join(f'"{k}"' for k in sorted([*self.hints, self.answer]))
@@ -109,7 +108,7 @@ class ChoiceTask:
                            f"got {_describe(answer)}")
         key = answer.strip().strip("()").strip().lower()
         if key == self.answer:
-            return True, self.right
+            return True, "right."
         if key not in self.hints:
             raise _Invalid(f"has no option {answer!r}: give one of {keys}")
         return False, f"not quite. {self.hints[key]}"
@@ -317,7 +316,7 @@ def find_task(table: Mapping[str, Task], task_id: str) -> Task:
 
 
 def judge(table: Mapping[str, Task], task_id: str, answer: Any) -> TaskResult:
-    """The verdict on ``answer`` to the task ``task_id`` of ``table`` (see ``tasks.check``)."""
+    """The verdict on ``answer`` to the task ``task_id`` of ``table`` (see :func:`check`)."""
     task = find_task(table, task_id)
     if answer is None or answer is Ellipsis:
         return TaskResult(task_id, "unanswered", UNANSWERED)
