@@ -1,21 +1,18 @@
-"""pytest, repository-wide: what is collected without the [hf] extra, and two explicit calls.
+"""pytest, repository-wide: what is collected without the [hf] extra, and offline mode.
 
 The extra installs on Python >= 3.11 only (transformers >= 5.21 needs it); without it, the
 doctests of ``rmcourse/hf`` and lesson 08's notebook are not collected (its tests skip with the
-reason), and everything else runs as before.
+reason), and everything else runs as before. With it, :func:`~rmcourse.hf.go_offline` switches
+the Hugging Face libraries, not imported yet, to offline mode for every test (the doctests of
+``rmcourse/hf`` and lesson 08's kernel included).
 
-Before any test module imports nbformat, :func:`~rmcourse.imports.skip_iri_grammar` spares this
-pytest process jsonschema's IRI grammar (3.4 s; rmcourse/imports.py); with the extra,
-:func:`~rmcourse.hf.go_offline` switches the Hugging Face libraries, not imported yet, to offline
-mode for every test (the doctests of ``rmcourse/hf`` and lesson 08's kernel included).
+jsonschema's IRI grammar (3.4 s) is skipped earlier than a conftest.py can: by the plugin
+``-p rmcourse.imports`` (pyproject.toml's ``addopts``), before nbval imports nbformat.
 """
 
 import importlib.util
 
 from rmcourse.hf import go_offline
-from rmcourse.imports import skip_iri_grammar
-
-skip_iri_grammar()
 
 collect_ignore_glob = []
 if importlib.util.find_spec("trl") is None:

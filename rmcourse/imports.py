@@ -10,7 +10,7 @@ declared ``"format": "iri"``, which neither the notebook schema nor the quiz's s
 Importing this module (or ``rmcourse``) changes nothing. Two explicit calls do:
 
 - :func:`skip_iri_grammar`, for a process's entry point (the ``rmcourse`` command, a grading
-  worker, pytest's root ``conftest.py``): before anything imports jsonschema, it puts on
+  worker, pytest through :func:`pytest_addhooks`): before anything imports jsonschema, it puts on
   ``sys.meta_path`` a finder that answers the one import of ``rfc3987_syntax`` that jsonschema
   makes while it is first imported with ``ImportError`` -- the state of a machine without the
   extra, which jsonschema handles by not registering the ``iri`` checker -- and then removes
@@ -75,3 +75,10 @@ def import_jsonschema() -> ModuleType:
         if finder is not None:
             finder.remove()
     return jsonschema
+
+
+def pytest_addhooks(pluginmanager: object) -> None:
+    """pytest calls it when it registers this module as a plugin (``-p rmcourse.imports`` in
+    pyproject.toml's ``addopts``), before it loads the installed plugins (nbval imports nbformat)
+    and the conftest files: every pytest process, xdist's workers too, skips the grammar."""
+    skip_iri_grammar()

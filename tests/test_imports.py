@@ -47,6 +47,13 @@ def test_after_skip_iri_grammar_jsonschema_skips_the_grammar_and_the_finder_leav
 
 
 @needs_grammar
+def test_this_pytest_process_skipped_the_grammar():
+    """``-p rmcourse.imports`` (pyproject.toml) ran before nbval and the conftest files."""
+    assert "jsonschema" in sys.modules  # tests/conftest.py (and nbval, where loaded): nbformat
+    assert "rfc3987_syntax" not in sys.modules
+
+
+@needs_grammar
 def test_import_jsonschema_skips_the_grammar_and_its_finder_leaves():
     out = _run(
         "import sys\n"
