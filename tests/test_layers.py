@@ -92,8 +92,9 @@ SUB_SOURCES = sorted(p for package in rmcourse.SUBLAYERS for p in (PACKAGE / pac
 def test_the_tiers_of_a_package_name_its_modules(package):
     modules = {p.stem for p in (PACKAGE / package).glob("*.py")} - {"__init__"}
     tiers = rmcourse.SUBLAYERS[package]
-    assert not modules - set(tiers), f"rmcourse.SUBLAYERS[{package!r}] misses these modules"
-    assert not set(tiers) - modules, f"rmcourse.SUBLAYERS[{package!r}] names no such modules"
+    missing, gone = sorted(modules - set(tiers)), sorted(set(tiers) - modules)
+    assert not missing, f"rmcourse.SUBLAYERS[{package!r}] has no tier for {missing}"
+    assert not gone, f"rmcourse.SUBLAYERS[{package!r}] names modules that do not exist: {gone}"
 
 
 @pytest.mark.parametrize("path", SUB_SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
@@ -101,8 +102,10 @@ def test_no_module_imports_a_higher_tier_of_its_package(path):
     package = path.parent.name
     tiers = dict(rmcourse.SUBLAYERS[package])
     tiers["__init__"] = max(tiers.values()) + 1  # the package's face: above all its modules
-    own = tiers[path.stem]
     imports = package_imports(path.read_text(encoding="utf-8"), package) - {path.stem}
+    unknown = sorted(({path.stem} | imports) - set(tiers))
+    assert not unknown, f"rmcourse.SUBLAYERS[{package!r}] has no tier for {unknown}"
+    own = tiers[path.stem]
     higher = sorted(f"{m} (tier {tiers[m]})" for m in imports if tiers[m] > own)
     assert not higher, f"{package}/{path.name} (tier {own}) imports {higher}"
 
