@@ -55,8 +55,7 @@ test: setup browser bubblewrap lint
 	  rmcourse tests notebooks solutions exercises
 
 # The edit-test loop: everything except notebooks, kernels, the browser and slow tests (< 1 min).
-# Without nbval (it reads notebooks only), nbformat is imported after rmcourse, which spares
-# jsonschema its 3.4 s IRI grammar in every pytest process (rmcourse/imports.py).
+# Without nbval: it reads notebooks only.
 test-fast: setup
 	$(BIN)/python -m pytest -q -n 2 -p no:nbval -m "not slow and not kernel and not browser" \
 	  --doctest-modules rmcourse tests

@@ -27,13 +27,15 @@ other, not even for type hints (``tests/test_layers.py`` checks both), and the m
    :mod:`rmcourse.site` -- the course as a static site;
 8. :mod:`rmcourse.cli` -- the ``rmcourse`` command; :mod:`rmcourse.doctor` -- the install report.
 
-Importing ``rmcourse`` itself imports nothing heavy; it puts on ``sys.meta_path`` the finder of
-:mod:`rmcourse.imports` (layer 0), which spares jsonschema's first import 3.4 s.
+Within :mod:`rmcourse.grading` and :mod:`rmcourse.quiz` the same rule holds between their
+modules, by the tiers of :data:`SUBLAYERS` (a package's ``__init__`` sits above them all).
+Library code imports rmcourse modules by name, in ``import`` statements, never by a string
+(``importlib.import_module``, ``__import__``), so that the layer test sees every import.
+
+Importing ``rmcourse``, or any of its modules, changes nothing global: no import hook, no
+environment variable. The entry points that want it call :func:`rmcourse.imports.skip_iri_grammar`
+(jsonschema without its 3.4 s IRI grammar) and :func:`rmcourse.hf.go_offline` themselves.
 """
-
-from rmcourse import imports as _imports
-
-_imports.install()
 
 __version__ = "0.1.0"
 
@@ -52,3 +54,23 @@ LAYERS: dict[str, int] = {
 
 TORCH_FREE: tuple[str, ...] = ("validate", "fileio", "np_loss", "metrics", "bt_fit", "tasks")
 """The modules lessons 01-02 use: they work without torch installed."""
+
+SUBLAYERS: dict[str, dict[str, int]] = {
+    "grading": {
+        # the kernel's box, the _grader namespace, reading Python and notebooks, result records
+        "box": 1, "checks": 1, "pycode": 1, "results": 1, "source": 1, "worker": 1,
+        # running cells, the kernel's guard, a student's work, the gradebook
+        "execute": 2, "guard": 2, "submission": 2, "gradebook": 2,
+        # from a submission to its score
+        "feedback": 3, "anticopy": 3, "plan": 3, "verdict": 3,
+        "grade": 4, "generate": 4,  # one submission graded; exercises made
+        "command": 5,  # ``rmcourse grade``: a folder, in worker processes
+    },
+    "quiz": {
+        "content": 1, "numbers": 1, "task_kinds": 1,  # questions as data; the kinds of task
+        "answers": 2, "figures": 2, "static": 2, "tasks": 2, "lesson06_tasks": 2,  # no ipywidgets
+        "widgets": 3, "loss_explorer": 3,  # the live widgets (ipywidgets)
+    },
+}  # fmt: skip
+"""The tier of each module inside a package of :data:`LAYERS`: a module imports only modules of
+its own tier or lower ones of its package (``tests/test_layers.py`` checks it)."""

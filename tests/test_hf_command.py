@@ -13,6 +13,7 @@ pytest.importorskip("trl", reason="the [hf] extra (Python >= 3.11) is not instal
 
 from rmcourse.cli import main  # noqa: E402
 from rmcourse.data import PreferenceWorld, save_jsonl  # noqa: E402
+from rmcourse.hf import OFFLINE_ENV  # noqa: E402
 
 # 300 held-out pairs: the standard error of an accuracy near 0.7 is about 0.026, so a model that
 # has learned nothing (0.5) stays below 0.5 + CHANCE_MARGIN with probability > 0.9999.
@@ -33,6 +34,24 @@ def test_bad_data_exits_2_with_the_reason_and_writes_nothing(tmp_path, capsys):
     assert main(["hf-train", "--data", str(bad), "--out", str(out)]) == 2
     assert "line 1: missing field 'rejected'" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.slow  # a fresh interpreter imports transformers and TRL
+def test_the_command_goes_offline_before_the_libraries_load(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("not json\n")
+    code = (
+        "import os, sys\nfrom rmcourse.cli import main\n"
+        f"status = main(['hf-train', '--data', {str(bad)!r}, '--out', {str(tmp_path / 'run')!r}])\n"
+        "from huggingface_hub import constants\n"
+        "print(status, constants.HF_HUB_OFFLINE, os.environ['HF_DATASETS_OFFLINE'])"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in OFFLINE_ENV}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["2", "True", "1"]
 
 
 @pytest.mark.slow

@@ -1,12 +1,15 @@
-"""Lessons 01-07, the library below rmcourse.hf and the grader work without the [hf] extra."""
+"""Lessons 01-07, the library below rmcourse.hf and the grader work without the [hf] extra;
+importing rmcourse.hf changes no environment variable, rmcourse.hf.go_offline() sets them."""
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
 from conftest import ROOT
+from rmcourse.hf import OFFLINE_ENV
 
 HF_MODULES = ("transformers", "trl", "datasets", "accelerate", "tokenizers", "huggingface_hub")
 
@@ -41,7 +44,10 @@ print(json.dumps({"imported": imported,
 def test_every_module_below_rmcourse_hf_imports_with_the_extra_absent():
     done = subprocess.run(
         [sys.executable, "-c", _PROBE, ",".join(HF_MODULES)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert done.returncode == 0, f"a module needs the [hf] extra:\n{done.stderr[-3000:]}"
     report = json.loads(done.stdout.strip().splitlines()[-1])
@@ -63,3 +69,47 @@ def test_lessons_01_to_07_and_the_solutions_do_not_import_the_extra():
                 assert f"import {name}" not in source and f"from {name}" not in source, (
                     f"{path.name} imports {name}: only lesson 08 may use the [hf] extra"
                 )
+
+
+def _fresh(code: str, **env: str) -> list[str]:
+    """Output lines of ``code`` in a fresh interpreter whose environment has none of the offline
+    variables (pytest's has them: the root conftest.py went offline), plus ``env``."""
+    clean = {k: v for k, v in os.environ.items() if k not in OFFLINE_ENV} | env
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=clean, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip().splitlines()
+
+
+def test_importing_rmcourse_hf_leaves_the_environment_alone():
+    out = _fresh(
+        "import os\nbefore = dict(os.environ)\n"
+        "import rmcourse, rmcourse.hf, rmcourse.cli\n"
+        "print(dict(os.environ) == before, any(k in os.environ for k in rmcourse.hf.OFFLINE_ENV))"
+    )
+    assert out == ["True False"]
+
+
+def test_go_offline_sets_every_variable_the_caller_has_not_set():
+    out = _fresh(
+        "import json, os\nfrom rmcourse.hf import OFFLINE_ENV, go_offline\n"
+        "print(json.dumps(go_offline()))\n"
+        "print(json.dumps({k: os.environ[k] for k in OFFLINE_ENV}))\n"
+        "print(json.dumps(go_offline()))",
+        HF_HUB_OFFLINE="0",
+    )
+    set_first, now, set_again = (json.loads(line) for line in out)
+    assert set_first == {k: v for k, v in OFFLINE_ENV.items() if k != "HF_HUB_OFFLINE"}
+    assert now == OFFLINE_ENV | {"HF_HUB_OFFLINE": "0"}  # the caller's own value stays
+    assert set_again == {}
+
+
+def test_go_offline_after_a_hugging_face_library_is_imported_says_so():
+    out = _fresh(
+        "import sys, types\nfrom rmcourse.hf import go_offline\n"
+        "sys.modules['transformers'] = types.ModuleType('transformers')  # as if imported\n"
+        "try:\n    go_offline()\nexcept RuntimeError as exc:\n    print(exc)"
+    )
+    assert len(out) == 1 and "came after transformers was imported" in out[0]
+    assert "HF_HUB_OFFLINE" in out[0] and "call it before importing them" in out[0]

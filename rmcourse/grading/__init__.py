@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-_COMMANDS = {"generate_exercises": "generate", "grade_command": "command"}
-
 
 def __getattr__(name: str) -> Any:
-    if name not in _COMMANDS:
-        raise AttributeError(f"module 'rmcourse.grading' has no attribute {name!r}")
-    from importlib import import_module
+    if name == "generate_exercises":
+        from rmcourse.grading.generate import generate_exercises
 
-    return getattr(import_module(f"rmcourse.grading.{_COMMANDS[name]}"), name)
+        return generate_exercises
+    if name == "grade_command":
+        from rmcourse.grading.command import grade_command
+
+        return grade_command
+    raise AttributeError(f"module 'rmcourse.grading' has no attribute {name!r}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -31,6 +30,7 @@ from rmcourse.grading.grade import grade_submission, ungraded
 from rmcourse.grading.gradebook import read_rows, record
 from rmcourse.grading.results import Status, SubmissionResult
 from rmcourse.grading.source import Assignment, load_assignment
+from rmcourse.grading.worker import start as start_worker
 
 # A submission may use this many cell timeouts in all (and at least a minute).
 SUBMISSION_TIMEOUTS = 10
@@ -75,10 +75,6 @@ def _box(limits: Limits) -> str:
     return limits.box or box.NO_BOX
 
 
-def _quit_on_terminate(signum: int, frame: object) -> None:
-    raise SystemExit(f"stopped by signal {signum}")  # unwinds grading: its kernel is shut down
-
-
 def _in_worker(grade: Callable[[Path], SubmissionResult], path: Path) -> SubmissionResult:
     """``grade(path)`` in a pool worker; after a SIGTERM has unwound it (kernel shut down), the
     worker ends instead of taking the next submission from the pool's queue."""
@@ -86,12 +82,6 @@ def _in_worker(grade: Callable[[Path], SubmissionResult], path: Path) -> Submiss
         return grade(path)
     except SystemExit:
         os._exit(1)
-
-
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the parent, which ends them with SIGTERM."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _quit_on_terminate)
 
 
 # Seconds a worker gets, after each of two SIGTERMs, to shut its kernel down; then SIGKILL.
@@ -124,7 +114,7 @@ def _pooled(
     pool is then broken). An interrupt ends every worker (:func:`_stop`) before it goes on."""
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
     before = set(multiprocessing.active_children())
-    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init)
+    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=start_worker)
     lost: list[Path] = []
     try:
         futures = {executor.submit(_in_worker, grade, p): p for p in paths}

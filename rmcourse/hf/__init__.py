@@ -8,13 +8,15 @@
 - :mod:`rmcourse.hf.command` — ``rmcourse hf-train``, also under ``torchrun`` and
   ``accelerate launch``
 
-Nothing below this package imports it. Importing it switches the Hugging Face libraries to
-offline mode (no hub access, no telemetry) unless the caller has set those variables already.
+Nothing below this package imports it, and importing it changes nothing global. Call
+:func:`go_offline` before the Hugging Face libraries are imported (lesson 08's first cell and
+``rmcourse hf-train`` do): it switches them to offline mode (no hub access, no telemetry).
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 OFFLINE_ENV: dict[str, str] = {
     "HF_HUB_OFFLINE": "1",  # huggingface_hub: never reach the hub
@@ -27,5 +29,27 @@ OFFLINE_ENV: dict[str, str] = {
     "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",  # a few seconds of mapping: no bars in the lesson
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
 }
-for _name, _value in OFFLINE_ENV.items():
-    os.environ.setdefault(_name, _value)
+
+# They read most of the variables once, when they are imported.
+HF_LIBRARIES = ("huggingface_hub", "transformers", "datasets", "trl", "accelerate")
+
+
+def go_offline() -> dict[str, str]:
+    """Set the variables of :data:`OFFLINE_ENV` in ``os.environ``, each unless the caller has set
+    it already; returns those it set (child processes inherit them).
+
+    Raises
+    ------
+    RuntimeError
+        A variable is still to be set but a Hugging Face library is already imported: it has read
+        the variables, and would go on as if online. Call this first.
+    """
+    missing = {name: value for name, value in OFFLINE_ENV.items() if name not in os.environ}
+    loaded = [name for name in HF_LIBRARIES if name in sys.modules]
+    if missing and loaded:
+        raise RuntimeError(
+            f"rmcourse.hf.go_offline() came after {', '.join(loaded)} was imported, which read the"
+            f" environment without {', '.join(missing)}: call it before importing them"
+        )
+    os.environ.update(missing)
+    return missing

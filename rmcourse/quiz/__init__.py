@@ -22,21 +22,24 @@ Examples
 True
 """
 
-from importlib import import_module
 from typing import Any
 
 from rmcourse.quiz.answers import check
 from rmcourse.quiz.content import SCENARIOS, Feedback, Option, Question, load_questions
 
-# The widget names import ipywidgets on first use, so the static forms work without it.
-_LIVE = {"Explorer": "loss_explorer", "explorer": "loss_explorer", "QuizView": "widgets",
-         "Score": "widgets", "show": "widgets"}  # fmt: skip
-
 
 def __getattr__(name: str) -> Any:
-    if name in _LIVE:
-        return getattr(import_module(f"rmcourse.quiz.{_LIVE[name]}"), name)
+    """The widget names import ipywidgets on first use, so the static forms work without it."""
+    if name in ("Explorer", "explorer"):
+        from rmcourse.quiz import loss_explorer
+
+        return getattr(loss_explorer, name)
+    if name in ("QuizView", "Score", "show"):
+        from rmcourse.quiz import widgets
+
+        return getattr(widgets, name)
     raise AttributeError(f"module 'rmcourse.quiz' has no attribute {name!r}")
+
 
 __all__ = [
     "SCENARIOS",

@@ -17,8 +17,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import jsonschema
-
+from rmcourse.imports import import_jsonschema
 from rmcourse.quiz.numbers import (
     Filler,
     check_least_loss,
@@ -180,6 +179,7 @@ def _read_json(name: str) -> dict[str, Any]:
 def _validate_schema(content: Mapping[str, Any]) -> None:
     if not isinstance(content, Mapping):
         raise TypeError(f"quiz content must be a mapping, got {type(content).__name__}")
+    jsonschema = import_jsonschema()  # on first use, without its IRI grammar (3.4 s)
     validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(content), key=lambda e: list(e.absolute_path))
     if not errors:
