@@ -27,8 +27,9 @@ other, not even for type hints (``tests/test_layers.py`` checks both), and the m
    :mod:`rmcourse.site` -- the course as a static site;
 8. :mod:`rmcourse.cli` -- the ``rmcourse`` command; :mod:`rmcourse.doctor` -- the install report.
 
-Within :mod:`rmcourse.grading` and :mod:`rmcourse.quiz` the same rule holds between their
-modules, by the tiers of :data:`SUBLAYERS` (a package's ``__init__`` sits above them all).
+Within :mod:`rmcourse.grading`, :mod:`rmcourse.quiz` and :mod:`rmcourse.tasks` the same rule holds
+between their modules, by the tiers of :data:`SUBLAYERS` (a package's ``__init__`` sits above
+them all).
 Library code imports rmcourse modules by name, in ``import`` statements, never by a string
 (``importlib.import_module``, ``__import__``), so that the layer test sees every import.
 
@@ -58,7 +59,7 @@ TORCH_FREE: tuple[str, ...] = ("validate", "fileio", "np_loss", "metrics", "bt_f
 SUBLAYERS: dict[str, dict[str, int]] = {
     "grading": {
         # the kernel's box, the _grader namespace, reading Python and notebooks, result records
-        "box": 1, "checks": 1, "pycode": 1, "results": 1, "source": 1, "worker": 1,
+        "box": 1, "checks": 1, "origin": 1, "pycode": 1, "results": 1, "source": 1, "worker": 1,
         # running cells, the kernel's guard, a student's work, the gradebook
         "execute": 2, "guard": 2, "submission": 2, "gradebook": 2,
         # from a submission to its score
@@ -67,9 +68,14 @@ SUBLAYERS: dict[str, dict[str, int]] = {
         "command": 5,  # ``rmcourse grade``: a folder, in worker processes
     },
     "quiz": {
-        "content": 1, "numbers": 1, "task_kinds": 1,  # questions as data; the kinds of task
-        "answers": 2, "figures": 2, "static": 2, "tasks": 2, "lesson06_tasks": 2,  # no ipywidgets
+        "content": 1, "numbers": 1,  # questions as data, their numbers
+        "answers": 2, "figures": 2, "static": 2,  # no ipywidgets
         "widgets": 3, "loss_explorer": 3,  # the live widgets (ipywidgets)
+    },
+    "tasks": {
+        "formulas": 1, "kinds": 1,  # the judges
+        "functions": 2,  # the functions a code task probes
+        "content": 3,  # the lessons' task files, checked against their schema
     },
 }  # fmt: skip
 """The tier of each module inside a package of :data:`LAYERS`: a module imports only modules of

@@ -80,6 +80,18 @@ def test_the_quiz_checks_its_questions_without_the_grammar():
     assert out.splitlines() == ["False", "True True False False"]
 
 
+@needs_grammar
+def test_the_tasks_check_their_files_without_the_grammar():
+    out = _run(
+        "import sys\n"
+        "from rmcourse import tasks\n"
+        "print('jsonschema' in sys.modules)\n"
+        "print(len(tasks.load_tasks()) > 0, 'jsonschema' in sys.modules,"
+        " 'rfc3987_syntax' in sys.modules)"
+    )
+    assert out.splitlines() == ["False", "True True False"]
+
+
 def test_notebooks_and_the_quiz_schema_still_validate():
     out = _run(
         "from rmcourse.imports import skip_iri_grammar\n"
