@@ -71,7 +71,10 @@ CONSTANTS = {
         0.6: "weight of a hedge",
         0.4: "weight of a filler word",
     },
-    "05": {},
+    "05": {
+        2.56: "|w| of lesson 03's plain linear model at its last step, quoted from lesson 03",
+        1.46: "|w| of lesson 03's centred model (c = 0.01), quoted from lesson 03",
+    },
     "06": {
         2.7726: "log 16, worked in the answer of 06-kl-best-of-16",
         0.9375: "15/16, worked in the same answer",
