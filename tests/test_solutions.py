@@ -497,6 +497,14 @@ PITFALLS = [
      "    loss = dpo_loss(chosen, rejected, ref_chosen_logps, ref_rejected_logps, beta)\n"
      "    loss.backward()\n    optimizer.step()\n    return loss.item()\n",
      "zero_grad"),
+    ("07_dpo", "dpo_step",  # no optimizer.step(): the first step already differs, not zero_grad's
+     "def dpo_step(policy, optimizer, batch, ref_chosen_logps, ref_rejected_logps, beta):\n"
+     "    ids = torch.cat([batch['chosen_ids'], batch['rejected_ids']])\n"
+     "    mask = torch.cat([batch['chosen_mask'], batch['rejected_mask']])\n"
+     "    chosen, rejected = sequence_logprobs(policy(ids), ids, mask).chunk(2)\n"
+     "    loss = dpo_loss(chosen, rejected, ref_chosen_logps, ref_rejected_logps, beta)\n"
+     "    optimizer.zero_grad()\n    loss.backward()\n    return loss.item()\n",
+     "after step 1: one step should be"),
 ]
 
 
