@@ -3,9 +3,11 @@
 Limits (see :class:`Limits`): each cell has a timeout, the whole submission a time budget, the
 kernel process a memory cap (``RLIMIT_DATA``, set in the kernel's process before it starts), and the
 output kept per cell a size cap (the rest is dropped as it arrives, so a flood cannot fill the
-grader's memory). A cell that kills the kernel or runs past its timeout ends that kernel: a fresh
-one is started, the steps marked ``replay`` that ran before (the trusted setup, the guard install
-and the student's cells, never tests) are run again -- of the step that ended the kernel only its
+grader's memory; errors count too: only a cell's first is kept, cut). Kernels never import from
+their working directory (the scratch folder student code writes in). A cell that kills the
+kernel or runs past its timeout ends that kernel: a fresh one is started, the steps marked
+``replay`` that ran before (the trusted setup, the guard install and the student's cells, never
+tests) are run again -- of the step that ended the kernel only its
 ``definitions`` (``def``, ``class``, ``import``) -- and grading goes on with the next step, at
 most ``Limits.restarts`` times, after which the remaining steps are not run.
 
@@ -152,8 +154,9 @@ def _limit_kernel(memory_bytes: int) -> None:
         LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-ERROR_TEXT_CHARS = 2_000  # of an error's message and of each traceback entry
-ERROR_BYTES = 12_000  # an error as kept: at most about this, counted toward the output cap
+# of an error's message and of each traceback entry: what feedback matches (MATCHED_CHARS)
+ERROR_TEXT_CHARS = 4_000
+ERROR_BYTES = 16_000  # an error as kept: at most about this, counted toward the output cap
 # Messages the grader has no use for and whose content nbclient would keep without bound:
 # widget state (comm_*) and updates of earlier outputs by display id.
 IGNORED_MESSAGES = ("comm_open", "comm_msg", "comm_close", "update_display_data")
