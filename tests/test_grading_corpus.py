@@ -338,9 +338,12 @@ def graded(tmp_path_factory):
         else:
             nbformat.write(content, path)
     out = tmp_path_factory.mktemp("grades") / "gradebook.csv"
-    before = set(Path(tempfile.gettempdir()).glob("rmcourse-*"))
-    results = command.grade_folder(sorted(folder.glob("*.ipynb")), SOLUTION, out, LIMITS)
-    left = set(Path(tempfile.gettempdir()).glob("rmcourse-*")) - before
+    tmp = tmp_path_factory.mktemp("tmp")  # the grader's scratch and kernel folders, alone
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(tmp))
+        patch.setenv("TMPDIR", str(tmp))
+        results = command.grade_folder(sorted(folder.glob("*.ipynb")), SOLUTION, out, LIMITS)
+    left = sorted(p.name for p in tmp.glob("rmcourse-*"))
     return out, {r.student: r for r in results}, left
 
 
@@ -386,7 +389,7 @@ def test_student_status_and_totals(graded):
 
 def test_scratch_and_kernel_folders_are_removed(graded):
     _, results, left = graded
-    assert left == set()  # the deep tree's scratch folder too
+    assert left == []  # the deep tree's scratch folder too
     assert results["deep_tree"].status == "review"  # the solution's, nothing about cleanup
 
 

@@ -154,15 +154,16 @@ def _limit_kernel(memory_bytes: int) -> None:
         LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-# of an error's message and of each traceback entry: what feedback matches (MATCHED_CHARS)
-ERROR_TEXT_CHARS = 4_000
-ERROR_BYTES = 16_000  # an error as kept: at most about this, counted toward the output cap
+# An error as kept: its message cut to EVALUE_CHARS (well beyond what feedback shows or matches:
+# a message that quotes hidden test code in its first part is still seen whole, and withheld),
+# each traceback entry to ENTRY_CHARS, the whole to about ERROR_BYTES, counted toward the cap.
+EVALUE_CHARS, ENTRY_CHARS, ERROR_BYTES = 16_000, 4_000, 32_000
 # Messages the grader has no use for and whose content nbclient would keep without bound:
 # widget state (comm_*) and updates of earlier outputs by display id.
 IGNORED_MESSAGES = ("comm_open", "comm_msg", "comm_close", "update_display_data")
 
 
-def _cut(text: Any, chars: int = ERROR_TEXT_CHARS) -> str:
+def _cut(text: Any, chars: int) -> str:
     text = str(text)
     return text if len(text) <= chars else text[:chars] + "…"
 
@@ -170,19 +171,19 @@ def _cut(text: Any, chars: int = ERROR_TEXT_CHARS) -> str:
 def _short_error(content: Any) -> dict[str, Any]:
     """An error message's content cut to at most about :data:`ERROR_BYTES`: its name and value
     cut, and of its traceback the first entries (where the cell's own frame is) that fit, and
-    the last one (the error), each cut to :data:`ERROR_TEXT_CHARS`."""
+    the last one (the error), each cut to :data:`ENTRY_CHARS`."""
     content = content if isinstance(content, dict) else {}
     entries = content.get("traceback")
-    entries = [_cut(e) for e in entries] if isinstance(entries, list) else []
-    last, kept, size = entries[-1:], [], 0
+    entries = [_cut(e, ENTRY_CHARS) for e in entries] if isinstance(entries, list) else []
+    last, kept, size = entries[-1:], [], EVALUE_CHARS + ENTRY_CHARS
     for entry in entries[:-1]:
         size += len(entry)
-        if size > ERROR_BYTES - 2 * ERROR_TEXT_CHARS:
+        if size > ERROR_BYTES:
             break
         kept.append(entry)
     return {
         "ename": _cut(content.get("ename", ""), 200),
-        "evalue": _cut(content.get("evalue", "")),
+        "evalue": _cut(content.get("evalue", ""), EVALUE_CHARS),
         "traceback": kept + last,
     }
 
