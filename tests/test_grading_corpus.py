@@ -302,7 +302,8 @@ CASES: dict[str, tuple[object, dict[str, tuple[float, str]]]] = {
     "exfiltrate_hidden": (
         # bt_loss_grad reads the source of the cell calling it and keeps it; called from a hidden
         # test it raises an exception named after that source; ranking_loss's visible test then
-        # gets everything kept, and the input history, as its failure message
+        # gets everything kept, the last first (the hidden source: the grader keeps an error's
+        # first 16 kB), and the input history, as its failure message
         _submission(
             {
                 "bt_loss_grad": STEAL
@@ -316,7 +317,7 @@ CASES: dict[str, tuple[object, dict[str, tuple[float, str]]]] = {
                     1,
                 ),
                 "ranking_loss": "def ranking_loss(rewards):\n"
-                "    raise AssertionError('LEAK ' + '\\n'.join(_stash) + str(In))\n",
+                "    raise AssertionError('LEAK ' + '\\n'.join(_stash[::-1]) + str(In))\n",
             }
         ),
         _rest(bt_loss_grad=(1, "partial"), ranking_loss=(0, "failed")),  # edited: not a paste
