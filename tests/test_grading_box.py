@@ -283,12 +283,14 @@ def test_each_kind_of_box_runs_a_kernel_that_sees_only_its_scratch(tmp_path, kin
         "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=1)\n"
         "except OSError:\n    r.append('no network')\n"
         "r.append(len([p for p in os.listdir('/proc') if p.isdigit()]) <= 3)\n"
+        "import sys\nr.append([p for p in sys.path if p in ('', '.', os.getcwd())])\n"
         "r"
     )
     [result] = run_steps([Step(probe)], scratch, Limits(cell_timeout=60, box=kind))
     assert result.outcome == "ok", result
     seen = ast.literal_eval(result.result_text)
-    assert seen == [False, True, str(scratch), errno.EROFS, "no network", True]
+    # the scratch folder is not on sys.path: a module written there is never imported
+    assert seen == [False, True, str(scratch), errno.EROFS, "no network", True, []]
     assert (scratch / "mine.txt").read_text() == "x"
 
 

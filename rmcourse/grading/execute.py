@@ -281,9 +281,10 @@ def _no_cwd_imports(command: list[str]) -> list[str]:
     where student code writes): Python's ``-P`` keeps it off ``sys.path`` at start (a planted
     ``ipykernel_launcher.py`` is not run), and IPython's ``ignore_cwd`` keeps the shell from
     putting it back (a planted ``numpy.py`` would be imported by the setup cell, before the
-    guard's install)."""
+    guard's install). ``-P`` needs Python 3.11: an older kernel does without it (the scratch
+    folder is fresh at every start anyway)."""
     command = list(command)
-    if len(command) > 2 and command[1] == "-m" and "python" in Path(command[0]).name:
+    if sys.version_info >= (3, 11) and command[:2] == [sys.executable, "-m"]:
         command.insert(1, "-P")
     return [*command, "--IPKernelApp.ignore_cwd=True"]
 
