@@ -283,12 +283,14 @@ def test_each_kind_of_box_runs_a_kernel_that_sees_only_its_scratch(tmp_path, kin
         "try:\n    socket.create_connection(('127.0.0.1', 22), timeout=1)\n"
         "except OSError:\n    r.append('no network')\n"
         "r.append(len([p for p in os.listdir('/proc') if p.isdigit()]) <= 3)\n"
+        "import sys\nr.append([p for p in sys.path if p in ('', '.', os.getcwd())])\n"
         "r"
     )
     [result] = run_steps([Step(probe)], scratch, Limits(cell_timeout=60, box=kind))
     assert result.outcome == "ok", result
     seen = ast.literal_eval(result.result_text)
-    assert seen == [False, True, str(scratch), errno.EROFS, "no network", True]
+    # the scratch folder is not on sys.path: a module written there is never imported
+    assert seen == [False, True, str(scratch), errno.EROFS, "no network", True, []]
     assert (scratch / "mine.txt").read_text() == "x"
 
 
@@ -314,3 +316,30 @@ def test_this_machine_refuses_to_grade_unboxed(tmp_path, capsys):
     (tmp_path / "subs" / "eve.ipynb").write_text("")
     assert grade_command(tmp_path / "subs", "02_numpy_loss", SOLUTIONS, tmp_path / "g", 10.0) == 2
     assert capsys.readouterr().err == box.REFUSAL.format(why=WHY) + "\n"
+
+
+@pytest.mark.kernel
+def test_error_messages_count_toward_the_output_cap(tmp_path, monkeypatch):
+    """A cell that sends many large error messages through its kernel's own iopub channel:
+    the grader keeps its first error, cut to a few KB, and nothing more (it kept them all, and
+    its memory grew by their size)."""
+    from rmcourse.grading import execute
+
+    kept = []
+    result_of = execute._result
+
+    def spy(cell, capture):
+        kept.append(len(str(cell.outputs)))
+        return result_of(cell, capture)
+
+    monkeypatch.setattr(execute, "_result", spy)
+    flood = (
+        "k = get_ipython().kernel\nbig = 'E' * 500_000\nfor i in range(40):\n"
+        "    k.session.send(k.iopub_socket, 'error', {'ename': 'X' * 10_000, 'evalue': big, "
+        "'traceback': [big] * 3}, parent=k.get_parent())\n"
+        "raise ValueError('A' * 1_000_000)"
+    )
+    [result] = run_steps([Step(flood)], tmp_path, Limits(cell_timeout=60, box=BOXED))
+    assert (result.outcome, result.ename[:3], result.truncated) == ("error", "XXX", True)
+    assert len(result.ename) < 300 and len(result.evalue) < 16_100
+    assert kept[0] < 40_000, kept  # bytes of outputs held for the cell (was about 80 MB)

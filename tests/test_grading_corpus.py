@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -82,6 +83,54 @@ STEAL = (
     "def _caller_source():\n"
     "    return ''.join(linecache.getlines(sys._getframe(2).f_code.co_filename))\n"
 )
+
+# A module planted in the scratch folder, then a kernel death: in the fresh kernel the setup
+# cell's `import numpy` would load it before the guard's install, and if it finds the grader's
+# key it makes every guard answer its challenge whatever the functions' origin.
+PLANTED_NUMPY = """\
+import importlib, os, sys, hmac, hashlib
+_key = None
+for _place in [os.getcwd(), *(os.path.dirname(a) for a in sys.argv if a.startswith('/'))]:
+    try:
+        _key = open(os.path.join(_place, '.grader-key'), 'rb').read()
+    except OSError:
+        pass
+del sys.modules['numpy']
+_saved = sys.path[:]
+sys.path[:] = [p for p in sys.path if p not in ('', '.', os.getcwd())]
+sys.modules['numpy'] = importlib.import_module('numpy')
+sys.path[:] = _saved
+import rmcourse.grading.guard as _g
+_install = _g.install
+def _fake_install(*a, **k):
+    real = _install(*a, **k)
+    def guard(challenge):
+        real(challenge)
+        return hmac.new(_key or b'', challenge.encode(), hashlib.sha256).hexdigest()
+    return guard
+_g.install = _fake_install
+"""
+PLANT = f"import os\nopen('numpy.py', 'w').write({PLANTED_NUMPY!r})\nos._exit(0)\n"
+FROM_LIBRARY = {  # each answer taken from the course library by a computed lookup
+    "log_sigmoid": "import rmcourse.np_loss as _m\n_d = vars(_m)\n"
+    "log_sigmoid = _d['log_sigmoid']\n",
+    **{e: f"{e} = _d[{e!r}]\n" for e in EXERCISES[1:]},
+}
+# 5,000 nested folders and a read-only one in the scratch folder: its removal must neither
+# fail (shutil.rmtree recursed) nor change the grade, and nothing may stay in the host's /tmp.
+DEEP_TREE = (
+    "import os\nos.makedirs('ro/x')\nopen('ro/x/f', 'w').write('x')\nos.chmod('ro/x', 0o500)\n"
+    "_d = os.open('.', os.O_RDONLY)\nfor _i in range(5000):\n    os.mkdir('a', dir_fd=_d)\n"
+    "    _n = os.open('a', os.O_RDONLY, dir_fd=_d)\n    os.close(_d)\n    _d = _n\nos.close(_d)\n"
+)
+
+
+def _after_setup(nb: nbformat.NotebookNode, code: str) -> nbformat.NotebookNode:
+    """``nb`` with a cell the student added right after the setup cell."""
+    setup = next(i for i, c in enumerate(nb.cells) if "grade_id" in str(c.metadata))
+    nb.cells.insert(setup + 1, nbformat.v4.new_code_cell(code))
+    return nb
+
 
 # student id -> (submission text or notebook, expected {exercise: (points, status)})
 CASES: dict[str, tuple[object, dict[str, tuple[float, str]]]] = {
@@ -253,7 +302,8 @@ CASES: dict[str, tuple[object, dict[str, tuple[float, str]]]] = {
     "exfiltrate_hidden": (
         # bt_loss_grad reads the source of the cell calling it and keeps it; called from a hidden
         # test it raises an exception named after that source; ranking_loss's visible test then
-        # gets everything kept, and the input history, as its failure message
+        # gets everything kept, the last first (the hidden source: the grader keeps an error's
+        # first 16 kB), and the input history, as its failure message
         _submission(
             {
                 "bt_loss_grad": STEAL
@@ -267,11 +317,14 @@ CASES: dict[str, tuple[object, dict[str, tuple[float, str]]]] = {
                     1,
                 ),
                 "ranking_loss": "def ranking_loss(rewards):\n"
-                "    raise AssertionError('LEAK ' + '\\n'.join(_stash) + str(In))\n",
+                "    raise AssertionError('LEAK ' + '\\n'.join(_stash[::-1]) + str(In))\n",
             }
         ),
         _rest(bt_loss_grad=(1, "partial"), ranking_loss=(0, "failed")),  # edited: not a paste
     ),
+    # the planted module is never imported and no key is written where it could read it
+    "planted_module": (_after_setup(_submission(FROM_LIBRARY), PLANT), _all(0, "copied")),
+    "deep_tree": (_after_setup(_submission(), DEEP_TREE), _rest()),
 }
 
 
@@ -286,8 +339,13 @@ def graded(tmp_path_factory):
         else:
             nbformat.write(content, path)
     out = tmp_path_factory.mktemp("grades") / "gradebook.csv"
-    results = command.grade_folder(sorted(folder.glob("*.ipynb")), SOLUTION, out, LIMITS)
-    return out, {r.student: r for r in results}
+    tmp = tmp_path_factory.mktemp("tmp")  # the grader's scratch and kernel folders, alone
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(tmp))
+        patch.setenv("TMPDIR", str(tmp))
+        results = command.grade_folder(sorted(folder.glob("*.ipynb")), SOLUTION, out, LIMITS)
+    left = sorted(p.name for p in tmp.glob("rmcourse-*"))
+    return out, {r.student: r for r in results}, left
 
 
 def _rows(path: Path) -> dict[tuple[str, str], tuple[float, str]]:
@@ -300,7 +358,7 @@ def _rows(path: Path) -> dict[tuple[str, str], tuple[float, str]]:
 
 @pytest.mark.parametrize("student", sorted(CASES))
 def test_points_and_status(graded, student):
-    out, results = graded
+    out, results, _ = graded
     expected = CASES[student][1]
     got = {e.exercise: (e.points, e.status) for e in results[student].exercises}
     assert got == expected, results[student]
@@ -309,7 +367,7 @@ def test_points_and_status(graded, student):
 
 
 def test_every_case_is_in_the_gradebook_with_max_points(graded):
-    out, _ = graded
+    out, _, _ = graded
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["student", "exercise", "points", "max_points", "status", "box"]
@@ -319,7 +377,7 @@ def test_every_case_is_in_the_gradebook_with_max_points(graded):
 
 
 def test_student_status_and_totals(graded):
-    _, results = graded
+    _, results, _ = graded
     assert (results["full"].points, results["full"].max_points, results["full"].status) == (
         15,
         15,
@@ -330,8 +388,14 @@ def test_student_status_and_totals(graded):
     assert results["naive_log_sigmoid"].points == 7
 
 
+def test_scratch_and_kernel_folders_are_removed(graded):
+    _, results, left = graded
+    assert left == []  # the deep tree's scratch folder too
+    assert results["deep_tree"].status == "review"  # the solution's, nothing about cleanup
+
+
 def test_feedback_explains_failures_without_hidden_source(graded):
-    out, results = graded
+    out, results, _ = graded
     assignment = load_assignment(SOLUTION)
     hidden_lines = {
         line.strip()
@@ -377,7 +441,7 @@ def test_feedback_explains_failures_without_hidden_source(graded):
 
 
 def test_rerun_updates_only_the_students_graded(graded, tmp_path):
-    out, _ = graded
+    out, _, _ = graded
     copy_out = tmp_path / "gradebook.csv"
     copy_out.write_bytes(out.read_bytes())
     copy_out.with_suffix(".json").write_bytes(out.with_suffix(".json").read_bytes())

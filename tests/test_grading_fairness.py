@@ -140,7 +140,7 @@ def _without_metadata(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def _roles(assignment: Assignment, nb: nbformat.NotebookNode) -> list[tuple]:
-    steps = plan(assignment, student_work(nb, assignment), "key")
+    steps = plan(assignment, student_work(nb, assignment))
     return [(r.kind, r.exercises, r.test) for r in steps.roles]
 
 
@@ -498,7 +498,7 @@ def test_a_cell_that_kills_its_kernel_costs_only_its_own_exercise(graded):
 def test_hidden_code_reaches_neither_feedback_nor_gradebook_nor_history(graded):
     assignment, out, dump, results = graded
     # hidden lines, less those the instructor's descriptions state (see test below)
-    secret = plan(assignment, student_work(_filled(assignment.name), assignment), "k")
+    secret = plan(assignment, student_work(_filled(assignment.name), assignment))
     secret = secret.secret_lines
     history = json.loads(dump.read_text(encoding="utf-8"))
     assert any(
@@ -542,7 +542,7 @@ def test_hidden_failures_say_the_description_and_nothing_hidden(name):
     """Every described check of every hidden test, failing as close/assert would make it fail
     and with another exception on each of its lines."""
     assignment = _assignment(name)
-    secret = plan(assignment, student_work(_filled(name), assignment), "key")
+    secret = plan(assignment, student_work(_filled(name), assignment))
     for exercise in assignment.exercises:
         for test in exercise.tests:
             checks = descriptions(test.hidden)

@@ -3,9 +3,11 @@
 Limits (see :class:`Limits`): each cell has a timeout, the whole submission a time budget, the
 kernel process a memory cap (``RLIMIT_DATA``, set in the kernel's process before it starts), and the
 output kept per cell a size cap (the rest is dropped as it arrives, so a flood cannot fill the
-grader's memory). A cell that kills the kernel or runs past its timeout ends that kernel: a fresh
-one is started, the steps marked ``replay`` that ran before (the trusted setup, the guard install
-and the student's cells, never tests) are run again -- of the step that ended the kernel only its
+grader's memory; errors count too: only a cell's first is kept, cut). Kernels never import from
+their working directory (the scratch folder student code writes in). A cell that kills the
+kernel or runs past its timeout ends that kernel: a fresh one is started, the steps marked
+``replay`` that ran before (the trusted setup, the guard install and the student's cells, never
+tests) are run again -- of the step that ended the kernel only its
 ``definitions`` (``def``, ``class``, ``import``) -- and grading goes on with the next step, at
 most ``Limits.restarts`` times, after which the remaining steps are not run.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import logging
 import re
 import resource
 import signal
@@ -47,6 +50,7 @@ OK, ERROR, TIMEOUT, DIED, NOT_RUN, SKIPPED = "ok", "error", "timeout", "died", "
 # The cell's own frame in an IPython traceback: "Cell In[3], line 5" (colours stripped first).
 CELL_FRAME = re.compile(r"^Cell In\[\d*\], line (\d+)")
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -122,6 +126,7 @@ class StepResult:
 class _Capture:
     reply_status: str = ""
     kept: int = 0
+    errors: int = 0
     truncated: bool = False
     outputs: list = field(default_factory=list)
 
@@ -149,23 +154,80 @@ def _limit_kernel(memory_bytes: int) -> None:
         LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+# An error as kept: its message cut to EVALUE_CHARS (well beyond what feedback shows or matches:
+# a message that quotes hidden test code in its first part is still seen whole, and withheld),
+# each traceback entry to ENTRY_CHARS, the whole to about ERROR_BYTES, counted toward the cap.
+EVALUE_CHARS, ENTRY_CHARS, ERROR_BYTES = 16_000, 4_000, 32_000
+# Messages the grader has no use for and whose content nbclient would keep without bound:
+# widget state (comm_*) and updates of earlier outputs by display id.
+IGNORED_MESSAGES = ("comm_open", "comm_msg", "comm_close", "update_display_data")
+
+
+def _cut(text: Any, chars: int) -> str:
+    text = str(text)
+    return text if len(text) <= chars else text[:chars] + "…"
+
+
+def _short_error(content: Any) -> dict[str, Any]:
+    """An error message's content cut to at most about :data:`ERROR_BYTES`: its name and value
+    cut, and of its traceback the first entries (where the cell's own frame is) that fit, and
+    the last one (the error), each cut to :data:`ENTRY_CHARS`."""
+    content = content if isinstance(content, dict) else {}
+    entries = content.get("traceback")
+    entries = [_cut(e, ENTRY_CHARS) for e in entries] if isinstance(entries, list) else []
+    last, kept, size = entries[-1:], [], EVALUE_CHARS + ENTRY_CHARS
+    for entry in entries[:-1]:
+        size += len(entry)
+        if size > ERROR_BYTES:
+            break
+        kept.append(entry)
+    return {
+        "ename": _cut(content.get("ename", ""), 200),
+        "evalue": _cut(content.get("evalue", ""), EVALUE_CHARS),
+        "traceback": kept + last,
+    }
+
+
 class _CappedClient(NotebookClient):
-    """A NotebookClient that keeps at most ``output_bytes`` of output per cell."""
+    """A NotebookClient that keeps at most ``output_bytes`` of output per cell.
+
+    Errors count toward the cap too: of a cell's error outputs only the first is kept, cut to
+    :data:`ERROR_BYTES` (a cell can send any number of error messages of any size through its
+    kernel's iopub channel). Widget messages and display updates are dropped unread.
+    """
 
     def __init__(self, nb: nbformat.NotebookNode, output_bytes: int, **kwargs: Any) -> None:
-        super().__init__(nb, **kwargs)
+        super().__init__(nb, store_widget_state=False, **kwargs)
         self.output_bytes = output_bytes
         self.capture = _Capture()
+
+    def process_message(
+        self, msg: dict[str, Any], cell: nbformat.NotebookNode, cell_index: int
+    ) -> nbformat.NotebookNode | None:
+        if msg["msg_type"] in IGNORED_MESSAGES:
+            return None
+        content = msg.get("content")
+        if isinstance(content, dict) and content.get("transient"):
+            msg = {**msg, "content": {**content, "transient": {}}}  # no display-id updates
+        return super().process_message(msg, cell, cell_index)
 
     def output(
         self, outs: list, msg: dict[str, Any], display_id: str | None, cell_index: int
     ) -> nbformat.NotebookNode | None:
+        if msg["msg_type"] == "error":
+            if self.capture.errors:
+                self.capture.truncated = True
+                return None
+            self.capture.errors += 1
+            msg = {**msg, "content": _short_error(msg.get("content", {}))}
+            self.capture.kept += len(str(msg["content"]))
+            return super().output(outs, msg, None, cell_index)
         size = len(str(msg.get("content", "")))
-        if msg["msg_type"] != "error" and self.capture.kept + size > self.output_bytes:
+        if self.capture.kept + size > self.output_bytes:
             self.capture.truncated = True
             return None
         self.capture.kept += size
-        return super().output(outs, msg, display_id, cell_index)
+        return super().output(outs, msg, None, cell_index)
 
 
 def _result(cell: nbformat.NotebookNode, capture: _Capture) -> StepResult:
@@ -214,6 +276,19 @@ def _run_cell(client: _CappedClient, step: Step, timeout: float) -> StepResult:
 START_TRIES = 3  # a kernel that fails to start (a loaded machine) is tried again
 
 
+def _no_cwd_imports(command: list[str]) -> list[str]:
+    """A kernel command whose imports never look in the working directory (the scratch folder,
+    where student code writes): Python's ``-P`` keeps it off ``sys.path`` at start (a planted
+    ``ipykernel_launcher.py`` is not run), and IPython's ``ignore_cwd`` keeps the shell from
+    putting it back (a planted ``numpy.py`` would be imported by the setup cell, before the
+    guard's install). ``-P`` needs Python 3.11: an older kernel does without it (the scratch
+    folder is fresh at every start anyway)."""
+    command = list(command)
+    if sys.version_info >= (3, 11) and command[:2] == [sys.executable, "-m"]:
+        command.insert(1, "-P")
+    return [*command, "--IPKernelApp.ignore_cwd=True"]
+
+
 class BoxedKernelManager(AsyncKernelManager):
     """A kernel manager that starts its kernel in a box (``box_kind`` empty: no box)."""
 
@@ -221,7 +296,7 @@ class BoxedKernelManager(AsyncKernelManager):
     box_scratch = Unicode("").tag(config=True)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        command = super().format_kernel_cmd(extra_arguments)
+        command = _no_cwd_imports(super().format_kernel_cmd(extra_arguments))
         if not self.box_kind:
             return command
         private = Path(self.connection_file).parent
@@ -259,6 +334,12 @@ def _new_client(workdir: Path, limits: Limits, sockets: Path) -> _CappedClient:
     return client
 
 
+def _remove(folder: Path) -> None:
+    problem = box.remove_tree(folder)
+    if problem:  # the machine's problem, not the student's: logged, the grade stands
+        LOG.warning("rmcourse grade: kernel folder: %s", problem)
+
+
 class KernelStartError(RuntimeError):
     """No kernel started in :data:`START_TRIES` tries: the grader's problem, not the student's."""
 
@@ -280,8 +361,9 @@ def _kernel(
         if before_start is not None:
             before_start()
         with contextlib.ExitStack() as stack:
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="rmcourse-kernel-"))
-            client = _new_client(workdir, limits, Path(folder) / "k")
+            folder = Path(tempfile.mkdtemp(prefix="rmcourse-kernel-"))
+            stack.callback(_remove, folder)  # writable by the kernel: any tree, any depth
+            client = _new_client(workdir, limits, folder / "k")
             try:
                 stack.enter_context(client.setup_kernel(**launch))
             except (RuntimeError, OSError) as exc:  # nbclient cleans the failed kernel up

@@ -17,13 +17,17 @@ What the grader defends against, and what it does not, is written up in ``docs/g
 
 from __future__ import annotations
 
+import itertools
+import logging
+import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from rmcourse.grading.anticopy import copied_exercises
-from rmcourse.grading.box import NO_BOX, resolve
+from rmcourse.grading.box import NO_BOX, remove_tree, resolve
 from rmcourse.grading.execute import Limits, run_steps
 from rmcourse.grading.plan import plan
 from rmcourse.grading.results import Status, SubmissionResult, zero_result
@@ -31,11 +35,31 @@ from rmcourse.grading.source import Assignment
 from rmcourse.grading.submission import read_submission, student_work
 from rmcourse.grading.verdict import score
 
+LOG = logging.getLogger(__name__)
+
 
 def ungraded(student: str, assignment: Assignment, status: Status, note: str) -> SubmissionResult:
     """0 points and ``status`` on every exercise of ``assignment`` (a file that was not graded)."""
     points = {e.grade_id: e.max_points for e in assignment.exercises}
     return zero_result(student, assignment.name, points, status, note)
+
+
+def _fresh_scratch(path: Path, top: Path) -> Callable[[], None]:
+    """What runs before every kernel start: ``top/work``, the kernel's only writable host
+    folder, becomes a folder holding just a copy of the submission (never ``path`` itself).
+    What an earlier kernel left there (a planted ``numpy.py`` or config file that a new
+    kernel's start-up or setup cell would load before the guard) is moved aside, out of the
+    box's sight, and removed with ``top`` at the end."""
+    starts = itertools.count()
+
+    def fresh() -> None:
+        workdir = top / "work"
+        if os.path.lexists(workdir):
+            workdir.rename(top / f"left-by-kernel-{next(starts)}")
+        workdir.mkdir()
+        shutil.copyfile(path, workdir / path.name)
+
+    return fresh
 
 
 def grade_submission(path: Path, assignment: Assignment, limits: Limits) -> SubmissionResult:
@@ -77,15 +101,15 @@ def grade_submission(path: Path, assignment: Assignment, limits: Limits) -> Subm
         return replace(ungraded(path.stem, assignment, Status(problem), note), box=boxed)
     work = student_work(submission, assignment)  # 2
     copied = copied_exercises(work, assignment)  # 3
-    with tempfile.TemporaryDirectory(prefix="rmcourse-grade-") as scratch:
-        workdir = Path(scratch)  # the kernel's only writable folder: its own copy, never `path`
-        shutil.copyfile(path, workdir / path.name)
-        key_file = workdir / ".grader-key"
-        steps = plan(assignment, work, str(key_file))  # 4
-
-        def write_key() -> None:  # read and deleted by the guard install in every new kernel
-            key_file.write_bytes(steps.key)
-
-        results = run_steps(steps.steps, workdir, limits, before_start=write_key)  # 5
+    steps = plan(assignment, work)  # 4
+    top = Path(tempfile.mkdtemp(prefix="rmcourse-grade-"))  # private (0700), not in the box
+    try:
+        results = run_steps(  # 5
+            steps.steps, top / "work", limits, before_start=_fresh_scratch(path, top)
+        )
+    finally:
+        problem = remove_tree(top)
+        if problem:  # the grade stands: a cleanup problem is the grading machine's
+            LOG.warning("rmcourse grade: scratch folder of %s: %s", path.name, problem)
     exercises = score(assignment, steps, results, work, copied, limits.cell_timeout)  # 6
     return SubmissionResult(path.stem, assignment.name, exercises, box=boxed)

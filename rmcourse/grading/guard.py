@@ -39,7 +39,6 @@ import builtins
 import gc
 import hashlib
 import hmac
-import os
 import sys
 import threading
 import types
@@ -103,20 +102,17 @@ def _restore_mapping(target: dict, saved: dict, drop_added: bool) -> None:
 
 
 def install(
-    shell: Any, key_file: str, own: tuple[str, ...] = (), instructor: tuple[str, ...] = ()
+    shell: Any, key: bytes, own: tuple[str, ...] = (), instructor: tuple[str, ...] = ()
 ) -> Callable[[str], str]:
     """Snapshot the kernel's trusted state now; return ``guard(challenge) -> hex digest``.
 
-    ``shell`` is the kernel's IPython shell (``get_ipython()``); ``key_file`` a file holding the
-    grader's secret key, which is read and deleted (so the key never appears in cell source,
-    history or linecache, and student code that runs later cannot read the file); ``own`` and
+    ``shell`` is the kernel's IPython shell (``get_ipython()``); ``key`` the grader's secret
+    key, sent in the install cell (kept out of the history; the cell drops its own linecache
+    entry), never written to a file student code could plant a reader beside; ``own`` and
     ``instructor`` the code of the student's cells and of the instructor's cells that run.
     """
-    with open(key_file, "rb") as f:
-        key = f.read()
-    os.remove(key_file)
-    if len(key) < 16:
-        raise ValueError(f"the key in {key_file} must be at least 16 bytes, got {len(key)}")
+    if not isinstance(key, bytes) or len(key) < 16:
+        raise ValueError(f"the key must be at least 16 bytes, got {type(key).__name__}")
     from rmcourse.grading.checks import make_checks
 
     modules = _protected_modules()

@@ -51,9 +51,9 @@ class Plan:
 
 
 class _Builder:
-    def __init__(self, key_file: str, assignment: Assignment) -> None:
+    def __init__(self, key: bytes, assignment: Assignment) -> None:
         self.guard_name = f"_rmcourse_guard_{secrets.token_hex(8)}"
-        self.key_file = key_file
+        self.key = key
         self.names = {e.grade_id: e.names for e in assignment.exercises}
         self.steps: list[Step] = []
         self.roles: list[Role] = []
@@ -65,13 +65,17 @@ class _Builder:
         return len(self.steps) - 1
 
     def install(self, own: tuple[str, ...], instructor: tuple[str, ...]) -> None:
+        # The key travels in this cell only: kept out of the history (secret) and of linecache
+        # (the cell drops its own entry), never in a file (see docs/grading.md).
         code = (
             "from rmcourse.grading.guard import install as _rmcourse_install\n"
-            f"{self.guard_name} = _rmcourse_install(get_ipython(), {self.key_file!r}, "
+            f"{self.guard_name} = _rmcourse_install(get_ipython(), {self.key!r}, "
             f"own={own!r}, instructor={instructor!r})\n"
+            "__import__('linecache').cache.pop(__import__('sys')._getframe().f_code.co_filename,"
+            " None)\n"
             "del _rmcourse_install"
         )
-        self.add(Step(code, replay=True), Role("install"))
+        self.add(Step(code, replay=True, secret=True), Role("install"))
 
     def guarded(self, code: str, role: Role, requires: int | None = None) -> int:
         names = ",".join(n for e in role.exercises for n in self.names.get(e, ()))
@@ -104,9 +108,9 @@ def _section(assignment: Assignment, index: int) -> str:
     return assignment.exercises[-1].grade_id
 
 
-def plan(assignment: Assignment, work: StudentWork, key_file: str) -> Plan:
-    """The steps that grade ``work`` against ``assignment``; the guard reads its key from
-    ``key_file``.
+def plan(assignment: Assignment, work: StudentWork) -> Plan:
+    """The steps that grade ``work`` against ``assignment``; the guard install's cell carries
+    the plan's fresh key.
 
     Examples
     --------
@@ -121,7 +125,7 @@ def plan(assignment: Assignment, work: StudentWork, key_file: str) -> Plan:
     ...                   "### END HIDDEN TESTS", "f_test", points=1)]))
     >>> work = StudentWork((StudentCell("h = 1", (), -1, 1), StudentCell("def f(x): return x",
     ...                     ("f",), 1, 2)), frozenset(), {}, {})
-    >>> p = plan(assignment, work, "key")
+    >>> p = plan(assignment, work)
     >>> [(role.kind, role.cell) for role in p.roles]  # doctest: +NORMALIZE_WHITESPACE
     [('setup', 0), ('install', 0), ('own', 1), ('solution', 2), ('guard', 0), ('visible', 0),
      ('guard', 0), ('hidden', 0)]
@@ -133,7 +137,8 @@ def plan(assignment: Assignment, work: StudentWork, key_file: str) -> Plan:
     placed: dict[int, list[StudentCell]] = defaultdict(list)
     for cell in work.cells:  # none before the guard install
         placed[max(cell.after, first - 1)].append(cell)
-    build = _Builder(key_file, assignment)
+    key = secrets.token_bytes(32)
+    build = _Builder(key, assignment)
     own = tuple(code for cell in work.cells for code in (cell.code, definitions_only(cell.code)))
     instructor = tuple(item.code for item in layout if isinstance(item, LockedCell))
     for index in range(-1, len(layout)):
@@ -149,7 +154,7 @@ def plan(assignment: Assignment, work: StudentWork, key_file: str) -> Plan:
     return Plan(
         tuple(build.steps),
         tuple(build.roles),
-        secrets.token_bytes(32),
+        key,
         build.challenges,
         unstated(
             assignment.secret_lines, [t.hidden for e in assignment.exercises for t in e.tests]
