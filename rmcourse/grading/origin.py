@@ -17,8 +17,12 @@ cells' nor a genuine library function -- one that existed before any student cod
 code is the code compiled from its library file (under the environment's read-only folders,
 unchanged since the kernel started) -- is reported with its origin: a file (a module written
 beside the notebook, a copied package), a string (``exec``), a cell run by other means. The
-course library's function of the exercise's own name (its answer) is reported too, and so is a
-module the function can import that was written beside the notebook.
+course library's functions the check is told are forbidden (the assignment's answers, by
+``rmcourse.module.function``) are recognised by their code, whatever their name, and reported
+too -- also when a module or dictionary the function reads by a computed name holds one --, and
+so is a module the function can import that was written beside the notebook. A library decorator
+(``@torch.no_grad()``) around a function of the cells is followed to that function, and the
+body of a ``%%time`` (``%%capture``, ...) cell is the cell's code.
 
 The check reads objects only through C-level attributes captured at install (it never calls
 student code: no ``getattr``, ``isinstance`` or ``__dict__`` lookups that a student class could
