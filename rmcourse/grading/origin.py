@@ -333,7 +333,8 @@ def make_origin_check(
         else:
             tops = callables_inside(value)
         if not any(kind(fn) == OWN for fn in tops):
-            entry = banned_entry(tops[0], banned) if tops else None
+            library = tops and kind(tops[0]) == LIBRARY  # not a copy of it elsewhere
+            entry = banned_entry(tops[0], banned) if library else None
             if entry is not None:
                 findings.append(f"{name} is the course library's own {entry}")
             elif tops:
