@@ -248,11 +248,13 @@ NAMES = ("bt_loss", "log_sigmoid")
         ),
         ("from rmcourse import np_loss as m\nbt_loss = m.bt_loss", {"bt_loss"}),
         (
-            "import rmcourse\ng = rmcourse.np_loss\nh = g\nlog_sigmoid = lambda x: h.log_sigmoid(x)",
+            "import rmcourse\ng = rmcourse.np_loss\nh = g\n"
+            "log_sigmoid = lambda x: h.log_sigmoid(x)",
             {"log_sigmoid"},
         ),
         (
-            "import rmcourse.np_loss as m\ndef bt_loss(a, b):\n    return getattr(m, 'bt_loss')(a, b)",
+            "import rmcourse.np_loss as m\n"
+            "def bt_loss(a, b):\n    return getattr(m, 'bt_loss')(a, b)",
             {"bt_loss"},
         ),
         # any other use of a module than a named attribute, inside the function

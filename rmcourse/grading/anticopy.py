@@ -334,55 +334,77 @@ def copied_exercises(work: StudentWork, assignment: Assignment) -> dict[str, str
 
 # --- the course library's functions an assignment's answers may not reach ----------------------
 
-# Beyond the library's functions named like one of the assignment's must-write functions (found
-# by name, in every module): what its exercises re-implement under another name. The rest of
-# the library -- data, models, plotting, the losses earlier lessons taught (04 trains with
-# torch_loss.bt_loss, 07 builds DPO on it) -- stays usable. An assignment missing here forbids
-# only the functions of its exercises' names (tests/test_grading_origin.py checks every
-# solution has an entry, and that each entry names a function of the library).
-NOT_FROM_LIBRARY: dict[str, tuple[str, ...]] = {
-    "01_bradley_terry": (
-        "rmcourse.np_loss.sigmoid", "rmcourse.np_loss.log_sigmoid", "rmcourse.np_loss.bt_loss",
-        "rmcourse.torch_loss.log_sigmoid", "rmcourse.torch_loss.bt_loss",
-        "rmcourse.bt_fit.fit_bt_scores",
-    ),
-    "02_numpy_loss": (),
-    "03_pytorch_loss": ("rmcourse.scoring.pair_metrics",),
-    "04_train_reward_model": (
-        "rmcourse.scoring.encode_dataset", "rmcourse.scoring.score_pairs",
-        "rmcourse.scoring.pair_metrics", "rmcourse.train.train", "rmcourse.train.bradley_terry",
-        "rmcourse.train.evaluate_rewards", "rmcourse.loop.run",
-    ),
-    "06_best_of_n": ("rmcourse.bon.select_best", "rmcourse.bon.bon_curve"),
-    "07_dpo": (
-        "rmcourse.torch_loss.dpo_rewards", "rmcourse.policy.token_logprobs",
-        "rmcourse.policy_train.logprobs_of", "rmcourse.policy_train.dpo",
-        "rmcourse.policy_train.implicit_rewards",
-    ),
+# Beyond the library's functions named like one of an exercise's must-write functions (found by
+# name, in every module): what the exercise re-implements under another name, by assignment and
+# exercise (grade_id). The rest of the library -- data, models, plotting, the losses earlier
+# exercises and lessons taught (02's ranking_loss may call the library's log_sigmoid when the
+# student's is missing; 04 trains with torch_loss.bt_loss, 07 builds DPO on it) -- stays
+# usable. An assignment missing here forbids only the functions of its exercises' names
+# (tests/test_grading_origin.py checks every solution has an entry, and each entry names a
+# function of the library).
+NOT_FROM_LIBRARY: dict[str, dict[str, tuple[str, ...]]] = {
+    "01_bradley_terry": {
+        "preference_probability": ("rmcourse.np_loss.sigmoid",),
+        "pair_loss": (
+            "rmcourse.np_loss.log_sigmoid", "rmcourse.np_loss.bt_loss",
+            "rmcourse.torch_loss.log_sigmoid", "rmcourse.torch_loss.bt_loss",
+        ),
+        "dataset_loss": ("rmcourse.np_loss.bt_loss", "rmcourse.torch_loss.bt_loss"),
+        "score_gap": ("rmcourse.bt_fit.fit_bt_scores",),
+    },
+    "02_numpy_loss": {},
+    "03_pytorch_loss": {
+        "accuracy": ("rmcourse.scoring.pair_metrics",),
+        "bt_loss": ("rmcourse.scoring.pair_metrics",),
+    },
+    "04_train_reward_model": {
+        "encode_batch": ("rmcourse.scoring.encode_dataset",),
+        "reward_pairs": ("rmcourse.scoring.score_pairs",),
+        "train_step": ("rmcourse.train.bradley_terry",),
+        "evaluate": (
+            "rmcourse.scoring.score_pairs", "rmcourse.scoring.pair_metrics",
+            "rmcourse.train.evaluate_rewards",
+        ),
+        "fit": ("rmcourse.train.train", "rmcourse.train.bradley_terry", "rmcourse.loop.run"),
+    },
+    "06_best_of_n": {
+        "best_of_n": ("rmcourse.bon.select_best",),
+        "gold_curve": ("rmcourse.bon.bon_curve",),
+    },
+    "07_dpo": {
+        "dpo_loss": ("rmcourse.torch_loss.dpo_rewards",),
+        "sequence_logprobs": (
+            "rmcourse.policy.token_logprobs", "rmcourse.policy_train.logprobs_of",
+        ),
+        "dpo_step": ("rmcourse.policy_train.dpo",),
+    },
 }  # fmt: skip
 
 
-def forbidden_functions(assignment: Assignment) -> tuple[str, ...]:
-    """The course library's functions (``rmcourse.module.function``) that the functions of
-    ``assignment``'s exercises may not be or reach: those of their names, and the assignment's
-    :data:`NOT_FROM_LIBRARY`.
+def forbidden_functions(assignment: Assignment) -> dict[str, tuple[str, ...]]:
+    """Exercise (grade_id) -> the course library's functions (``rmcourse.module.function``)
+    that the exercise's functions may not be or reach: those of their names, and the
+    exercise's entry in :data:`NOT_FROM_LIBRARY`.
 
     Examples
     --------
     >>> import nbformat
     >>> from rmcourse.grading.source import Exercise
-    >>> f = Exercise("f", ("best_of_n",), "def best_of_n(c, s):\\n    return c", ())
+    >>> f = Exercise("best_of_n", ("best_of_n",), "def best_of_n(c, s):\\n    return c", ())
     >>> forbidden_functions(Assignment("06_best_of_n", nbformat.v4.new_notebook(), (f,), (f,)))
-    ('rmcourse.bon.best_of_n', 'rmcourse.bon.bon_curve', 'rmcourse.bon.select_best')
+    {'best_of_n': ('rmcourse.bon.best_of_n', 'rmcourse.bon.select_best')}
     """
     library = _library_functions()
-    named = {
-        where
+    listed = NOT_FROM_LIBRARY.get(assignment.name, {})
+    return {
+        exercise.grade_id: tuple(
+            sorted(
+                {where for name in exercise.names for where, _ in library.get(name, ())}
+                | set(listed.get(exercise.grade_id, ()))
+            )
+        )
         for exercise in assignment.exercises
-        for name in exercise.names
-        for where, _ in library.get(name, ())
     }
-    return tuple(sorted(named | set(NOT_FROM_LIBRARY.get(assignment.name, ()))))
 
 
 # --- code pasted into a cell: from the course library or the solution -------------------------
