@@ -242,10 +242,43 @@ NAMES = ("bt_loss", "log_sigmoid")
     ("code", "copied"),
     [
         ("from rmcourse.np_loss import bt_loss", {"bt_loss"}),
-        ("from rmcourse.np_loss import log_sigmoid as mine", {"log_sigmoid"}),
-        ("from rmcourse import np_loss as m\nf = m.bt_loss", {"bt_loss"}),
-        ("import rmcourse\ng = rmcourse.np_loss\nh = g\nh.log_sigmoid(1)", {"log_sigmoid"}),
-        ("import rmcourse.np_loss as m\nf = getattr(m, 'bt_loss')", {"bt_loss"}),
+        (
+            "def bt_loss(a, b):\n    from rmcourse.np_loss import bt_loss as f\n    return f(a, b)",
+            {"bt_loss"},
+        ),
+        ("from rmcourse import np_loss as m\nbt_loss = m.bt_loss", {"bt_loss"}),
+        (
+            "import rmcourse\ng = rmcourse.np_loss\nh = g\n"
+            "log_sigmoid = lambda x: h.log_sigmoid(x)",
+            {"log_sigmoid"},
+        ),
+        (
+            "import rmcourse.np_loss as m\n"
+            "def bt_loss(a, b):\n    return getattr(m, 'bt_loss')(a, b)",
+            {"bt_loss"},
+        ),
+        # any other use of a module than a named attribute, inside the function
+        (
+            "import rmcourse.np_loss as m\ndef log_sigmoid(x):\n    return m.__dict__['f'](x)",
+            {"log_sigmoid"},
+        ),
+        (
+            "from rmcourse import np_loss\ndef bt_loss(a, b):\n    return vars(np_loss)['f'](a, b)",
+            {"bt_loss"},
+        ),
+        # the library outside the functions asked for (comparing with it): the guard's run-time
+        # check judges whether the functions reach it
+        ("from rmcourse.np_loss import log_sigmoid as mine", set()),
+        ("from rmcourse import np_loss as m\nf = m.bt_loss\nhelp(m)\nprint(vars(m))", set()),
+        ("import rmcourse\ng = rmcourse.np_loss\nh = g\nh.log_sigmoid(1)", set()),
+        ("import rmcourse.np_loss as m\nf = getattr(m, 'bt_loss')", set()),
+        (
+            'def log_sigmoid(x):\n    """Checked against rmcourse.np_loss.log_sigmoid."""\n'
+            '    print("same as rmcourse.np_loss.log_sigmoid")\n    return x',
+            set(),
+        ),
+        # a local that shadows a module's name is not the module
+        ("from rmcourse import policy\ndef bt_loss(policy, b):\n    return policy(b)", set()),
         ("from rmcourse.np_loss import *", set(NAMES)),
         ("import importlib\nm = importlib.import_module('rmcourse.np_loss')", set(NAMES)),
         ("m = __import__('rmcourse.np_loss')", set(NAMES)),
@@ -304,7 +337,7 @@ def test_an_exercise_with_two_functions_is_copied_when_one_is():
 
 
 def test_instructor_cells_are_not_held_against_the_student():
-    setup = "from rmcourse.np_loss import bt_loss as reference_loss"
+    setup = "from rmcourse.np_loss import bt_loss"
     assert copied_names([setup], NAMES, trusted=[setup]) == {}
     assert copied_names([setup + "\n"], NAMES, trusted=[setup]) == {
         "bt_loss": "from rmcourse.np_loss import bt_loss"

@@ -606,3 +606,36 @@ def test_an_exception_from_student_code_in_a_hidden_test_says_what_was_checked(n
                 if check.kind == "call" and "…" in check.text:
                     undescribed.append((test.grade_id, check.text))
     assert not undescribed, undescribed
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_naming_or_comparing_with_the_library_outside_the_function_is_never_copied(name):
+    """Honest habits the lessons teach: a docstring or a print naming the library's function, an
+    experiment cell calling it next to one's own (``help``, ``vars`` on the module included),
+    a solution cell timed with ``%%time``. None is read as taking the answer from rmcourse."""
+    assignment = _assignment(name)
+    code = solution_code(name)
+    answers = {}
+    for exercise in assignment.exercises:
+        fn = exercise.names[0] if exercise.names else "x"
+        mention = f"rmcourse.np_loss.{fn}"
+        answers[exercise.grade_id] = (
+            f"%%time\n# compared with {mention}\n{code[exercise.grade_id]}\n"
+            f"print('checked against {mention}')\n"
+        )
+    nb = filled_exercise(name, answers)
+    compare = "".join(
+        f"import rmcourse.np_loss as ref\nhelp(ref)\nprint(vars(ref).get({n!r}))\n"
+        f"print(getattr(ref, {n!r}, None), ref.{n})\n"
+        for e in assignment.exercises
+        for n in e.names
+    )
+    nb.cells.append(nbformat.v4.new_code_cell(compare))
+    work = student_work(nb, assignment)
+    assert copied_exercises(work, assignment) == {}
+    docstrings = {
+        e: c.replace('"""', f'"""Same as rmcourse.np_loss.{e}: ', 1) for e, c in code.items()
+    }
+    work = student_work(filled_exercise(name, docstrings), assignment)
+    assert any("rmcourse.np_loss" in cell.code for cell in work.cells)
+    assert copied_exercises(work, assignment) == {}

@@ -167,6 +167,61 @@ def _solution_without_metadata(name: str) -> nbformat.NotebookNode:
     return nb
 
 
+HONEST_LOG_SIGMOID = (
+    "%%time\n@np.errstate(over='ignore')\ndef log_sigmoid(x):\n"
+    '    """My version; I checked it against rmcourse.np_loss.log_sigmoid in lesson 02."""\n'
+    "    x = np.asarray(x, dtype=np.float64)\n    return -np.logaddexp(0.0, -x)\n"
+)
+COMPARE = "import rmcourse.np_loss as ref\nprint(ref.log_sigmoid(0.3), log_sigmoid(0.3))\n"
+LIBRARY_BY_DICT = {  # the red team's routes to the library's function under another name
+    "log_sigmoid": "import rmcourse.np_loss as _lib\n\ndef log_sigmoid(x):\n"
+    "    return _lib.__dict__['log_sigmoid'](x)\n",
+    "bt_loss": "import types\n_d = vars(_lib)\n_h = {k: types.FunctionType(f.__code__, "
+    "f.__globals__, 'helper_' + k, f.__defaults__) for k, f in _d.items() "
+    "if type(f) is types.FunctionType}\n_h_bt = _h['bt_loss']\n\n"
+    "def bt_loss(r_chosen, r_rejected, margin=0.0, weights=None):\n"
+    "    return _h_bt(r_chosen, r_rejected, margin, weights)\n",
+    "bt_loss_grad": "def bt_loss_grad(r_chosen, r_rejected, margin=0.0, weights=None):\n"
+    "    return vars(_lib)['bt_loss_grad'](r_chosen, r_rejected, margin, weights)\n",
+}
+# assignment -> student -> (answers, (grade_id, code of a cell before it) or None,
+# exercise -> a fragment of its note: copied; the other exercises earn what the solution earns)
+EXTRA_STUDENTS: dict[str, dict[str, tuple]] = {
+    "02_numpy_loss": {
+        # %%time, a numpy decorator, a docstring naming the library, a cell comparing with it
+        "honest_extras": ({"log_sigmoid": HONEST_LOG_SIGMOID}, ("bt_loss", COMPARE), {}),
+        "library_by_dict": (
+            LIBRARY_BY_DICT,
+            None,
+            {
+                "log_sigmoid": "_lib holds the course library's own rmcourse.np_loss.log_sigmoid",
+                "bt_loss": "calls _h_bt, the course library's own rmcourse.np_loss.bt_loss",
+                "bt_loss_grad": "reads _lib by a computed name, and _lib holds the course library",
+                # its own code, but it calls the log_sigmoid above, which reads the module
+                "ranking_loss": "the course library's own rmcourse.np_loss.ranking_loss",
+            },
+        ),
+    },
+    "03_pytorch_loss": {
+        "honest_extras": (
+            {"accuracy": "@torch.no_grad()\n" + solution_code("03_pytorch_loss")["accuracy"]},
+            None,
+            {},
+        ),
+    },
+    "06_best_of_n": {
+        "library_by_other_name": (
+            {
+                "best_of_n": "from rmcourse.bon import select_best\n\n"
+                "def best_of_n(candidates, scores):\n    return select_best(candidates, scores)\n"
+            },
+            None,
+            {"best_of_n": "calls select_best, the course library's own rmcourse.bon.select_best"},
+        ),
+    },
+}
+
+
 @functools.cache
 def _graded(name: str) -> dict:
     target = _target(name)
@@ -178,6 +233,9 @@ def _graded(name: str) -> dict:
     for route, (answers, before, _) in _routes(name).items():
         nb = filled_exercise(name, answers)
         notebooks[route] = _with_cell_before(nb, target.grade_id, before) if before else nb
+    for student, (answers, before, _) in EXTRA_STUDENTS.get(name, {}).items():
+        nb = filled_exercise(name, answers)
+        notebooks[student] = _with_cell_before(nb, *before) if before else nb
     return grade_submissions(name, notebooks, LIMITS)
 
 
@@ -209,6 +267,21 @@ def test_honest_patterns_earn_what_the_solution_earns(name):
     for student in ("legit", "no_metadata"):
         assert _rows(results[student]) == solved, results[student]
         assert "copied" not in results[student].status
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA_STUDENTS))
+def test_the_library_under_another_name_earns_nothing_and_honest_extras_full_marks(name):
+    """The red team's notebooks: the library's function reached through a module's dict, a
+    renamed copy or a function of another name is copied, with the origin in the note; a
+    library decorator, %%time, a docstring or a cell comparing with the library is not."""
+    results = _graded(name)
+    solved = _rows(results["solved"])
+    for student, (_, _, copied) in EXTRA_STUDENTS[name].items():
+        rows = _rows(results[student])
+        assert rows == {**solved, **{e: (0.0, "copied") for e in copied}}, results[student]
+        notes = {e.exercise: e.note for e in results[student].exercises}
+        for exercise, where in copied.items():
+            assert where in notes[exercise], (student, notes[exercise])
 
 
 def test_every_route_is_tried_on_every_assignment():
@@ -266,3 +339,130 @@ def test_foreign_code_is_found_behind_builtins_wrappers_and_forged_file_names():
     assert _checked(["import functools\nf = functools.partial(helper)\n"], foreign) == [
         ("f", f"f comes from {by_exec}")
     ]
+
+
+def _library_checked(cells: list[str], names: tuple[str, ...], forbidden: tuple[str, ...], where):
+    """``_checked`` with the course library forbidden by ``forbidden``, run from ``where`` (the
+    repository's root would hold rmcourse beside the notebook)."""
+    import builtins
+    import os
+
+    from rmcourse.grading.origin import make_origin_check
+
+    before = os.getcwd()
+    os.chdir(where)
+    try:
+        check = make_origin_check(cells)
+        namespace: dict = {"__builtins__": builtins}
+        for number, cell in enumerate(cells):
+            filename = "<timed exec>" if cell.startswith("%%time\n") else f"<cell {number}>"
+            code = cell.removeprefix("%%time\n")  # run as IPython's %%time runs its body
+            exec(compile(code, filename, "exec"), namespace)
+        return check(namespace, names, forbidden)
+    finally:
+        os.chdir(before)
+
+
+NP_LOSS = ("rmcourse.np_loss.log_sigmoid", "rmcourse.np_loss.bt_loss")
+
+
+@pytest.mark.parametrize(
+    "cell, says",
+    [
+        (  # the module's dict, by attribute and by vars()
+            "import rmcourse.np_loss as _lib\ndef log_sigmoid(x):\n"
+            "    return _lib.__dict__['log_sigmoid'](x)\n",
+            "log_sigmoid reads _lib by a computed name, and _lib holds the course library's own "
+            "rmcourse.np_loss.log_sigmoid",
+        ),
+        (
+            "import rmcourse.np_loss as _lib\n_d = vars(_lib)\ndef log_sigmoid(x):\n"
+            "    return _d['log_sigmoid'](x)\n",
+            "the course library's own rmcourse.np_loss.log_sigmoid",
+        ),
+        (  # a renamed copy of the library's function
+            "import types\nimport rmcourse.np_loss as _lib\n_f = _lib.log_sigmoid\n"
+            "_h = types.FunctionType(_f.__code__, _f.__globals__, 'helper', _f.__defaults__)\n"
+            "def log_sigmoid(x):\n    return _h(x)\n",
+            "log_sigmoid calls _h, the course library's own rmcourse.np_loss.log_sigmoid",
+        ),
+        (  # the library's function itself, behind a library decorator
+            "import numpy as np\nimport rmcourse.np_loss as _lib\n"
+            "log_sigmoid = np.errstate(over='ignore')(_lib.log_sigmoid)\n",
+            "log_sigmoid is the course library's own rmcourse.np_loss.log_sigmoid",
+        ),
+    ],
+)
+def test_a_forbidden_library_function_is_found_by_its_code_however_reached(cell, says, tmp_path):
+    report = _library_checked([cell], ("log_sigmoid",), NP_LOSS, tmp_path)
+    assert report and any(says in text for _, text in report), report
+
+
+def test_each_assignment_forbids_the_library_functions_its_exercises_reimplement(tmp_path):
+    import inspect
+
+    from rmcourse.grading.anticopy import NOT_FROM_LIBRARY, forbidden_functions
+
+    assert set(NOT_FROM_LIBRARY) == set(ASSIGNMENTS)  # a new assignment must say what it forbids
+    for name in ASSIGNMENTS:
+        exercises = {e.grade_id for e in load_assignment(SOLUTIONS / f"{name}.ipynb").exercises}
+        assert set(NOT_FROM_LIBRARY[name]) <= exercises, name
+    best = forbidden_functions(load_assignment(SOLUTIONS / "06_best_of_n.ipynb"))["best_of_n"]
+    assert {"rmcourse.bon.select_best", "rmcourse.bon.best_of_n"} <= set(best)
+    cell = "from rmcourse.bon import select_best\n"
+    cell += "def best_of_n(c, s):\n    return select_best(c, s)\n"
+    assert _library_checked([cell], ("best_of_n",), best, tmp_path) == [
+        ("best_of_n", "best_of_n calls select_best, the course library's own "
+         "rmcourse.bon.select_best")
+    ]  # fmt: skip
+    for name in ASSIGNMENTS:
+        forbidden = forbidden_functions(load_assignment(SOLUTIONS / f"{name}.ipynb"))
+        for entry in sorted({entry for entries in forbidden.values() for entry in entries}):
+            # each names a function of the library: the check finds a renamed copy of its code
+            module, _, function = entry.rpartition(".")
+            text = inspect.getsource(__import__(module, fromlist=["_"]))
+            assert re.search(rf"^\s*def {function}\(", text, re.MULTILINE), entry
+            code = (
+                f"import types\nimport {module} as _m\n"
+                f"_f = next(c for c in [_m.__dict__.get({function!r})] if c is not None)\n"
+                if f"\ndef {function}(" in text
+                else ""
+            )
+            if code:  # a top-level function: its code object under another name
+                code += (
+                    "_f = getattr(_f, '__wrapped__', _f)\n"
+                    "_h = types.FunctionType(_f.__code__, _f.__globals__, 'h')\n"
+                    "def f():\n    return _h\n"
+                )
+                report = _library_checked([code], ("f",), (entry,), tmp_path)
+                assert report == [("f", f"f calls _h, the course library's own {entry}")], entry
+
+
+def test_library_decorators_and_timed_cells_keep_the_notebooks_function(tmp_path):
+    honest = "    x = np.asarray(x, dtype=float)\n    return -np.logaddexp(0.0, -x)\n"
+    cells = [
+        "import numpy as np\n@np.errstate(over='ignore')\ndef log_sigmoid(x):\n" + honest,
+        "import numpy as np\n%%time\ndef log_sigmoid(x):\n" + honest,
+        "import torch\n@torch.no_grad()\ndef log_sigmoid(x):\n    return x\n",
+    ]
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    transform = TransformerManager().transform_cell
+    for cell in cells:
+        if "%%time" in cell:
+            setup, _, body = cell.partition("%%time\n")
+            cell_pair = [setup, "%%time\n" + body]
+        else:
+            cell_pair = [cell]
+        assert _library_checked(cell_pair, ("log_sigmoid",), NP_LOSS, tmp_path) == [], cell
+    # the grader's cells are the raw cells, made Python as IPython makes them
+    from rmcourse.grading.origin import make_origin_check
+
+    check = make_origin_check(["%%time\ndef f(x):\n    return x\n"], transform=transform)
+    namespace: dict = {}
+    exec(compile("def f(x):\n    return x\n", "<timed exec>", "exec"), namespace)
+    assert check(namespace, ("f",), ()) == []
+    # a library decorator around a function from elsewhere is not the notebook's
+    foreign = "import torch\nexec('def f(x):\\n    return x')\nf = torch.no_grad()(f)\n"
+    report = _library_checked([foreign], ("f",), (), tmp_path)
+    assert report and "torch" in report[0][1], report

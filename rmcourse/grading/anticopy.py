@@ -2,15 +2,20 @@
 ``rmcourse``, and one pasted from the course library or the solution is flagged for review.
 
 Detected statically, from the syntax trees of a notebook's code cells: ``from rmcourse... import
-NAME`` (or ``*``), ``ALIAS.NAME`` / ``getattr(ALIAS, "NAME")`` where ``ALIAS`` is bound to an
-rmcourse module (``import rmcourse.np_loss as m``, ``from rmcourse import np_loss``, ``m2 = m``),
-dynamic imports of rmcourse (``importlib.import_module``, ``__import__``, ``sys.modules[...]``),
-string literals naming both rmcourse and NAME (``exec("from rmcourse... import NAME")``), and --
-since the grader cannot see through them -- ``import_module`` / ``__import__`` / ``exec`` /
-``eval`` / ``compile`` / ``runpy`` calls, ``sys.modules[...]`` and ``getattr(ALIAS, ...)`` with a
-computed argument (``__import__("rmc" + "ourse")``). Only the student's cells are searched (the
-grader never runs the submission's copies of the instructor's cells), so the rule judges what the
-code does and never its formatting.
+NAME`` (or ``*``) binding NAME; inside the function NAME (or the value assigned to NAME),
+``ALIAS.NAME`` / ``getattr(ALIAS, "NAME")`` where ``ALIAS`` is bound to rmcourse (``import
+rmcourse.np_loss as m``, ``from rmcourse import np_loss``, ``m2 = m``), and any other use of a
+name bound to an rmcourse module than a named attribute (``vars(m)``, ``m.__dict__``); dynamic
+imports of rmcourse (``importlib.import_module``, ``__import__``, ``sys.modules[...]``); string
+literals naming both rmcourse and NAME passed to a call that runs or looks up code (``exec("from
+rmcourse... import NAME")``; not a docstring or printed text); and -- since the grader cannot see
+through them -- ``import_module`` / ``__import__`` / ``exec`` / ``eval`` / ``compile`` /
+``runpy`` calls, ``sys.modules[...]`` and ``getattr(ALIAS, ...)`` with a computed argument
+(``__import__("rmc" + "ourse")``). Using the library elsewhere (an experiment cell comparing
+with it) is no finding: whether NAME's code reaches it is the guard's check at run time
+(:mod:`rmcourse.grading.origin`, with :func:`forbidden_functions`). Only the student's cells are
+searched (the grader never runs the submission's copies of the instructor's cells), so the rule
+judges what the code does and never its formatting.
 
 :func:`pasted_exercises` compares every function the student's cells define with the solution's
 and the course library's functions of the exercise's names: their syntax trees with the names the
@@ -34,6 +39,7 @@ from rmcourse.grading.source import Assignment, GradeCell, LockedCell, nbgrader
 from rmcourse.grading.submission import StudentWork
 
 PACKAGE = "rmcourse"
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 ANY_NAME = "*"  # a finding about every must-write name (star import, dynamic import)
 # Calls that run or import code named by their argument: with a computed argument (not a string
 # literal) the grader cannot tell what they reach, so they count as reaching into rmcourse.
@@ -76,6 +82,83 @@ def _aliases(trees: Iterable[ast.AST]) -> set[str]:
     return aliases
 
 
+def _is_module(dotted: str) -> bool:
+    """Whether ``dotted`` (``rmcourse.np_loss``) names a module of the course library."""
+    path = PACKAGE_DIR.joinpath(*dotted.split(".")[1:])
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _module_aliases(trees: Iterable[ast.AST]) -> set[str]:
+    """Names bound to rmcourse modules themselves: ``import rmcourse.np_loss as m``, ``from
+    rmcourse import np_loss``, ``m2 = m``, to a fixed point."""
+    modules: set[str] = set()
+    nodes = [node for tree in trees for node in ast.walk(tree)]
+    changed = True
+    while changed:
+        before = len(modules)
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if _is_rmcourse(alias.name):
+                        modules.add(alias.asname or alias.name.split(".")[0])
+            elif isinstance(node, ast.ImportFrom) and _is_rmcourse(node.module):
+                modules.update(
+                    alias.asname or alias.name
+                    for alias in node.names
+                    if _is_module(f"{node.module}.{alias.name}")
+                )
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+                if node.value.id in modules:
+                    modules.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        changed = len(modules) != before
+    return modules
+
+
+def _owners(tree: ast.AST, names: set[str]) -> dict[ast.AST, str]:
+    """Node -> the must-write name whose function holds it: inside ``def NAME`` (nested
+    functions too), or the value assigned to ``NAME`` (``NAME = lambda ...``)."""
+    owners: dict[ast.AST, str] = {}
+    todo: list[tuple[ast.AST, str | None]] = [(tree, None)]
+    while todo:
+        node, owner = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names:
+            owner = node.name
+        if owner is not None:
+            owners[node] = owner
+        for child in ast.iter_child_nodes(node):
+            inner = owner
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and child is node.value:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                bound = [t.id for t in targets if isinstance(t, ast.Name) and t.id in names]
+                inner = bound[0] if bound else owner
+            todo.append((child, inner))
+    return owners
+
+
+FUNCTION_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+
+
+def _shadowed(node: ast.AST, parents: dict[ast.AST, ast.AST], name: str) -> bool:
+    """Whether ``name`` at ``node`` is an argument or an assigned local of a function holding
+    it (``def dpo_step(policy, ...)`` with ``from rmcourse import policy`` elsewhere)."""
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, FUNCTION_NODES):
+            arguments = node.args
+            bound = {a.arg for a in arguments.posonlyargs + arguments.args + arguments.kwonlyargs}
+            bound |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+            body = node.body if isinstance(node.body, list) else [node.body]
+            bound |= {
+                n.id
+                for statement in body
+                for n in ast.walk(statement)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
+            if name in bound:
+                return True
+    return False
+
+
 def _is_dynamic(func: ast.expr) -> bool:
     if isinstance(func, ast.Name):
         return func.id in DYNAMIC_BUILTINS | DYNAMIC_IMPORTERS
@@ -87,31 +170,59 @@ def _is_dynamic(func: ast.expr) -> bool:
     return False
 
 
-def _findings(trees: list[ast.AST], names: set[str], aliases: set[str]) -> set[tuple[str, str]]:
-    """(name or ``*``, description) pairs of the ways ``trees`` obtain names from rmcourse."""
+def _findings(
+    trees: list[ast.AST], names: set[str], aliases: set[str], modules: set[str]
+) -> set[tuple[str, str]]:
+    """(name or ``*``, description) pairs of the ways ``trees`` obtain names from rmcourse.
+
+    Reaching the library's function outside the functions an exercise asks for (an experiment
+    cell comparing with ``rmcourse.np_loss.log_sigmoid``) is no finding: where those functions'
+    code comes from at run time is the guard's check (:mod:`rmcourse.grading.origin`)."""
     found: set[tuple[str, str]] = set()
     for tree in trees:
+        owners = _owners(tree, names)
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
         for node in ast.walk(tree):
+            owner = owners.get(node)
             if isinstance(node, ast.ImportFrom) and _is_rmcourse(node.module):
                 for alias in node.names:
                     if alias.name == "*":
                         found.add((ANY_NAME, f"from {node.module} import *"))
-                    elif alias.name in names:
+                    elif alias.name in names and (owner or (alias.asname or alias.name) in names):
                         found.add((alias.name, f"from {node.module} import {alias.name}"))
-            elif isinstance(node, ast.Attribute) and node.attr in names:
-                if _root(node.value) in aliases:
+            elif (
+                isinstance(node, ast.Attribute)
+                and _root(node.value) in aliases
+                and owner
+                and not _shadowed(node, parents, _root(node.value) or "")
+            ):
+                if node.attr in names:
                     found.add((node.attr, f"{ast.unparse(node)} reaches into rmcourse"))
+                elif node.attr.startswith("__"):
+                    found.add((owner, f"{ast.unparse(node)} reads rmcourse by a computed name"))
+            elif isinstance(node, ast.Name) and node.id in modules and owner:
+                parent = parents.get(node)
+                if not (
+                    isinstance(parent, ast.Attribute) and parent.value is node
+                ) and not _shadowed(node, parents, node.id):
+                    used = ast.unparse(parent) if parent is not None else node.id
+                    found.add(
+                        (owner, f"{used[:60]} uses the rmcourse module {node.id} other than by "
+                         "a named attribute")
+                    )  # fmt: skip
             elif isinstance(node, ast.Call):
-                strings = [
-                    a.value
-                    for a in node.args
-                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
-                ]
                 func = ast.unparse(node.func)
                 first = node.args[0] if node.args else None
                 literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
-                if _is_dynamic(node.func) and not literal:
+                dynamic = _is_dynamic(node.func)
+                if dynamic and not literal:
                     found.add((ANY_NAME, f"{func}(...) with a computed argument cannot be checked"))
+                strings = [
+                    a.value
+                    for argument in node.args
+                    for a in ast.walk(argument)
+                    if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                ]
                 if func.endswith(("import_module", "__import__")) and any(
                     _is_rmcourse(s) and ".grading" not in s for s in strings
                 ):
@@ -120,21 +231,21 @@ def _findings(trees: list[ast.AST], names: set[str], aliases: set[str]) -> set[t
                     name = node.args[1] if len(node.args) > 1 else None
                     if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
                         found.add((ANY_NAME, "getattr on rmcourse with a computed name"))
-                    elif name.value in names:
+                    elif name.value in names and owner:
                         found.add(
                             (name.value, f"getattr(..., {name.value!r}) reaches into rmcourse")
                         )
+                if dynamic or func.endswith(("getattr", "attrgetter", "__getattribute__")):
+                    for text in strings:  # a string run or looked up, not a docstring or print
+                        for name in names if PACKAGE in text else ():
+                            if name in text:
+                                found.add((name, f"the string {text[:60]!r} names rmcourse"))
             elif isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("modules"):
                 key = node.slice
                 if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
                     found.add((ANY_NAME, "sys.modules[...] with a computed key cannot be checked"))
                 elif _is_rmcourse(key.value):
                     found.add((ANY_NAME, f"sys.modules[{key.value!r}] reaches into rmcourse"))
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                if PACKAGE in node.value:
-                    for name in names:
-                        if name in node.value:
-                            found.add((name, f"the string {node.value[:60]!r} names rmcourse"))
     return found
 
 
@@ -151,28 +262,34 @@ def _parse(sources: Iterable[str]) -> list[ast.AST]:
 def copied_names(
     sources: Iterable[str], names: Iterable[str], trusted: Iterable[str] = ()
 ) -> dict[str, str]:
-    """Which of ``names`` the code ``sources`` obtain from rmcourse: name -> how.
+    """Which of ``names`` the code ``sources`` obtain from rmcourse: name -> how. What the code
+    does with the library outside the functions of those names (an experiment comparing with
+    it) is not searched: that is the guard's check at run time.
 
     ``trusted`` are the instructor's cells: a source identical to one of them is not searched
     (its imports are the instructor's), but the aliases it binds count everywhere.
 
     Examples
     --------
-    >>> copied_names(["from rmcourse.np_loss import bt_loss as f"], ["bt_loss", "log_sigmoid"])
+    >>> copied_names(["from rmcourse.np_loss import bt_loss"], ["bt_loss", "log_sigmoid"])
     {'bt_loss': 'from rmcourse.np_loss import bt_loss'}
-    >>> code = "import rmcourse.np_loss as m\\ng = m\\ny = g.log_sigmoid(0)"
+    >>> code = ("import rmcourse.np_loss as m\\ng = m\\n"
+    ...         "def log_sigmoid(x):\\n    return g.log_sigmoid(x)")
     >>> copied_names([code], ["log_sigmoid"])
     {'log_sigmoid': 'g.log_sigmoid reaches into rmcourse'}
+    >>> copied_names(["import rmcourse.np_loss as m\\nprint(m.log_sigmoid(0.3))"], ["log_sigmoid"])
+    {}
     >>> setup = "from rmcourse.grading.checks import checks as _grader"
-    >>> copied_names([setup], ["bt_loss"]), copied_names(["_grader.reference.np_loss.bt_loss"],
-    ...                                                  ["bt_loss"], trusted=[setup])
+    >>> mine = "bt_loss = _grader.reference.np_loss.bt_loss"
+    >>> copied_names([setup], ["bt_loss"]), copied_names([mine], ["bt_loss"], trusted=[setup])
     ({}, {'bt_loss': '_grader.reference.np_loss.bt_loss reaches into rmcourse'})
     """
     sources, trusted, names = list(sources), list(trusted), set(names)
-    aliases = _aliases(_parse(sources + trusted))
+    everything = _parse(sources + trusted)
+    aliases, modules = _aliases(everything), _module_aliases(everything)
     own = _parse(source for source in sources if source not in set(trusted))
     result: dict[str, str] = {}
-    for name, how in sorted(_findings(own, names, aliases)):
+    for name, how in sorted(_findings(own, names, aliases, modules)):
         for target in sorted(names) if name == ANY_NAME else [name]:
             result.setdefault(target, how)
     return result
@@ -212,6 +329,81 @@ def copied_exercises(work: StudentWork, assignment: Assignment) -> dict[str, str
         )
         for exercise in assignment.exercises
         if any(name in copied for name in exercise.names)
+    }
+
+
+# --- the course library's functions an assignment's answers may not reach ----------------------
+
+# Beyond the library's functions named like one of an exercise's must-write functions (found by
+# name, in every module): what the exercise re-implements under another name, by assignment and
+# exercise (grade_id). The rest of the library -- data, models, plotting, the losses earlier
+# exercises and lessons taught (02's ranking_loss may call the library's log_sigmoid when the
+# student's is missing; 04 trains with torch_loss.bt_loss, 07 builds DPO on it) -- stays
+# usable. An assignment missing here forbids only the functions of its exercises' names
+# (tests/test_grading_origin.py checks every solution has an entry, and each entry names a
+# function of the library).
+NOT_FROM_LIBRARY: dict[str, dict[str, tuple[str, ...]]] = {
+    "01_bradley_terry": {
+        "preference_probability": ("rmcourse.np_loss.sigmoid",),
+        "pair_loss": (
+            "rmcourse.np_loss.log_sigmoid", "rmcourse.np_loss.bt_loss",
+            "rmcourse.torch_loss.log_sigmoid", "rmcourse.torch_loss.bt_loss",
+        ),
+        "dataset_loss": ("rmcourse.np_loss.bt_loss", "rmcourse.torch_loss.bt_loss"),
+        "score_gap": ("rmcourse.bt_fit.fit_bt_scores",),
+    },
+    "02_numpy_loss": {},
+    "03_pytorch_loss": {
+        "accuracy": ("rmcourse.scoring.pair_metrics",),
+        "bt_loss": ("rmcourse.scoring.pair_metrics",),
+    },
+    "04_train_reward_model": {
+        "encode_batch": ("rmcourse.scoring.encode_dataset",),
+        "reward_pairs": ("rmcourse.scoring.score_pairs",),
+        "train_step": ("rmcourse.train.bradley_terry",),
+        "evaluate": (
+            "rmcourse.scoring.score_pairs", "rmcourse.scoring.pair_metrics",
+            "rmcourse.train.evaluate_rewards",
+        ),
+        "fit": ("rmcourse.train.train", "rmcourse.train.bradley_terry", "rmcourse.loop.run"),
+    },
+    "06_best_of_n": {
+        "best_of_n": ("rmcourse.bon.select_best",),
+        "gold_curve": ("rmcourse.bon.bon_curve",),
+    },
+    "07_dpo": {
+        "dpo_loss": ("rmcourse.torch_loss.dpo_rewards",),
+        "sequence_logprobs": (
+            "rmcourse.policy.token_logprobs", "rmcourse.policy_train.logprobs_of",
+        ),
+        "dpo_step": ("rmcourse.policy_train.dpo",),
+    },
+}  # fmt: skip
+
+
+def forbidden_functions(assignment: Assignment) -> dict[str, tuple[str, ...]]:
+    """Exercise (grade_id) -> the course library's functions (``rmcourse.module.function``)
+    that the exercise's functions may not be or reach: those of their names, and the
+    exercise's entry in :data:`NOT_FROM_LIBRARY`.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> from rmcourse.grading.source import Exercise
+    >>> f = Exercise("best_of_n", ("best_of_n",), "def best_of_n(c, s):\\n    return c", ())
+    >>> forbidden_functions(Assignment("06_best_of_n", nbformat.v4.new_notebook(), (f,), (f,)))
+    {'best_of_n': ('rmcourse.bon.best_of_n', 'rmcourse.bon.select_best')}
+    """
+    library = _library_functions()
+    listed = NOT_FROM_LIBRARY.get(assignment.name, {})
+    return {
+        exercise.grade_id: tuple(
+            sorted(
+                {where for name in exercise.names for where, _ in library.get(name, ())}
+                | set(listed.get(exercise.grade_id, ()))
+            )
+        )
+        for exercise in assignment.exercises
     }
 
 

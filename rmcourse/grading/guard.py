@@ -22,8 +22,8 @@ that the grader calls (under a random name) right before every test cell. ``guar
 5. binds ``_grader`` to a fresh :func:`rmcourse.grading.checks.make_checks` object;
 6. checks where the exercise's functions come from (:mod:`rmcourse.grading.origin`): a challenge
    ``TOKEN:NAMES;FORBIDDEN`` (comma-separated) names the functions that must be the notebook's
-   own cells' code and the course library's functions they must not call (those of the same
-   names);
+   own cells' code and the course library's functions they must not be or reach
+   (``rmcourse.bon.select_best``: :func:`rmcourse.grading.anticopy.forbidden_functions`);
 7. returns ``HMAC-SHA256(key, challenge)`` -- or, when a function comes from elsewhere,
    ``HMAC-SHA256(key, challenge + "\n" + report) + "\n" + report`` with ``report`` the ``repr``
    of the ``(name, origin)`` pairs -- which the grader checks: a notebook that replaced or deleted

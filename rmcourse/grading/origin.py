@@ -17,8 +17,12 @@ cells' nor a genuine library function -- one that existed before any student cod
 code is the code compiled from its library file (under the environment's read-only folders,
 unchanged since the kernel started) -- is reported with its origin: a file (a module written
 beside the notebook, a copied package), a string (``exec``), a cell run by other means. The
-course library's function of the exercise's own name (its answer) is reported too, and so is a
-module the function can import that was written beside the notebook.
+course library's functions the check is told are forbidden (the assignment's answers, by
+``rmcourse.module.function``) are recognised by their code, whatever their name, and reported
+too -- also when a module or dictionary the function reads by a computed name holds one --, and
+so is a module the function can import that was written beside the notebook. A library decorator
+(``@torch.no_grad()``) around a function of the cells is followed to that function, and the
+body of a ``%%time`` (``%%capture``, ...) cell is the cell's code.
 
 The check reads objects only through C-level attributes captured at install (it never calls
 student code: no ``getattr``, ``isinstance`` or ``__dict__`` lookups that a student class could
@@ -47,6 +51,15 @@ FINDINGS_PER_NAME = 3
 TEXT_CHARS = 300
 HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by Python code, not C
 ATOMS = (str, bytes, bytearray, int, float, complex, bool, type(None), types.CodeType, range)
+# Cell magics that run their body as Python in the user's namespace: their body's functions are
+# the cell's (``%%time`` compiles it as "<timed exec>")
+RUNNING_MAGICS = ("time", "timeit", "capture", "prun")
+# Names through which code reaches a module's content by a computed name: a module reached by
+# code naming one of them counts as reached whole (``vars(m)[name]``, ``m.__dict__[name]``)
+DYNAMIC_ACCESS = frozenset(
+    {"__dict__", "vars", "getattr", "__getattribute__", "attrgetter", "getmembers", "globals"}
+)
+WRAPPER_DEPTH = 3  # how deep a library decorator's __wrapped__ / closure is searched
 
 
 def make_origin_check(
@@ -125,7 +138,7 @@ def make_origin_check(
 
     def cell_fingerprints(sources: Iterable[str]) -> set[bytes]:
         found: set[bytes] = set()
-        for source in sources:
+        for source in [body for cell in sources for body in _magic_bodies(cell)]:
             try:
                 tree = ast.parse(transform(source))
             except Exception:  # not Python, whatever IPython makes of it: defines nothing
@@ -174,6 +187,43 @@ def make_origin_check(
         except (OSError, SyntaxError, ValueError, ImportError):
             pass
         library_fps[filename] = found
+        return found
+
+    forbidden_fps: dict[tuple[str, ...], dict[bytes, str]] = {}
+
+    def forbidden_code(entries: tuple[str, ...]) -> dict[bytes, str]:
+        """Fingerprint -> entry, of the code of the library functions ``entries`` name
+        (``rmcourse.bon.select_best``, ``rmcourse.data.tokenizer.Tokenizer.encode_pairs``; a
+        function nested in another by its own name), compiled from their files: a copy of one
+        under another name (``types.FunctionType(f.__code__, ...)``) has the same code."""
+        found = dict_get(forbidden_fps, entries)
+        if found is not None:
+            return found
+        found = {}
+        for entry in entries:
+            parts = entry.split(".")
+            for cut in range(len_(parts) - 1, 0, -1) if parts[0] == "rmcourse" else ():
+                codes = None
+                base = (rmcourse_root + sep.join(parts[1:cut])).rstrip(sep)
+                for filename in (base + ".py", base + sep + "__init__.py"):
+                    try:
+                        with open_(filename, "rb") as file:
+                            text = file.read()
+                        code = compile_(text, filename, "exec", dont_inherit=True)
+                    except (OSError, SyntaxError, ValueError):
+                        continue
+                    codes = all_codes(code)
+                    break
+                if codes is None:
+                    continue
+                qualname = ".".join(parts[cut:])
+                for code in codes:
+                    if code.co_name == parts[-1] and (
+                        code.co_qualname == qualname or code.co_qualname.endswith("." + qualname)
+                    ):
+                        found[fingerprint(code)] = entry
+                break
+        forbidden_fps[entries] = found
         return found
 
     def kind(fn: types.FunctionType) -> str:
@@ -240,16 +290,54 @@ def make_origin_check(
                 break
         return found
 
+    def wrapped(fn: types.FunctionType) -> list[types.FunctionType]:
+        """The functions a function holds as a decorator's wrapper would: its ``__wrapped__``
+        and its closure's functions (``torch.no_grad()``, ``np.errstate(...)`` on a function)."""
+        held = [dict_get(fn.__dict__, "__wrapped__")]
+        for cell in fn.__closure__ or ():
+            try:
+                held.append(cell.cell_contents)
+            except ValueError:  # an empty cell
+                continue
+        return [item for item in held if type_(item) is function_type]
+
+    def own_behind(fn: types.FunctionType) -> list[types.FunctionType]:
+        """The notebook's functions behind ``fn``, a library decorator's wrapper."""
+        found, todo = [], [fn]
+        for _ in range(WRAPPER_DEPTH):
+            todo = [inner for item in todo for inner in wrapped(item)]
+            found += [inner for inner in todo if kind(inner) == OWN]
+        return found
+
+    def banned_entry(fn: types.FunctionType, banned: dict[bytes, str]) -> str | None:
+        """The forbidden library function ``fn`` is, or wraps as a decorator would."""
+        for inner in [fn] + wrapped(fn):
+            entry = dict_get(banned, fingerprint(inner.__code__))
+            if entry is not None:
+                return entry
+        return None
+
     def check_one(name: str, value: object, forbidden: tuple[str, ...]) -> list[str]:
         findings: list[str] = []
+        banned = forbidden_code(forbidden)
+        decorated = False
         if type_(value) is function_type:
             tops = [value]
+            top_kind = kind(value)
+            if top_kind == LIBRARY and fingerprint(value.__code__) not in banned:
+                behind = own_behind(value)  # a library decorator on the notebook's function
+                if behind:
+                    tops, decorated = behind, True
         elif is_class(value):
             tops = []
         else:
             tops = callables_inside(value)
         if not any(kind(fn) == OWN for fn in tops):
-            if tops:
+            library = tops and kind(tops[0]) == LIBRARY  # not a copy of it elsewhere
+            entry = banned_entry(tops[0], banned) if library else None
+            if entry is not None:
+                findings.append(f"{name} is the course library's own {entry}")
+            elif tops:
                 findings.append(f"{name} comes from {where(tops[0])}")
             else:
                 findings.append(
@@ -259,7 +347,10 @@ def make_origin_check(
             return findings
         seen: set[int] = set()
         stack: list[tuple[object, str, frozenset]] = [(fn, name, frozenset()) for fn in tops]
-        if type_(value) is not function_type:  # what a wrapper or callable object holds
+        if decorated:  # what the library's wrapper holds: the decorator's state, registries
+            extra = list(value.__closure__ or ()) + list(dict_values(value.__dict__))
+            stack.extend((item, name, frozenset()) for item in extra)
+        elif type_(value) is not function_type:  # what a wrapper or callable object holds
             stack.append((value, name, frozenset()))
         looked = 0
         while stack and len_(findings) < FINDINGS_PER_NAME:
@@ -275,15 +366,12 @@ def make_origin_check(
                 fn_kind = kind(value)
                 if fn_kind == FOREIGN:
                     findings.append(f"{name} calls {via}, which comes from {where(value)}")
-                elif (
-                    fn_kind == LIBRARY
-                    and value.__name__ in forbidden
-                    and (value.__code__.co_filename.startswith(rmcourse_root))
-                ):
-                    findings.append(
-                        f"{name} calls {via}, the course library's own {value.__name__} "
-                        f"(rmcourse/{value.__code__.co_filename[len_(rmcourse_root) :]})"
-                    )
+                elif fn_kind == LIBRARY:
+                    entry = dict_get(banned, fingerprint(value.__code__))  # a wrapper's: below
+                    if entry is not None:
+                        findings.append(f"{name} calls {via}, the course library's own {entry}")
+                    else:  # a decorator's wrapper in the library: what it wraps
+                        stack.extend((item, via, frozenset()) for item in wrapped(value))
                 elif fn_kind == OWN:
                     codes = all_codes(value.__code__)
                     used = frozenset(n for c in codes for n in c.co_names)
@@ -314,11 +402,21 @@ def make_origin_check(
                     found = dict_get(content, n, seen)
                     if found is not seen:
                         stack.append((found, f"{via}.{n}", names))
+                dynamic = bool(names & DYNAMIC_ACCESS)  # its content picked by a computed name
                 for item in dict_values(content):  # a module from a file outside the library
-                    if type_(item) is function_type and kind(item) == FOREIGN:
-                        if item.__code__.co_filename[:1] != "<":
-                            held = where(item)
-                            findings.append(f"{name} uses {via}, which holds code from {held}")
+                    if type_(item) is not function_type:
+                        continue
+                    if kind(item) == FOREIGN and item.__code__.co_filename[:1] != "<":
+                        held = where(item)
+                        findings.append(f"{name} uses {via}, which holds code from {held}")
+                        break
+                    if dynamic:
+                        entry = banned_entry(item, banned)
+                        if entry is not None:
+                            findings.append(
+                                f"{name} reads {via} by a computed name, and {via} holds the "
+                                f"course library's own {entry}"
+                            )
                             break
             elif is_class(value):  # the attributes its code names, and __call__ (not the other
                 # dunders: dataclasses and namedtuple make those from strings)
@@ -349,6 +447,25 @@ def make_origin_check(
         return report
 
     return check
+
+
+def _magic_bodies(source: str) -> list[str]:
+    """``source`` and, when it is a cell magic that runs its body as Python (``%%time``,
+    ``%%capture``, ...), that body too (itself maybe such a magic).
+
+    >>> _magic_bodies("%%time\\n%%capture out\\nx = 1\\n")
+    ['%%time\\n%%capture out\\nx = 1\\n', '%%capture out\\nx = 1\\n', 'x = 1\\n']
+    """
+    found = [source]
+    while True:
+        lines = source.split("\n")
+        while lines and not lines[0].strip():  # IPython drops leading blank lines
+            lines.pop(0)
+        first, body = (lines[0], "\n".join(lines[1:])) if lines else ("", "")
+        if not first.startswith("%%") or first[2:].split(" ", 1)[0].strip() not in RUNNING_MAGICS:
+            return found
+        found.append(body)
+        source = body
 
 
 def _library_roots(cwd: str) -> tuple[str, ...]:

@@ -4,8 +4,9 @@ In order: the source's setup cells, the guard install (given the code of the stu
 of the instructor's, to tell where functions come from), then the source's cells with the
 student's cells where they stand (see :mod:`rmcourse.grading.submission`), and before every
 visible and every hidden test part a guard call that must answer a fresh HMAC challenge, which
-names the exercise's functions: each must be the code of the student's cells, and may not call
-the course library's function of the same name. The tests of an unanswered
+names the exercise's functions: each must be the code of the student's cells, and may not be or
+reach the course library's functions the exercise re-implements
+(:func:`rmcourse.grading.anticopy.forbidden_functions`). The tests of an unanswered
 exercise are not run. Hidden parts run only when their visible part passed, and stay
 out of the kernel's input history.
 """
@@ -16,6 +17,7 @@ import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 
+from rmcourse.grading.anticopy import forbidden_functions
 from rmcourse.grading.execute import Step
 from rmcourse.grading.feedback import unstated
 from rmcourse.grading.pycode import definitions_only
@@ -55,6 +57,7 @@ class _Builder:
         self.guard_name = f"_rmcourse_guard_{secrets.token_hex(8)}"
         self.key = key
         self.names = {e.grade_id: e.names for e in assignment.exercises}
+        self.forbidden = forbidden_functions(assignment)
         self.steps: list[Step] = []
         self.roles: list[Role] = []
         self.challenges: dict[int, str] = {}
@@ -79,7 +82,8 @@ class _Builder:
 
     def guarded(self, code: str, role: Role, requires: int | None = None) -> int:
         names = ",".join(n for e in role.exercises for n in self.names.get(e, ()))
-        challenge = f"{secrets.token_hex(16)}:{names};{names}"
+        forbidden = ",".join(sorted({f for e in role.exercises for f in self.forbidden[e]}))
+        challenge = f"{secrets.token_hex(16)}:{names};{forbidden}"
         self.challenges[len(self.steps)] = challenge
         call = f"{self.guard_name}({challenge!r})"
         guard = self.add(Step(call, requires=requires), Role("guard", role.exercises, role.test))
