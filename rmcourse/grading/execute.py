@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import os
 import re
 import resource
 import signal
@@ -274,6 +275,7 @@ def _kernel(
         "preexec_fn": functools.partial(_limit_kernel, int(limits.memory_bytes)),
         "stdout": subprocess.DEVNULL,
         "stderr": subprocess.DEVNULL,
+        "env": {**os.environ, "PYTHONPATH": box.kernel_pythonpath()},  # the grader's rmcourse
     }
     problems = []
     for attempt in range(START_TRIES):
