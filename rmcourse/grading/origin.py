@@ -14,11 +14,12 @@ globals its code names, its closure, defaults and attributes, the attributes of 
 classes it reaches that its code names, the modules its code imports, down through the other
 functions of the cells. A function reached that is neither the cells' own nor the instructor's
 cells' nor a genuine library function -- one that existed before any student code ran, or whose
-code is the code compiled from its library file (under the environment's read-only folders,
-unchanged since the kernel started) -- is reported with its origin: a file (a module written
-beside the notebook, a copied package), a string (``exec``), a cell run by other means. The
-course library's function of the exercise's own name (its answer) is reported too, and so is a
-module the function can import that was written beside the notebook.
+code is the code compiled from its library file (under the environment's read-only folders or
+those of the packages imported before student code, unchanged since the kernel started) -- is
+reported with its origin: a file (a module written beside the notebook, a copied package), a
+string (``exec``), a cell run by other means. The course library's function of the exercise's
+own name (its answer) is reported too, and so is a module the function can import that was
+written beside the notebook.
 
 The check reads objects only through C-level attributes captured at install (it never calls
 student code: no ``getattr``, ``isinstance`` or ``__dict__`` lookups that a student class could
