@@ -20,7 +20,7 @@ import torch
 
 import rmcourse.np_loss
 from conftest import ROOT, SOLUTIONS, filled_exercise
-from rmcourse.grading import command, execute, generate_exercises, grade_command
+from rmcourse.grading import box, command, execute, generate_exercises, grade_command
 from rmcourse.grading.anticopy import copied_exercises, copied_names
 from rmcourse.grading.checks import make_checks
 from rmcourse.grading.execute import (
@@ -631,8 +631,11 @@ def _tiny_assignment():
     return parse_assignment("09_tiny", nbformat.v4.new_notebook(cells=[solution, test]))
 
 
-def _scored(solution: StepResult, visible: StepResult, hidden: StepResult) -> ExerciseResult:
-    """Score the tiny assignment from made-up step results (guards answer their challenges)."""
+def _scored(
+    solution: StepResult, visible: StepResult, hidden: StepResult, install: StepResult | None = None
+) -> ExerciseResult:
+    """Score the tiny assignment from made-up step results (guards answer their challenges,
+    unless ``install``, the guard's, failed: then they raise NameError)."""
     import hashlib
     import hmac
 
@@ -641,12 +644,14 @@ def _scored(solution: StepResult, visible: StepResult, hidden: StepResult) -> Ex
     steps = plan(assignment, work)
     results = []
     for i, role in enumerate(steps.roles):
-        if role.kind == "guard":
+        if role.kind == "guard" and install is not None and install.outcome != OK:
+            results.append(StepResult("error", "NameError", "name 'guard' is not defined"))
+        elif role.kind == "guard":
             digest = hmac.new(steps.key, steps.challenges[i].encode(), hashlib.sha256).hexdigest()
             results.append(StepResult(OK, result_text=repr(digest)))
         else:
-            results.append({"solution": solution, "visible": visible, "hidden": hidden}.get(
-                role.kind, StepResult(OK)))  # fmt: skip
+            results.append({"solution": solution, "visible": visible, "hidden": hidden,
+                            "install": install}.get(role.kind) or StepResult(OK))  # fmt: skip
     return score(assignment, steps, results, work, {}, 30.0)[0]
 
 
@@ -672,6 +677,23 @@ def test_a_solution_cell_that_killed_its_kernel_scores_nothing():
     assert (result.points, result.status) == (0.0, Status.KERNEL_DIED)
     assert [c.feedback for c in result.checks] == ["not counted: the solution cell did not finish"]
     assert "kept the cell's definitions (def, class, import)" in result.note
+
+
+def test_checks_that_did_not_start_are_the_graders_error_not_the_students():
+    """The guard's install runs before any student code: when it fails (a kernel that cannot
+    import the grader's rmcourse, a machine too loaded to finish it), no guard call can answer;
+    that is not the notebook tampering with the checks."""
+    ok = StepResult(OK)
+    failed = StepResult("error", "ModuleNotFoundError", "No module named 'rmcourse'")
+    result = _scored(ok, ok, ok, install=failed)
+    assert (result.points, result.status) == (0.0, Status.GRADER_ERROR)
+    assert result.note.startswith(
+        "0 points: the grader's checks did not start in the kernel (ModuleNotFoundError: No "
+        "module named 'rmcourse'); not your doing"
+    )
+    result = _scored(ok, ok, ok, install=StepResult("timeout", "TimeoutError", "cell ran past"))
+    assert (result.points, result.status) == (0.0, Status.GRADER_ERROR)
+    assert _scored(ok, ok, ok, install=ok).status == Status.PASSED
 
 
 def test_a_hidden_failure_shows_the_checks_description():
@@ -911,3 +933,68 @@ def test_a_kernel_that_never_starts_is_a_clear_error(tmp_path, monkeypatch):
     )
     with pytest.raises(execute.KernelStartError, match="no kernel started in 3 tries"):
         run_steps([Step("1 + 1")], tmp_path, Limits(cell_timeout=20))
+
+
+# --- where the kernel finds the course library --------------------------------------------------
+
+
+class _HookFinder:
+    """An import hook finding ``hooked_lib`` in one folder, as an editable install's finder
+    finds its package: the folder is on neither ``sys.path`` nor a prefix."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = str(folder)
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] != "hooked_lib":
+            return None
+        import importlib.machinery
+
+        return importlib.machinery.PathFinder.find_spec(name, path or [self.folder])
+
+
+def test_a_library_found_by_an_import_hook_is_library_code(tmp_path, monkeypatch):
+    from rmcourse.grading.origin import make_origin_check
+
+    package = tmp_path / "lib" / "hooked_lib"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "core.py").write_text("def double(x):\n    return 2 * x\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.chdir(scratch)
+    monkeypatch.setattr(sys, "meta_path", [_HookFinder(tmp_path / "lib"), *sys.meta_path])
+    for name in [n for n in sys.modules if n.split(".")[0] == "hooked_lib"]:
+        monkeypatch.delitem(sys.modules, name)
+    import hooked_lib  # noqa: F401  (imported before the check, like rmcourse in a kernel)
+
+    cell = "def f(x):\n    return core.double(x)\n"
+    check = make_origin_check([cell])
+    import hooked_lib.core  # after the check: only its file vouches for it
+
+    namespace = {"core": hooked_lib.core}
+    exec(compile(cell, "<cell>", "exec"), namespace)
+    assert check(namespace, ("f",), ()) == []
+    time.sleep(0.01)  # a file written after the check is not the library's
+    (package / "later.py").write_text("def double(x):\n    return 2 * x\n")
+    import hooked_lib.later
+
+    namespace["core"] = hooked_lib.later
+    report = check(namespace, ("f",), ())
+    assert ("f", f"f calls core.double, which comes from the file {package / 'later.py'} "
+            "(module hooked_lib.later)") in report, report  # fmt: skip
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("kind", [None, "auto"])
+def test_the_kernel_imports_the_graders_rmcourse(tmp_path, monkeypatch, kind):
+    """Also where the grader found rmcourse by its working folder or an editable install's
+    hook, not the kernel's PYTHONPATH (before, a boxed kernel imported another copy or none)."""
+    if kind == "auto" and box.available()[0] is None:
+        pytest.skip("no box can be made here")
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    package = Path(rmcourse.np_loss.__file__).resolve().parent
+    assert box.kernel_pythonpath().split(os.pathsep)[0] == str(package.parent)
+    steps = [Step("import os, rmcourse\nos.path.realpath(rmcourse.__file__)")]
+    [result] = run_steps(steps, tmp_path, Limits(cell_timeout=60, box=kind))
+    assert result.outcome == OK and result.result_text == repr(str(package / "__init__.py"))

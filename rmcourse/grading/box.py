@@ -155,9 +155,18 @@ def _environment() -> list[str]:
     return kept
 
 
+def kernel_pythonpath() -> str:
+    """The kernel's ``PYTHONPATH``: the folder holding the grader's rmcourse first, then the
+    grader's own ``PYTHONPATH``. The kernel then imports the package the grader runs (and the
+    box shows) even where the grader found it by its working folder or an editable install's
+    import hook; in the box that folder holds nothing but the package."""
+    entries = [str(_package_dir().parent), *os.environ.get("PYTHONPATH", "").split(os.pathsep)]
+    return os.pathsep.join(dict.fromkeys(e for e in entries if e))
+
+
 def _environment_variables() -> dict[str, str]:
     kept = {k: v for k, v in os.environ.items() if k in KEPT_ENV or k.startswith("LC_")}
-    return {**kept, "HOME": HOME, "TMPDIR": "/tmp"}
+    return {**kept, "PYTHONPATH": kernel_pythonpath(), "HOME": HOME, "TMPDIR": "/tmp"}
 
 
 def _bubblewrap(command: list[str], readable: list[str], writable: list[str]) -> list[str]:

@@ -25,6 +25,7 @@ import contextlib
 import ctypes
 import functools
 import logging
+import os
 import re
 import resource
 import signal
@@ -355,6 +356,7 @@ def _kernel(
         "preexec_fn": functools.partial(_limit_kernel, int(limits.memory_bytes)),
         "stdout": subprocess.DEVNULL,
         "stderr": subprocess.DEVNULL,
+        "env": {**os.environ, "PYTHONPATH": box.kernel_pythonpath()},  # the grader's rmcourse
     }
     problems = []
     for attempt in range(START_TRIES):

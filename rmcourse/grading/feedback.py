@@ -245,6 +245,16 @@ GUARD_FAILED = (
     "(the notebook interferes with the grader's checks)"
 )
 NOT_ANSWERED = "not run: the exercise is not answered"
+
+
+def install_failed_note(result: StepResult) -> str:
+    """The note of every exercise when the grader's checks did not start in the kernel (before
+    any of the student's code ran: the grader's fault, not the notebook's)."""
+    why = f"{result.ename}: {result.evalue}" if result.ename else result.outcome
+    return (
+        f"0 points: the grader's checks did not start in the kernel ({why[:MESSAGE_CHARS]}); "
+        "not your doing: the instructor grades this notebook again."
+    )
 UNANSWERED_NOTE = "0 points: not answered (solution cell missing or still the stub)."
 
 

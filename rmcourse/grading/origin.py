@@ -14,9 +14,10 @@ globals its code names, its closure, defaults and attributes, the attributes of 
 classes it reaches that its code names, the modules its code imports, down through the other
 functions of the cells. A function reached that is neither the cells' own nor the instructor's
 cells' nor a genuine library function -- one that existed before any student code ran, or whose
-code is the code compiled from its library file (under the environment's read-only folders,
-unchanged since the kernel started) -- is reported with its origin: a file (a module written
-beside the notebook, a copied package), a string (``exec``), a cell run by other means. The
+code is the code compiled from its library file (under the environment's read-only folders or
+those of the packages imported before student code, unchanged since the kernel started) -- is
+reported with its origin: a file (a module written beside the notebook, a copied package), a
+string (``exec``), a cell run by other means. The
 course library's functions the check is told are forbidden (the assignment's answers, by
 ``rmcourse.module.function``) are recognised by their code, whatever their name, and reported
 too -- also when a module or dictionary the function reads by a computed name holds one --, and
@@ -469,14 +470,24 @@ def _magic_bodies(source: str) -> list[str]:
 
 
 def _library_roots(cwd: str) -> tuple[str, ...]:
-    """The folders library code is loaded from (the environment, the import path), each with a
-    trailing separator; none holding the kernel's working folder (the submission's scratch)."""
+    """The folders library code is loaded from (the environment, the import path, and the
+    folders of the packages imported before any student code: an editable install's package
+    is found by an import hook, outside both), each with a trailing separator; none holding,
+    or inside, the kernel's working folder (the submission's scratch)."""
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     candidates.update(p for p in sys.path if p and os.path.isabs(p) and os.path.isdir(p))
+    for module in list(sys.modules.values()):
+        try:  # no getattr: a lazy module's __getattr__ may raise (torch.cuda's without CUDA)
+            locations = vars(module).get("__path__")
+        except TypeError:  # not a module
+            continue
+        if type(locations) is list:  # a regular package (a namespace one's is not a list)
+            candidates.update(p for p in locations if type(p) is str and os.path.isabs(p))
+    here = cwd + os.sep
     roots = set()
     for path in candidates:
         for form in (os.path.abspath(path), os.path.realpath(path)):
             root = form.rstrip(os.sep) + os.sep
-            if not (cwd + os.sep).startswith(root):
+            if not here.startswith(root) and not root.startswith(here):
                 roots.add(root)
     return tuple(sorted(roots))

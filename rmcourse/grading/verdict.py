@@ -4,6 +4,8 @@ A test cell's points are earned when its visible part and its hidden part both e
 execute reply and no error output, right after a guard call that answered its HMAC challenge;
 printed text never counts. Then, per exercise (see :class:`rmcourse.grading.results.Status`):
 
+- ``grader_error``: 0 points when the guard's install, which runs before any student code, did
+  not end ``ok`` (every guard call would fail: the grader's fault, not ``tampered``);
 - ``copied`` or ``unanswered``: 0 points -- ``copied`` also when the guard reported that an
   exercise's function, or what it calls, is not the code of the notebook's cells
   (:mod:`rmcourse.grading.origin`);
@@ -144,6 +146,12 @@ def score_exercise(
     if grade_id in work.by_name:
         notes.insert(0, feedback.by_name_note(work.by_name[grade_id], exercise.names))
     zeroed = ""
+    roles = zip(plan.roles, results, strict=True)
+    install = next((result for role, result in roles if role.kind == "install"), None)
+    if install is not None and install.outcome != OK:  # before any student code: not theirs
+        out.problems.add(Status.GRADER_ERROR)
+        notes.insert(0, feedback.install_failed_note(install))
+        zeroed = "the grader's checks did not start"
     if pasted:
         out.problems.add(Status.REVIEW)
         notes.insert(0, feedback.review_note(pasted))
