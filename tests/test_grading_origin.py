@@ -38,6 +38,9 @@ def _target(name: str) -> Exercise:
     return load_assignment(SOLUTIONS / f"{name}.ipynb").exercises[-1]
 
 
+ON_PATH = "import sys\nsys.path.insert(0, '')\n"
+
+
 def _hidden_module(module: str, code: str) -> str:
     """Lines that write ``code`` to ``module``.py beside the notebook (as a cell can)."""
     return f"with open({module + '.py'!r}, 'w') as _f:\n    _f.write({HEADER + code!r})\n"
@@ -126,7 +129,9 @@ def _routes(name: str) -> dict[str, tuple[dict[str, str], str, str]]:
         )
         where = f"course_copy/{LIBRARY_MODULE[name]}.py beside the notebook"
         routes["library_copy"] = ({target.grade_id: copy}, "", where)
-    return routes
+    # Kernels do not import from their working folder: a student puts it on the path first.
+    return {route: ({grade_id: ON_PATH + cell for grade_id, cell in answers.items()}, before, where)
+            for route, (answers, before, where) in routes.items()}
 
 
 def _with_cell_before(nb: nbformat.NotebookNode, grade_id: str, code: str):
