@@ -1,4 +1,4 @@
-"""Checks of arguments written once: numbers passed as options, the shape of a ranking.
+"""Checks written once: numbers given as options, the shape of a ranking, content against a schema.
 
 One wording for every ``TypeError``/``ValueError`` they raise, whichever module calls them.
 
@@ -17,7 +17,9 @@ ValueError: margin must be a finite number, got nan
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from numbers import Integral, Real
+from typing import Any
 
 
 def finite_number(
@@ -88,3 +90,42 @@ def ranking_shape(shape: tuple[int, ...]) -> tuple[int, int]:
     if n_prompts == 0:
         raise ValueError("rewards is empty: got B = 0 prompts")
     return n_prompts, k
+
+
+def against_schema(
+    content: object, schema: Mapping[str, Any], where: str, entries: str, noun: str
+) -> None:
+    """Raise ``ValueError`` naming the place where ``content`` first breaks the JSON ``schema``.
+
+    ``where`` names the content (a file, "quiz content"); an error inside one entry of the list
+    ``content[entries]`` names that entry by its ``id``, as ``{noun} 'id'``. jsonschema is
+    imported on first use, without its IRI grammar (:func:`rmcourse.imports.import_jsonschema`).
+
+    Examples
+    --------
+    >>> schema = {"type": "object", "properties": {"items": {"type": "array",
+    ...           "items": {"type": "object", "required": ["id", "x"]}}}}
+    >>> against_schema({"items": [{"id": "a", "x": 1}]}, schema, "demo.json", "items", "item")
+    >>> against_schema({"items": [{"id": "a"}]}, schema, "demo.json", "items", "item")
+    Traceback (most recent call last):
+    ...
+    ValueError: demo.json: item 'a': (top level): 'x' is a required property
+    """
+    from rmcourse.imports import import_jsonschema
+
+    if not isinstance(content, Mapping):
+        raise TypeError(f"{where} must be a mapping, got {type(content).__name__}")
+    jsonschema = import_jsonschema()
+    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(content),
+                    key=lambda e: [(isinstance(p, str), p) for p in e.absolute_path])
+    if not errors:
+        return
+    error = jsonschema.exceptions.best_match(errors)
+    path = list(error.absolute_path)
+    if len(path) >= 2 and path[0] == entries:
+        raw = content[entries][path[1]]
+        entry = raw.get("id", f"#{path[1]}") if isinstance(raw, Mapping) else f"#{path[1]}"
+        where = f"{where}: {noun} {entry!r}"
+        path = path[2:]
+    field = "/".join(str(p) for p in path) or "(top level)"
+    raise ValueError(f"{where}: {field}: {error.message}")

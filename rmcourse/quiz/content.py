@@ -17,7 +17,6 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from rmcourse.imports import import_jsonschema
 from rmcourse.quiz.numbers import (
     Filler,
     check_least_loss,
@@ -26,6 +25,7 @@ from rmcourse.quiz.numbers import (
     namespace_of,
     pair_numbers,
 )
+from rmcourse.validate import against_schema
 
 
 @dataclass(frozen=True)
@@ -177,23 +177,7 @@ def _read_json(name: str) -> dict[str, Any]:
 
 
 def _validate_schema(content: Mapping[str, Any]) -> None:
-    if not isinstance(content, Mapping):
-        raise TypeError(f"quiz content must be a mapping, got {type(content).__name__}")
-    jsonschema = import_jsonschema()  # on first use, without its IRI grammar (3.4 s)
-    validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(content), key=lambda e: list(e.absolute_path))
-    if not errors:
-        return
-    error = jsonschema.exceptions.best_match(errors)
-    path = list(error.absolute_path)
-    where = "quiz content"
-    if len(path) >= 2 and path[0] == "questions":
-        raw = content["questions"][path[1]]
-        qid = raw.get("id", f"#{path[1]}") if isinstance(raw, Mapping) else f"#{path[1]}"
-        where = f"question {qid!r}"
-        path = path[2:]
-    location = "/".join(str(p) for p in path) or "(top level)"
-    raise ValueError(f"{where}: {location}: {error.message}")
+    against_schema(content, _schema(), "quiz content", "questions", "question")
 
 
 def _build_question(raw: Mapping[str, Any], title: str) -> Question:

@@ -29,10 +29,10 @@ from functools import lru_cache, partial
 from importlib import resources
 from typing import Any
 
-from rmcourse.imports import import_jsonschema
 from rmcourse.tasks.formulas import evaluate
 from rmcourse.tasks.functions import FUNCTIONS, Probes
 from rmcourse.tasks.kinds import ChoiceTask, CodeTask, NumberTask, Task
+from rmcourse.validate import against_schema
 
 DEFAULT_TOLERANCE = 5e-3
 """A number task's tolerance unless its data gives one: 2 decimals."""
@@ -172,19 +172,6 @@ def _schema() -> dict[str, Any]:
 
 
 def _validate_schema(content: Any, source: str) -> None:
-    jsonschema = import_jsonschema()  # on first use, without its IRI grammar (3.4 s)
     if not isinstance(content, Mapping):
         raise TypeError(f"{source}: task content must be a mapping, got {type(content).__name__}")
-    errors = list(jsonschema.Draft202012Validator(_schema()).iter_errors(content))
-    if not errors:
-        return
-    error = jsonschema.exceptions.best_match(errors)
-    path = list(error.absolute_path)
-    where = source
-    if len(path) >= 2 and path[0] == "tasks":
-        raw = content["tasks"][path[1]]
-        task_id = raw.get("id", f"#{path[1]}") if isinstance(raw, Mapping) else f"#{path[1]}"
-        where = f"{source}: task {task_id!r}"
-        path = path[2:]
-    field = "/".join(str(p) for p in path) or "(top level)"
-    raise ValueError(f"{where}: {field}: {error.message}")
+    against_schema(content, _schema(), source, "tasks", "task")
