@@ -13,6 +13,8 @@ import os
 import secrets
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -292,6 +294,27 @@ def test_each_kind_of_box_runs_a_kernel_that_sees_only_its_scratch(tmp_path, kin
     # the scratch folder is not on sys.path: a module written there is never imported
     assert seen == [False, True, str(scratch), errno.EROFS, "no network", True, []]
     assert (scratch / "mine.txt").read_text() == "x"
+
+
+@pytest.mark.parametrize("kind", box.KINDS)
+def test_a_read_only_path_under_tmp_is_seen_in_the_box(tmp_path, monkeypatch, kind):
+    """A checkout (and its .venv) under the host's /tmp stays importable: the box's fresh /tmp
+    is mounted first and the read-only paths on top of it."""
+    if not box.usable(kind):
+        pytest.skip(f"no {kind} box here")
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "probe_under_tmp.py").write_text("X = 42\n")
+    assert str(lib).startswith("/tmp/")
+    monkeypatch.syspath_prepend(str(lib))
+    monkeypatch.setenv("PYTHONPATH", str(lib))
+    scratch, private = tmp_path / "scratch", tmp_path / "private"
+    scratch.mkdir()
+    private.mkdir()
+    probe = [sys.executable, "-c", "import probe_under_tmp; print(probe_under_tmp.X)"]
+    done = subprocess.run(box.wrap(kind, probe, scratch, private), capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "42"), done.stderr[-2000:]
 
 
 def test_without_a_box_grading_refuses_in_one_line(tmp_path, capsys, monkeypatch):

@@ -174,6 +174,9 @@ def _bubblewrap(command: list[str], readable: list[str], writable: list[str]) ->
             "--cap-drop", "ALL"]
     for name, value in _environment_variables().items():
         args += ["--setenv", name, value]
+    # The fresh /tmp first: a read-only path under the host's /tmp (a checkout and its .venv
+    # there) is bound on top of it, not hidden by it.
+    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
     for path in [*SYSTEM, *readable]:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
@@ -182,7 +185,7 @@ def _bubblewrap(command: list[str], readable: list[str], writable: list[str]) ->
     for path in SECRETS:
         if os.path.isfile(path):
             args += ["--ro-bind", "/dev/null", path]
-    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--dir", HOME]
+    args += ["--dir", HOME]
     for path in writable:
         args += ["--bind", path, path]
     return args + ["--remount-ro", "/", "--chdir", writable[0] if writable else "/", *command]
@@ -256,16 +259,16 @@ def _enter(spec: dict, command: list[str]) -> None:
     if number is None or libc.syscall(number, root.encode(), f"{root}/oldroot".encode()) != 0:
         raise OSError(ctypes.get_errno(), f"pivot_root failed on {platform.machine()}")
     os.chdir("/")
+    for path in ("/proc", "/dev/shm", "/tmp"):
+        os.makedirs(path, exist_ok=True)
+    _mount(libc, "proc", "/proc", "proc", 0)
+    _mount(libc, "tmpfs", "/dev/shm", "tmpfs", 0)
+    _mount(libc, "tmpfs", "/tmp", "tmpfs", 0)  # first: read-only paths under /tmp go on top
     for path in spec["readable"]:
         _bind(libc, path, writable=False)
     for path in SECRETS:
         if os.path.isfile(path):
             _mount(libc, "/oldroot/dev/null", path, None, MS_BIND)
-    for path in ("/proc", "/dev/shm", "/tmp", HOME):
-        os.makedirs(path, exist_ok=True)
-    _mount(libc, "proc", "/proc", "proc", 0)
-    _mount(libc, "tmpfs", "/dev/shm", "tmpfs", 0)
-    _mount(libc, "tmpfs", "/tmp", "tmpfs", 0)
     os.makedirs(HOME, exist_ok=True)
     for device in DEVICES:
         _bind(libc, device, writable=True)
