@@ -94,9 +94,11 @@ def time_rmcourse(
     seconds = _timed(command, folder)
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    statuses, boxes = {row["status"] for row in rows}, {row["box"] for row in rows}
-    if statuses != {"passed"}:
-        raise SystemExit(f"rmcourse did not give the solution full marks: {statuses}")
+    boxes = {row["box"] for row in rows}
+    # the solution's own code is a pasted solution: "review" keeps its points
+    short = [row for row in rows if float(row["points"]) != float(row["max_points"])]
+    if short or {row["status"] for row in rows} - {"passed", "review"}:
+        raise SystemExit(f"rmcourse did not give the solution full marks: {short or rows[:3]}")
     if (boxes == {box.NO_BOX}) == sandbox:
         raise SystemExit(f"rmcourse graded in the box {boxes}, sandbox={sandbox}")
     return seconds / copies
