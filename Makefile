@@ -48,7 +48,8 @@ course: setup
 	$(BIN)/rmcourse course
 
 lint: setup
-	$(BIN)/ruff check rmcourse tests benchmarks scripts
+	$(BIN)/ruff check rmcourse tests benchmarks scripts conftest.py
+	$(BIN)/ruff format --check rmcourse tests benchmarks scripts conftest.py
 
 test: setup browser bubblewrap lint
 	$(BIN)/python -m pytest -n 2 --dist loadscope --durations=25 --doctest-modules $(PYTEST_NB) \

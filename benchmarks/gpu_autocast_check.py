@@ -78,8 +78,10 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         torch_loss.bt_loss, torch_loss.dpo_loss = bt_loss, dpo_loss
 
-    report: dict = {"device": rm_result.device,
-                    "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None}
+    report: dict = {
+        "device": rm_result.device,
+        "gpu": torch.cuda.get_device_name() if args.device == "cuda" else None,
+    }
     ok = True
     for name, tensors in seen.items():
         values = torch.cat(tensors).float()
@@ -87,8 +89,10 @@ def main(argv: list[str] | None = None) -> dict:
         share = bf16_share(torch.cat(tensors))
         good = dtypes == ["torch.float32"] and share < 0.5
         ok &= good
-        print(f"{name:16s} dtype {', '.join(dtypes)}   steps {len(tensors)}   share exact in bf16 "
-              f"{share:.3f}   mean {values.mean().item():+.4f}   {'ok' if good else 'FAILED'}")
+        print(
+            f"{name:16s} dtype {', '.join(dtypes)}   steps {len(tensors)}   share exact in bf16 "
+            f"{share:.3f}   mean {values.mean().item():+.4f}   {'ok' if good else 'FAILED'}"
+        )
         report[f"{name}_dtype"], report[f"{name}_bf16_share"] = dtypes, round(share, 4)
     report["ok"] = ok
     print(json.dumps(report))

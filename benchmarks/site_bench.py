@@ -49,7 +49,9 @@ def main() -> None:
         for i in range(args.repeats):
             result = subprocess.run(
                 [sys.executable, "-c", _ONE_BUILD, str(ROOT), str(out), args.notebooks],
-                capture_output=True, text=True, check=True,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             wall, cpu = (float(v) for v in result.stdout.split()[-2:])
             walls.append(wall)
@@ -58,12 +60,19 @@ def main() -> None:
         pages = sum(1 for _ in out.rglob("*.html"))
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
     lessons = len(list((ROOT / args.notebooks).glob("[0-9][0-9]_*.ipynb")))
-    print(json.dumps({
-        "median_wall_s": round(statistics.median(walls), 2),
-        "median_cpu_s": round(statistics.median(cpus), 2),
-        "lessons": lessons, "html_pages": pages, "site_mb": round(size, 1),
-        "cpus": os.cpu_count(), "load_average_at_start": round(load, 2),
-    }))
+    print(
+        json.dumps(
+            {
+                "median_wall_s": round(statistics.median(walls), 2),
+                "median_cpu_s": round(statistics.median(cpus), 2),
+                "lessons": lessons,
+                "html_pages": pages,
+                "site_mb": round(size, 1),
+                "cpus": os.cpu_count(),
+                "load_average_at_start": round(load, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -180,8 +180,9 @@ def score_candidates(
     rows = zip(prompts, candidates, strict=True)
     where = np.array([unique.setdefault((x, y), len(unique)) for x, row in rows for y in row])
     pairs = list(unique)
-    ids = torch.from_numpy(tokenizer.encode_pairs([x for x, _ in pairs], [y for _, y in pairs],
-                                                  model.config.max_len))  # (U, T) fmt: skip
+    ids = torch.from_numpy(
+        tokenizer.encode_pairs([x for x, _ in pairs], [y for _, y in pairs], model.config.max_len)
+    )  # (U, T) fmt: skip
     by_length = torch.argsort((ids != tokenizer.pad_id).sum(dim=1), stable=True)  # (U,)
     rewards = torch.empty(len(pairs), dtype=torch.float64)  # (U,)
     was_training = model.training
@@ -192,6 +193,7 @@ def score_candidates(
         rewards[chunk] = model(batch).double().cpu()  # (B,)
     model.train(was_training)
     return rewards.numpy()[where].reshape(len(prompts), n)
+
 
 ENSEMBLE_RULES = ("mean", "worst_case", "uncertainty_weighted")
 
@@ -267,9 +269,9 @@ def ensemble_scores(
                 f"reference must be (k, prompts, M) with k = {members.shape[0]}, "
                 f"got {reference.shape}"
             )
-    z = np.stack([
-        standardize(m, None if reference is None else reference[i]) for i, m in enumerate(members)
-    ])  # (k, P, N)
+    z = np.stack(
+        [standardize(m, None if reference is None else reference[i]) for i, m in enumerate(members)]
+    )  # (k, P, N)
     if rule == "mean":
         return z.mean(axis=0)
     if rule == "worst_case":

@@ -198,9 +198,7 @@ def _check_comparisons(
     w = _as_ids(winners, "winners", n_items)
     l = _as_ids(losers, "losers", n_items)
     if w.shape != l.shape:
-        raise ValueError(
-            f"winners and losers must have the same length, got {w.size} and {l.size}"
-        )
+        raise ValueError(f"winners and losers must have the same length, got {w.size} and {l.size}")
     if w.size == 0:
         raise ValueError("winners and losers are empty: need at least one comparison")
     same = np.flatnonzero(w == l)

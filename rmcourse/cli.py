@@ -185,8 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     course = sub.add_parser("course", help="execute every lesson and build the course site")
     course.add_argument("--notebooks", default="notebooks", help="folder of lessons")
-    course.add_argument("--out", default="build",
-                        help="folder for the executed lessons (notebooks/) and the site (site/)")
+    course.add_argument(
+        "--out",
+        default="build",
+        help="folder for the executed lessons (notebooks/) and the site (site/)",
+    )
     course.add_argument("--timeout", type=int, default=600, help="seconds per cell")
 
     refresh = sub.add_parser(

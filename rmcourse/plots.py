@@ -189,8 +189,15 @@ def plot_accuracy_by_bucket(
     for i, (name, acc) in enumerate(accuracies.items()):
         ax.bar(x + (i - (len(accuracies) - 1) / 2) * width, acc, width=width, label=name)
     if ceiling is not None:
-        ax.plot(x, ceiling, color="black", marker="_", linestyle="none", markersize=20,
-                label="Bayes ceiling")
+        ax.plot(
+            x,
+            ceiling,
+            color="black",
+            marker="_",
+            linestyle="none",
+            markersize=20,
+            label="Bayes ceiling",
+        )
     ax.set_xticks(x, [f"{lo:.1f}–{hi:.1f}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)])
     ax.set_ylim(0, 1)
     return _label(ax, title, "true margin |r*(x, y_1) − r*(x, y_2)|", "accuracy")

@@ -116,8 +116,10 @@ def against_schema(
     if not isinstance(content, Mapping):
         raise TypeError(f"{where} must be a mapping, got {type(content).__name__}")
     jsonschema = import_jsonschema()
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(content),
-                    key=lambda e: [(isinstance(p, str), p) for p in e.absolute_path])
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(content),
+        key=lambda e: [(isinstance(p, str), p) for p in e.absolute_path],
+    )
     if not errors:
         return
     error = jsonschema.exceptions.best_match(errors)

@@ -96,15 +96,23 @@ def jupyter_lab(tmp_path):
     with log.open("w") as log_file:
         proc = subprocess.Popen(
             [
-                str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser",
-                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-                "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+                str(Path(sys.executable).with_name("jupyter")),
+                "lab",
+                "--no-browser",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={root}",
+                "--LabApp.expose_app_in_browser=True",
                 "--LabApp.extension_manager=readonly",  # no registry look-ups: no network here
                 "--ServerApp.terminals_enabled=False",
                 *(["--allow-root"] if os.geteuid() == 0 else []),
             ],
-            cwd=root, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            cwd=root,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so _stop reaches the kernels too
         )
     try:

@@ -184,8 +184,11 @@ def test_quiz_and_explorer_play_on_the_lesson_page(page, server, tmp_path):
     multi.locator(f"[data-key='{keys[0]}']").click()
     multi.locator("[data-role=check]").click()
     message = check(qid, keys).message
-    assert multi.locator("[data-role=feedback]").inner_text().startswith(
-        ("✔ " if check(qid, keys).correct else "✘ ") + message.splitlines()[0])
+    assert (
+        multi.locator("[data-role=feedback]")
+        .inner_text()
+        .startswith(("✔ " if check(qid, keys).correct else "✘ ") + message.splitlines()[0])
+    )
 
     # A numeric answer: not a number (no attempt counted), how far off, then right.
     numeric = page.locator(".rmcourse-live-question[data-question-id='calculate-single-pair']")

@@ -93,8 +93,14 @@ def test_recovers_simulated_scores_better_with_more_data(true_scores):
 @pytest.mark.parametrize("l2", [0.0, 0.01])
 def test_agrees_with_scipy_bfgs(small_data, l2):
     w, l = small_data
-    res = minimize(objective, np.zeros(12), args=(w, l, l2), method="BFGS",
-                   jac=objective_grad, options={"gtol": 1e-11, "maxiter": 10_000})
+    res = minimize(
+        objective,
+        np.zeros(12),
+        args=(w, l, l2),
+        method="BFGS",
+        jac=objective_grad,
+        options={"gtol": 1e-11, "maxiter": 10_000},
+    )
     assert objective(fit_bt_scores(w, l, 12, l2=l2), w, l, l2) <= res.fun + 1e-14
     np.testing.assert_allclose(fit_bt_scores(w, l, 12, l2=l2), res.x - res.x.mean(), atol=1e-6)
 
@@ -128,12 +134,26 @@ def test_agrees_with_choix_ilsr_maximum_likelihood(small_data):
         ([0, 1, 0], [1, 0, 2], 3, r"item\(s\) \[2\] never win"),
         ([0, 1, 2, 1], [1, 0, 1, 2], 4, r"item\(s\) \[3\] appear in no comparison"),
         ([0, 1, 2, 0, 2], [1, 2, 0, 3, 3], 4, r"item\(s\) \[3\] never win"),
-        ([0, 1, 2, 3], [1, 0, 3, 2], 4,
-         r"not connected; items \[0, 1\] are never compared with items \[2, 3\]"),
-        ([0, 1, 2, 3, 2], [1, 0, 3, 2, 0], 4,
-         r"not strongly connected \(Ford 1957\); items \[2, 3\] are never beaten by items \[0, 1"),
-        ([0, 1, 2, 3, 0], [1, 0, 3, 2, 2], 4,
-         r"not strongly connected \(Ford 1957\); items \[0, 1\] are never beaten by items \[2, 3"),
+        (
+            [0, 1, 2, 3],
+            [1, 0, 3, 2],
+            4,
+            r"not connected; items \[0, 1\] are never compared with items \[2, 3\]",
+        ),
+        (
+            [0, 1, 2, 3, 2],
+            [1, 0, 3, 2, 0],
+            4,
+            r"not strongly connected \(Ford 1957\); "
+            r"items \[2, 3\] are never beaten by items \[0, 1",
+        ),
+        (
+            [0, 1, 2, 3, 0],
+            [1, 0, 3, 2, 2],
+            4,
+            r"not strongly connected \(Ford 1957\); "
+            r"items \[0, 1\] are never beaten by items \[2, 3",
+        ),
     ],
 )
 def test_refuses_data_without_a_maximum_likelihood_estimate(winners, losers, n_items, match):

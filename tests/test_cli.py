@@ -75,8 +75,19 @@ def test_train_command_on_a_jsonl_file(tmp_path, capsys, world):
     pairs = world.sample(60, seed=9)
     path = tmp_path / "prefs.jsonl"
     save_jsonl(pairs, path)
-    status = main(["train", "--data", str(path), "--device", "cpu", "--steps", "4",
-                   "--out", str(tmp_path / "ckpt")])
+    status = main(
+        [
+            "train",
+            "--data",
+            str(path),
+            "--device",
+            "cpu",
+            "--steps",
+            "4",
+            "--out",
+            str(tmp_path / "ckpt"),
+        ]
+    )
     assert status == 0
     table = read_table(capsys.readouterr().out)
     assert table["pairs (train / val / held-out)"] == "54 / 6 / 6"

@@ -16,12 +16,12 @@ pytestmark = pytest.mark.slow
 
 SOLUTION = SOLUTIONS / "07_dpo.ipynb"
 LIMITS = Limits(cell_timeout=60, submission_timeout=300)
-NO_REFERENCE = '''def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
+NO_REFERENCE = """def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
              ref_rejected_logps, beta):
     if not beta > 0:
         raise ValueError("beta")
     return bt_loss(beta * policy_chosen_logps, beta * policy_rejected_logps)
-'''
+"""
 
 
 @functools.cache

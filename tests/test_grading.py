@@ -928,9 +928,7 @@ def test_a_kernel_that_fails_to_start_is_started_again(tmp_path, monkeypatch):
 @pytest.mark.kernel
 def test_a_kernel_that_never_starts_is_a_clear_error(tmp_path, monkeypatch):
     real = execute._new_client
-    monkeypatch.setattr(
-        execute, "_new_client", lambda w, lim, s: real(tmp_path / "gone", lim, s)
-    )
+    monkeypatch.setattr(execute, "_new_client", lambda w, lim, s: real(tmp_path / "gone", lim, s))
     with pytest.raises(execute.KernelStartError, match="no kernel started in 3 tries"):
         run_steps([Step("1 + 1")], tmp_path, Limits(cell_timeout=20))
 

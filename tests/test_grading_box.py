@@ -33,7 +33,7 @@ needs_box = pytest.mark.skipif(BOXED is None, reason=f"no box can be made here: 
 
 # One cell a student adds after their first answer. It tries, and raises "LEAK: ..." naming what
 # it managed, so that a leak shows in the grade's notes; writes and processes are checked outside.
-ATTACK = '''
+ATTACK = """
 import glob, importlib.util, os, pwd, socket, subprocess, time
 _leaks = []
 
@@ -113,7 +113,7 @@ if os.fork() == 0:
 os.wait()
 if _leaks:
     raise RuntimeError("LEAK: " + ", ".join(sorted(set(_leaks))))
-'''
+"""
 
 
 class Listener:
@@ -312,8 +312,9 @@ def test_a_read_only_path_under_tmp_is_seen_in_the_box(tmp_path, monkeypatch, ki
     scratch.mkdir()
     private.mkdir()
     probe = [sys.executable, "-c", "import probe_under_tmp; print(probe_under_tmp.X)"]
-    done = subprocess.run(box.wrap(kind, probe, scratch, private), capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        box.wrap(kind, probe, scratch, private), capture_output=True, text=True, timeout=60
+    )
     assert (done.returncode, done.stdout.strip()) == (0, "42"), done.stderr[-2000:]
 
 

@@ -130,8 +130,10 @@ def _routes(name: str) -> dict[str, tuple[dict[str, str], str, str]]:
         where = f"course_copy/{LIBRARY_MODULE[name]}.py beside the notebook"
         routes["library_copy"] = ({target.grade_id: copy}, "", where)
     # Kernels do not import from their working folder: a student puts it on the path first.
-    return {route: ({grade_id: ON_PATH + cell for grade_id, cell in answers.items()}, before, where)
-            for route, (answers, before, where) in routes.items()}
+    return {
+        route: ({grade_id: ON_PATH + cell for grade_id, cell in answers.items()}, before, where)
+        for route, (answers, before, where) in routes.items()
+    }
 
 
 def _with_cell_before(nb: nbformat.NotebookNode, grade_id: str, code: str):
@@ -266,9 +268,10 @@ def test_a_function_from_elsewhere_earns_nothing_and_says_where_it_came_from(nam
 def test_honest_patterns_earn_what_the_solution_earns(name):
     results = _graded(name)
     solved = _rows(results["solved"])
-    assert sum(points for points, _ in solved.values()) == load_assignment(
-        SOLUTIONS / f"{name}.ipynb"
-    ).max_points
+    assert (
+        sum(points for points, _ in solved.values())
+        == load_assignment(SOLUTIONS / f"{name}.ipynb").max_points
+    )
     for student in ("legit", "no_metadata"):
         assert _rows(results[student]) == solved, results[student]
         assert "copied" not in results[student].status
@@ -329,8 +332,10 @@ def test_honest_functions_pass_the_origin_check():
 def test_foreign_code_is_found_behind_builtins_wrappers_and_forged_file_names():
     foreign = "def helper(x):\n    return x\n"
     # a name looked up in the builtins the function was made with
-    setup = "import builtins\n__builtins__ = dict(vars(builtins))\nexec(" + repr(foreign) + (
-        ", __builtins__)\n"
+    setup = (
+        "import builtins\n__builtins__ = dict(vars(builtins))\nexec("
+        + repr(foreign)
+        + (", __builtins__)\n")
     )
     report = _checked(["def f(x):\n    return helper(x)\n"], setup)
     by_exec = "a string run by exec, eval or compile"

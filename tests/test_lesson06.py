@@ -19,24 +19,24 @@ LIMITS = Limits(cell_timeout=60, submission_timeout=300)
 PITFALLS = {
     # log n alone: the − (n − 1)/n term forgotten
     "bon_kl": "def bon_kl(n):\n    if n < 1:\n        raise ValueError(n)\n"
-              "    return float(np.log(n))\n",
+    "    return float(np.log(n))\n",
     # the argmax over prompts instead of over each prompt's answers
     "best_of_n": "def best_of_n(candidates, scores):\n"
-                 "    return [candidates[i][0] for i in np.argmax(scores, axis=0)]\n",
+    "    return [candidates[i][0] for i in np.argmax(scores, axis=0)]\n",
     # the answer of best GOLD kept in each group: best-of-n never sees the gold reward
     "gold_curve": "def bon_gold_curve(proxy, gold, ns):\n"
-                  "    proxy, gold = np.asarray(proxy, float), np.asarray(gold, float)\n"
-                  "    P, N = proxy.shape\n"
-                  "    out = {'n': np.array(ns), 'kl': np.array([bon_kl(n) for n in ns]),\n"
-                  "           'gold': np.empty(len(ns)), 'proxy': np.empty(len(ns))}\n"
-                  "    for j, n in enumerate(ns):\n"
-                  "        g = N // n\n"
-                  "        p = proxy[:, :g * n].reshape(P, g, n)\n"
-                  "        q = gold[:, :g * n].reshape(P, g, n)\n"
-                  "        k = np.argmax(q, axis=2)[..., None]\n"
-                  "        out['gold'][j] = np.take_along_axis(q, k, 2).mean()\n"
-                  "        out['proxy'][j] = np.take_along_axis(p, k, 2).mean()\n"
-                  "    return out\n",
+    "    proxy, gold = np.asarray(proxy, float), np.asarray(gold, float)\n"
+    "    P, N = proxy.shape\n"
+    "    out = {'n': np.array(ns), 'kl': np.array([bon_kl(n) for n in ns]),\n"
+    "           'gold': np.empty(len(ns)), 'proxy': np.empty(len(ns))}\n"
+    "    for j, n in enumerate(ns):\n"
+    "        g = N // n\n"
+    "        p = proxy[:, :g * n].reshape(P, g, n)\n"
+    "        q = gold[:, :g * n].reshape(P, g, n)\n"
+    "        k = np.argmax(q, axis=2)[..., None]\n"
+    "        out['gold'][j] = np.take_along_axis(q, k, 2).mean()\n"
+    "        out['proxy'][j] = np.take_along_axis(p, k, 2).mean()\n"
+    "    return out\n",
 }
 
 

@@ -28,8 +28,9 @@ def cells():
 
 
 def _text(cell) -> str:
-    return "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
-                   for o in cell.outputs)
+    return "".join(
+        o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cell.outputs
+    )
 
 
 def test_three_your_turn_tasks_committed_unanswered_with_a_reveal(cells):
@@ -49,13 +50,16 @@ def test_three_your_turn_tasks_committed_unanswered_with_a_reveal(cells):
     assert found == ["07-shifted-reward", "07-first-dpo-loss", "07-largest-kl"]
 
 
-@pytest.mark.parametrize("marker", [
-    "pi_shifted",             # 07-shifted-reward: the change of log pi*
-    "first loss",             # 07-first-dpo-loss: the first logged loss
-    "sample_with_log_ratios(",  # 07-largest-kl: the KL of every run
-    "j_dpo",                  # 07-largest-kl: the objective, from the runs' KL
-    'ax.errorbar(m["kl"]',    # 07-largest-kl: the runs on the KL axis
-])
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "pi_shifted",  # 07-shifted-reward: the change of log pi*
+        "first loss",  # 07-first-dpo-loss: the first logged loss
+        "sample_with_log_ratios(",  # 07-largest-kl: the KL of every run
+        "j_dpo",  # 07-largest-kl: the objective, from the runs' KL
+        'ax.errorbar(m["kl"]',  # 07-largest-kl: the runs on the KL axis
+    ],
+)
 def test_cells_that_print_an_answer_are_tagged_and_committed_without_outputs(cells, marker):
     (cell,) = [c for c in cells if c.cell_type == "code" and marker in c.source]
     assert "answer-reveal" in cell.metadata.get("tags", [])
@@ -65,8 +69,10 @@ def test_cells_that_print_an_answer_are_tagged_and_committed_without_outputs(cel
 
 def test_the_answers_sit_below_their_tasks(cells):
     order = [c.source for c in cells if c.cell_type == "code"]
-    task = {t: next(i for i, s in enumerate(order) if f'"{t}"' in s) for t in
-            ("07-shifted-reward", "07-first-dpo-loss", "07-largest-kl")}
+    task = {
+        t: next(i for i, s in enumerate(order) if f'"{t}"' in s)
+        for t in ("07-shifted-reward", "07-first-dpo-loss", "07-largest-kl")
+    }
     assert task["07-shifted-reward"] < next(i for i, s in enumerate(order) if "pi_shifted" in s)
     assert task["07-first-dpo-loss"] < next(i for i, s in enumerate(order) if "first loss" in s)
     assert task["07-largest-kl"] < next(
@@ -128,20 +134,28 @@ def test_at_the_optimum_only_the_mean_of_chosen_and_rejected_is_bounded(beta):
 
 def test_the_lesson_prints_the_same_toy_table(cells):
     (cell,) = [c for c in cells if c.cell_type == "code" and "chosen_distinct" in c.source]
-    rows = {float(line.split()[0]): [float(v) for v in line.split()[1:]]
-            for line in _text(cell).splitlines() if re.match(r"\s*\d\.\d\s", line)}
+    rows = {
+        float(line.split()[0]): [float(v) for v in line.split()[1:]]
+        for line in _text(cell).splitlines()
+        if re.match(r"\s*\d\.\d\s", line)
+    }
     assert sorted(rows) == [0.1, 0.5, 1.0, 2.0]
     for beta, (chosen, rejected, mean, minus_kl, chosen_distinct) in rows.items():
         c, r, kl = _optimum_implicit_rewards(beta, drop_identical=False)
         cd, _, _ = _optimum_implicit_rewards(beta, drop_identical=True)
         want = [c.mean(), r.mean(), (c + r).mean() / 2, -(beta * kl).mean(), cd.mean()]
-        np.testing.assert_allclose([chosen, rejected, mean, minus_kl, chosen_distinct], want,
-                                   atol=6e-4)
+        np.testing.assert_allclose(
+            [chosen, rejected, mean, minus_kl, chosen_distinct], want, atol=6e-4
+        )
 
 
 def test_the_sections_are_numbered_one_to_eight_in_order(cells):
-    numbers = [int(n) for c in cells if c.cell_type == "markdown"
-               for n in re.findall(r"^## (\d+)\.", c.source, flags=re.M)]
+    numbers = [
+        int(n)
+        for c in cells
+        if c.cell_type == "markdown"
+        for n in re.findall(r"^## (\d+)\.", c.source, flags=re.M)
+    ]
     assert numbers == list(range(1, 9))
 
 

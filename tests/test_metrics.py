@@ -52,8 +52,11 @@ def test_expected_accuracy_hand_case():
 
 
 def test_accuracy_by_margin_hand_case():
-    out = metrics.accuracy_by_margin(np.array([0.2, -0.4, 1.5, -3.0]),
-                                     np.array([1.0, 1.0, 2.0, -1.0]), np.array([0.0, 1.0, 10.0]))
+    out = metrics.accuracy_by_margin(
+        np.array([0.2, -0.4, 1.5, -3.0]),
+        np.array([1.0, 1.0, 2.0, -1.0]),
+        np.array([0.0, 1.0, 10.0]),
+    )
     np.testing.assert_array_equal(out["count"], [2, 2])
     np.testing.assert_allclose(out["agreement"], [0.5, 1.0])
     np.testing.assert_allclose(out["bayes"], [(sig(0.2) + sig(0.4)) / 2, (sig(1.5) + sig(3.0)) / 2])

@@ -160,7 +160,10 @@ def test_new_model_fits_the_tokenizer(tok):
     model = new_model(tok, "bow")
     assert isinstance(model, BagOfWordsReward)
     assert (model.config.vocab_size, model.config.pad_id, model.config.sep_id) == (
-        len(tok), tok.pad_id, tok.sep_id)
+        len(tok),
+        tok.pad_id,
+        tok.sep_id,
+    )
     assert new_model(tok, d_model=8, n_heads=2).config.d_model == 8
 
 

@@ -69,20 +69,31 @@ def test_lesson_is_committed_executed_in_order(path):
 @pytest.mark.parametrize("path", LESSONS, ids=_ids(LESSONS))
 def test_cells_that_reveal_a_task_answer_are_committed_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
-    shown = [index for index, cell in enumerate(nb.cells)
-             if ANSWER_REVEAL_TAG in cell.metadata.get("tags", []) and cell.get("outputs")]
-    assert not shown, (f"{path.name}: cells {shown} tagged {ANSWER_REVEAL_TAG!r} show their "
-                       "output: run `make notebooks` (rmcourse refresh strips it)")
+    shown = [
+        index
+        for index, cell in enumerate(nb.cells)
+        if ANSWER_REVEAL_TAG in cell.metadata.get("tags", []) and cell.get("outputs")
+    ]
+    assert not shown, (
+        f"{path.name}: cells {shown} tagged {ANSWER_REVEAL_TAG!r} show their "
+        "output: run `make notebooks` (rmcourse refresh strips it)"
+    )
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
         assert not (ANSWER_REVEAL_TAG in tags and "nbval-check-output" in tags), (
-            f"{path.name}: a cell without committed output cannot be compared by nbval")
+            f"{path.name}: a cell without committed output cannot be compared by nbval"
+        )
 
 
 def test_the_lessons_use_the_answer_reveal_tag():
-    tagged = {path.name for path in LESSONS
-              if any(ANSWER_REVEAL_TAG in cell.metadata.get("tags", [])
-                     for cell in nbformat.read(path, as_version=4).cells)}
+    tagged = {
+        path.name
+        for path in LESSONS
+        if any(
+            ANSWER_REVEAL_TAG in cell.metadata.get("tags", [])
+            for cell in nbformat.read(path, as_version=4).cells
+        )
+    }
     assert {"01_bradley_terry.ipynb", "08_trl.ipynb"} <= tagged, tagged
 
 

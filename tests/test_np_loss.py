@@ -205,14 +205,22 @@ def test_ranking_loss_is_invariant_to_a_constant_per_prompt_and_prefers_the_righ
         ({"r_chosen": [np.nan], "r_rejected": [0.0]}, "r_chosen must be finite, got nan"),
         ({"r_chosen": [0.0], "r_rejected": [np.inf]}, "r_rejected must be finite, got inf"),
         ({"r_chosen": [0.0], "r_rejected": [0.0], "margin": np.nan}, "margin must be finite"),
-        ({"r_chosen": [0.0, 1.0], "r_rejected": [0.0, 1.0], "margin": [1.0, 2.0, 3.0]},
-         r"margin must be a scalar or have the shape of the rewards \(2,\), got \(3,\)"),
-        ({"r_chosen": [0.0, 1.0], "r_rejected": [0.0, 1.0], "weights": [1.0, -0.5]},
-         "weights must be non-negative, got -0.5"),
-        ({"r_chosen": [0.0, 1.0], "r_rejected": [0.0, 1.0], "weights": [0.0, 0.0]},
-         "weights are all zero"),
-        ({"r_chosen": [0.0, 1.0], "r_rejected": [0.0, 1.0], "weights": [1.0]},
-         r"weights must have the shape of the rewards \(2,\), got \(1,\)"),
+        (
+            {"r_chosen": [0.0, 1.0], "r_rejected": [0.0, 1.0], "margin": [1.0, 2.0, 3.0]},
+            r"margin must be a scalar or have the shape of the rewards \(2,\), got \(3,\)",
+        ),
+        (
+            {"r_chosen": [0.0, 1.0], "r_rejected": [0.0, 1.0], "weights": [1.0, -0.5]},
+            "weights must be non-negative, got -0.5",
+        ),
+        (
+            {"r_chosen": [0.0, 1.0], "r_rejected": [0.0, 1.0], "weights": [0.0, 0.0]},
+            "weights are all zero",
+        ),
+        (
+            {"r_chosen": [0.0, 1.0], "r_rejected": [0.0, 1.0], "weights": [1.0]},
+            r"weights must have the shape of the rewards \(2,\), got \(1,\)",
+        ),
     ],
 )
 def test_bad_pairs_raise_value_error_naming_the_problem(fn, kwargs, match):

@@ -83,7 +83,7 @@ CONSTANTS = {
         200: "the number of bins of the KL simulation, set in the code",
         300: "the training steps of every reward model, set in the code",
         20_000: "the largest training set, set in the code (printed as 20,000, which the output "
-                "parser reads as two numbers)",
+        "parser reads as two numbers)",
     },
     "07": {
         0.68: "beta m = 0.1 x 6.76 (a printed margin), worked in the runs' reveal",
@@ -133,8 +133,12 @@ def output_numbers(nb) -> list[float]:
 
 def revealed_numbers(nb) -> list[float]:
     """Numbers printed by the lesson's answer-reveal cells, and its number tasks' answers."""
-    values = [v for cell in nb.cells for text in cell.metadata.get(REVEALED_KEY, [])
-              for v in numbers_in(text)]
+    values = [
+        v
+        for cell in nb.cells
+        for text in cell.metadata.get(REVEALED_KEY, [])
+        for v in numbers_in(text)
+    ]
     for source in (cell.source for cell in nb.cells if cell.cell_type == "code"):
         for task_id in re.findall(r"check\(\s*[\"']([\w-]+)[\"']", source):
             answer = getattr(tasks.load_tasks().get(task_id), "answer", None)
@@ -144,7 +148,7 @@ def revealed_numbers(nb) -> list[float]:
 
 
 def agrees(value: float, decimals: int, candidate: float) -> bool:
-    half_unit = 0.5 * 10.0 ** -decimals
+    half_unit = 0.5 * 10.0**-decimals
     return abs(abs(candidate) - value) <= half_unit * (1 + 1e-9) + 1e-12
 
 
@@ -168,11 +172,13 @@ def unmatched_in(source: str, outputs: list[float], constants: list[float]) -> l
     missing = []
     for text, value, decimals, is_percentage in prose_numbers(source):
         if is_percentage:  # a percentage of an output, printed as a fraction or a percentage
-            ok = any(agrees(value, decimals, c) or agrees(value, decimals, 100 * c)
-                     for c in outputs)
+            ok = any(
+                agrees(value, decimals, c) or agrees(value, decimals, 100 * c) for c in outputs
+            )
         else:
             ok = any(agrees(value, decimals, c) for c in outputs + constants) or any(
-                math.isclose(value, c, rel_tol=1e-9) for c in constants)
+                math.isclose(value, c, rel_tol=1e-9) for c in constants
+            )
         if not ok:
             missing.append(text)
     return missing
@@ -187,23 +193,33 @@ def test_every_number_in_the_prose_is_an_output_or_a_stated_constant(path):
 
 def test_the_check_finds_a_drifted_number():
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("print(x)", outputs=[
-        nbformat.v4.new_output("stream", text="accuracy 0.8131\n")])]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "print(x)", outputs=[nbformat.v4.new_output("stream", text="accuracy 0.8131\n")]
+        )
+    ]
     nb.cells.append(nbformat.v4.new_markdown_cell("about 0.81, i.e. 81 %; exactly 0.8131"))
     assert [n for n, *_ in prose_numbers(nb.cells[1].source)] == ["0.81", "81 %", "0.8131"]
     outputs = output_numbers(nb)
-    assert all(agrees(v, d, outputs[0] * (100 if p else 1))
-               for _, v, d, p in prose_numbers(nb.cells[1].source))
+    assert all(
+        agrees(v, d, outputs[0] * (100 if p else 1))
+        for _, v, d, p in prose_numbers(nb.cells[1].source)
+    )
     assert not agrees(0.8170, 4, outputs[0])
     assert prose_numbers("Bai et al. (2022) and lesson 04, K = 4 to 9") == []
 
 
 def test_numbers_in_a_reveal_are_checked_against_the_revealed_text():
     nb = nbformat.v4.new_notebook()
-    hidden = nbformat.v4.new_code_cell("print(gap)", metadata={
-        "tags": ["answer-reveal"], REVEALED_KEY: ["gap 0.0427"]})
-    nb.cells = [hidden, nbformat.v4.new_markdown_cell(
-        "Open text 0.5.\n<details><summary>Answer</summary>The gap is 0.043.</details>")]
+    hidden = nbformat.v4.new_code_cell(
+        "print(gap)", metadata={"tags": ["answer-reveal"], REVEALED_KEY: ["gap 0.0427"]}
+    )
+    nb.cells = [
+        hidden,
+        nbformat.v4.new_markdown_cell(
+            "Open text 0.5.\n<details><summary>Answer</summary>The gap is 0.043.</details>"
+        ),
+    ]
     assert unmatched_in("The gap is 0.043.", revealed_numbers(nb), []) == []
     assert unmatched_in("The gap is 0.051.", revealed_numbers(nb), []) == ["0.051"]
     assert unmatched_in("The gap is 0.043.", output_numbers(nb), []) == ["0.043"]  # not shown

@@ -412,8 +412,11 @@ def test_explorer_rejects_values_off_the_sliders():
 
 def test_the_right_option_is_not_given_away_by_its_length():
     """In at most a third of the choice questions is the right option the (strictly) longest."""
-    questions = [q for q in quiz.load_questions()
-                 if q.kind == "choice" and all(o.rewards is None for o in q.options)]
+    questions = [
+        q
+        for q in quiz.load_questions()
+        if q.kind == "choice" and all(o.rewards is None for o in q.options)
+    ]
     longest = []
     for q in questions:
         lengths = {o.key: len(o.text) for o in q.options}
@@ -429,8 +432,11 @@ ABSOLUTE_WORDS = STRONG_WORDS + r"|only|none|nothing|every|all|no|exactly|whatev
 
 
 def _text_questions(kinds):
-    return [q for q in quiz.load_questions()
-            if q.kind in kinds and all(o.rewards is None for o in q.options)]
+    return [
+        q
+        for q in quiz.load_questions()
+        if q.kind in kinds and all(o.rewards is None for o in q.options)
+    ]
 
 
 def _key_is(question, pick) -> float:
@@ -443,7 +449,7 @@ def _key_is(question, pick) -> float:
 
 @pytest.mark.parametrize("lesson_05_only", [False, True], ids=["all", "lesson-05"])
 def test_the_length_of_the_keyed_option_carries_no_signal(lesson_05_only):
-    """"Prefer the shortest" or "the longest" does no better than chance + 1, nor much worse."""
+    """ "Prefer the shortest" or "the longest" does no better than chance + 1, nor much worse."""
     questions = [q for q in _text_questions({"choice"}) if q.lesson is None or not lesson_05_only]
     chance = sum(1 / len(q.options) for q in questions)  # expected count either way
     assert len(questions) >= 12
@@ -454,7 +460,7 @@ def test_the_length_of_the_keyed_option_carries_no_signal(lesson_05_only):
 
 @pytest.mark.parametrize("words", [STRONG_WORDS, ABSOLUTE_WORDS], ids=["strong", "absolute"])
 def test_absolute_words_are_as_common_in_keys_as_in_distractors(words):
-    """"Drop the options that say always / never / only" does no better than chance."""
+    """ "Drop the options that say always / never / only" does no better than chance."""
     pattern = re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
     keys, distractors = [], []
     for q in _text_questions({"choice", "multi_choice"}):
@@ -462,8 +468,7 @@ def test_absolute_words_are_as_common_in_keys_as_in_distractors(words):
         for o in q.options:
             (keys if o.key in answer else distractors).append(bool(pattern.search(o.text)))
     key_rate, distractor_rate = np.mean(keys), np.mean(distractors)
-    assert distractor_rate - 0.05 <= key_rate <= distractor_rate + 0.15, (key_rate,
-                                                                          distractor_rate)
+    assert distractor_rate - 0.05 <= key_rate <= distractor_rate + 0.15, (key_rate, distractor_rate)
 
 
 def test_the_right_option_is_not_always_in_the_same_place():
@@ -476,9 +481,11 @@ def test_the_right_option_is_not_always_in_the_same_place():
 
 
 def test_static_forms_need_no_ipywidgets():
-    code = ("import sys; from rmcourse.quiz import static, content; "
-            "q = content.question_by_id('calculate-single-pair'); static.question_html(q); "
-            "print('ipywidgets' in sys.modules)")
+    code = (
+        "import sys; from rmcourse.quiz import static, content; "
+        "q = content.question_by_id('calculate-single-pair'); static.question_html(q); "
+        "print('ipywidgets' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

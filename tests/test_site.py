@@ -45,7 +45,7 @@ def test_landing_page_links_the_lessons_that_exist_and_lists_them_in_order():
     assert "[01_first](lessons/01_first.ipynb)" in page
     assert "| `02_second` |" in page  # no page yet: no link the build would reject
     assert "make course" in page and "Quickstart" not in page
-    toc = page[page.index("```{toctree}"):]
+    toc = page[page.index("```{toctree}") :]
     assert toc.index("lessons/01_first") < toc.index("instructors")
 
 
@@ -80,7 +80,9 @@ def test_exported_verdicts_are_the_quiz_check_of_every_answer(tmp_path):
             for key in keys:
                 feedback = check(q.id, key)
                 assert exported["responses"][key] == {
-                    "correct": feedback.correct, "message": feedback.message}
+                    "correct": feedback.correct,
+                    "message": feedback.message,
+                }
         elif q.kind == "multi_choice":
             assert len(exported["responses"]) == 2 ** len(keys)
             for n in range(len(keys) + 1):
@@ -96,8 +98,11 @@ def test_exported_verdicts_are_the_quiz_check_of_every_answer(tmp_path):
 
 
 def _lesson(path, markdown, code="print('ran')"):
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
-        "name": "python3", "language": "python", "display_name": "Python 3"}})
+    nb = nbformat.v4.new_notebook(
+        metadata={
+            "kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}
+        }
+    )
     nb.cells = [nbformat.v4.new_markdown_cell(markdown), nbformat.v4.new_code_cell(code)]
     nbformat.write(nb, path)
     return path
@@ -108,9 +113,11 @@ def test_build_course_executes_the_lessons_then_builds_an_offline_site(tmp_path,
     lessons = tmp_path / "notebooks"
     lessons.mkdir()
     (tmp_path / "README.md").write_text(README.replace("01_first", "01_good"))
-    _lesson(lessons / "01_good.ipynb",
-            "# Lesson 01\n\nIts derivative: $$\\ell'(\\Delta) = -\\sigma(-\\Delta)$$ and $x$.",
-            "print('lesson one ran')")
+    _lesson(
+        lessons / "01_good.ipynb",
+        "# Lesson 01\n\nIts derivative: $$\\ell'(\\Delta) = -\\sigma(-\\Delta)$$ and $x$.",
+        "print('lesson one ran')",
+    )
     _lesson(lessons / "02_more.ipynb", "# Lesson 02\n\nMore.")
     _lesson(lessons / "notes.ipynb", "# not a lesson")
     out = tmp_path / "build"
@@ -121,8 +128,10 @@ def test_build_course_executes_the_lessons_then_builds_an_offline_site(tmp_path,
     printed = capsys.readouterr().out
     assert f"The course is in {(site / 'index.html').resolve()}" in printed
     assert f"To work through it interactively: {jupyter_lab_command(lessons)}" in printed
-    assert sorted(p.name for p in (out / "notebooks").iterdir()) == ["01_good.ipynb",
-                                                                     "02_more.ipynb"]
+    assert sorted(p.name for p in (out / "notebooks").iterdir()) == [
+        "01_good.ipynb",
+        "02_more.ipynb",
+    ]
     assert sorted(p.name for p in out.iterdir()) == ["notebooks", "site"]  # no scratch left
     page = (site / "lessons" / "01_good.html").read_text()
     assert "lesson one ran" in page  # the output of the execution, not of a second one
@@ -174,14 +183,15 @@ def test_a_lessons_questions_appear_on_its_page_once(tmp_path):
     lesson = _lesson(tmp_path / "06_best_of_n.ipynb", "# Lesson 06")
     nb = nbformat.read(lesson, as_version=4)
     shown = nbformat.v4.new_output(  # the notebook shows its first question itself
-        "display_data", data={"text/html": question_html(question_by_id(ids[0])),
-                              "text/plain": ids[0]})
+        "display_data",
+        data={"text/html": question_html(question_by_id(ids[0])), "text/plain": ids[0]},
+    )
     nb.cells[1].outputs = [shown]
     nbformat.write(nb, lesson)
     build_site(SiteSources(lessons=(lesson,)), tmp_path / "site")
     page = (tmp_path / "site" / "lessons" / "06_best_of_n.html").read_text()
     for qid in ids:
         assert page.count(f"data-question-id='{qid}'") == 1, qid
-    appended = page[page.index("Check yourself: quiz"):]
+    appended = page[page.index("Check yourself: quiz") :]
     assert f"data-question-id='{ids[0]}'" not in appended
     assert all(f"data-question-id='{qid}'" in appended for qid in ids[1:])

@@ -38,8 +38,14 @@ from rmcourse.model import new_model
 from rmcourse.scoring import encode_dataset
 
 SOLUTIONS = ROOT / "solutions"
-NOTEBOOKS = ("01_bradley_terry", "02_numpy_loss", "03_pytorch_loss", "04_train_reward_model",
-             "06_best_of_n", "07_dpo")
+NOTEBOOKS = (
+    "01_bradley_terry",
+    "02_numpy_loss",
+    "03_pytorch_loss",
+    "04_train_reward_model",
+    "06_best_of_n",
+    "07_dpo",
+)
 
 NBGRADER_KEYS = {"schema_version", "grade", "solution", "locked", "task", "grade_id"}
 GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -421,106 +427,166 @@ def test_04_solutions_agree_with_the_reference():
 # (notebook, the function, a naive version that falls into the exercise's central pitfall,
 #  a phrase the failing VISIBLE test must say)
 PITFALLS = [
-    ("01_bradley_terry", "preference_probability",
-     "def preference_probability(r_w, r_l):\n    return 1 / (1 + math.exp(-(r_w - r_l)))\n",
-     "np.exp takes arrays"),
-    ("01_bradley_terry", "preference_probability",  # element-wise, but inf / inf at a gap of 2000
-     "def preference_probability(r_w, r_l):\n"
-     "    z = np.asarray(r_w, dtype=float) - np.asarray(r_l, dtype=float)\n"
-     "    return np.exp(z) / (1 + np.exp(z))\n",
-     "inf / inf is nan"),
-    ("01_bradley_terry", "pair_loss",
-     "def pair_loss(r_w, r_l):\n    return math.log(1 + math.exp(-(r_w - r_l)))\n", "overflowed"),
-    ("01_bradley_terry", "pair_loss",  # overflow handled, but log(1 + tiny) rounds to 0
-     "def pair_loss(r_w, r_l):\n    d = r_w - r_l\n"
-     "    return -d + math.log(1 + math.exp(d)) if d < 0 else math.log(1 + math.exp(-d))\n",
-     "log1p"),
-    ("01_bradley_terry", "dataset_loss",
-     "def dataset_loss(pairs):\n    return sum(pair_loss(w, l) for w, l in pairs) / len(pairs)\n",
-     "divided by zero"),
-    ("01_bradley_terry", "two_item_score_gap",
-     "def two_item_score_gap(wins_a, wins_b):\n    return math.log(wins_a / wins_b)\n",
-     "divided by zero"),
-    ("02_numpy_loss", "log_sigmoid",
-     "def log_sigmoid(x):\n    return np.log(1 / (1 + np.exp(-np.asarray(x, dtype=float))))\n",
-     "Use a stable form"),
-    ("02_numpy_loss", "bt_loss",
-     "def bt_loss(r_chosen, r_rejected, margin=0.0, weights=None):\n"
-     "    losses = -log_sigmoid(np.asarray(r_chosen) - np.asarray(r_rejected) - margin)\n"
-     "    return float(np.sum(losses * (1 if weights is None else weights)) / losses.size)\n",
-     "weighted MEAN"),
-    ("03_pytorch_loss", "accuracy",
-     "def accuracy(r_chosen, r_rejected):\n"
-     "    return (r_chosen >= r_rejected).float().mean().item()\n",
-     "a tie counts as wrong"),
-    ("03_pytorch_loss", "bt_loss",
-     "def bt_loss(r_chosen, r_rejected, margin=None, center_coef=0.0, reduction='mean'):\n"
-     "    d = r_chosen - r_rejected - (0.0 if margin is None else margin)\n"
-     "    losses = -torch.log(torch.sigmoid(d)) + center_coef * (r_chosen + r_rejected) ** 2\n"
-     "    return {'mean': losses.mean(), 'sum': losses.sum(), 'none': losses}[reduction]\n",
-     "use F.logsigmoid"),
-    ("03_pytorch_loss", "bt_loss",  # c times the square of the mean sum, not the mean square
-     "def bt_loss(r_chosen, r_rejected, margin=None, center_coef=0.0, reduction='mean'):\n"
-     "    d = r_chosen - r_rejected - (0.0 if margin is None else margin)\n"
-     "    losses = -F.logsigmoid(d) + center_coef * (r_chosen + r_rejected).mean() ** 2\n"
-     "    return {'mean': losses.mean(), 'sum': losses.sum(), 'none': losses}[reduction]\n",
-     "not the square of their mean"),
-    ("04_train_reward_model", "reward_pairs",
-     "def reward_pairs(model, batch):\n    half = batch.shape[0] // 2\n"
-     "    return model(batch[:half]), model(batch[half:])\n", "run it ONCE"),
-    ("04_train_reward_model", "fit_reward_model",  # chosen and rejected drawn apart
-     "def fit_reward_model(model, train_batch, steps, batch_size=64, lr=1e-2, seed=0):\n"
-     "    chosen, rejected = train_batch.chunk(2)\n"
-     "    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)\n"
-     "    g = torch.Generator().manual_seed(seed)\n"
-     "    losses = []\n"
-     "    for _ in range(steps):\n"
-     "        i = torch.randint(0, chosen.shape[0], (batch_size,), generator=g)\n"
-     "        j = torch.randint(0, chosen.shape[0], (batch_size,), generator=g)\n"
-     "        losses.append(train_step(model, torch.cat([chosen[i], rejected[j]]), optimizer))\n"
-     "    return losses\n",
-     "not the same pair"),
-    ("04_train_reward_model", "fit_reward_model",  # one batch drawn once, reused at every step
-     "def fit_reward_model(model, train_batch, steps, batch_size=64, lr=1e-2, seed=0):\n"
-     "    chosen, rejected = train_batch.chunk(2)\n"
-     "    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)\n"
-     "    g = torch.Generator().manual_seed(seed)\n"
-     "    idx = torch.randint(0, chosen.shape[0], (batch_size,), generator=g)\n"
-     "    batch = torch.cat([chosen[idx], rejected[idx]])\n"
-     "    return [train_step(model, batch, optimizer) for _ in range(steps)]\n",
-     "fresh batch"),
-    ("07_dpo", "dpo_step",  # no zero_grad: the second step adds the first step's gradient
-     "def dpo_step(policy, optimizer, batch, ref_chosen_logps, ref_rejected_logps, beta):\n"
-     "    ids = torch.cat([batch['chosen_ids'], batch['rejected_ids']])\n"
-     "    mask = torch.cat([batch['chosen_mask'], batch['rejected_mask']])\n"
-     "    chosen, rejected = sequence_logprobs(policy(ids), ids, mask).chunk(2)\n"
-     "    loss = dpo_loss(chosen, rejected, ref_chosen_logps, ref_rejected_logps, beta)\n"
-     "    loss.backward()\n    optimizer.step()\n    return loss.item()\n",
-     "zero_grad"),
-    ("07_dpo", "dpo_step",  # no optimizer.step(): the first step already differs, not zero_grad's
-     "def dpo_step(policy, optimizer, batch, ref_chosen_logps, ref_rejected_logps, beta):\n"
-     "    ids = torch.cat([batch['chosen_ids'], batch['rejected_ids']])\n"
-     "    mask = torch.cat([batch['chosen_mask'], batch['rejected_mask']])\n"
-     "    chosen, rejected = sequence_logprobs(policy(ids), ids, mask).chunk(2)\n"
-     "    loss = dpo_loss(chosen, rejected, ref_chosen_logps, ref_rejected_logps, beta)\n"
-     "    optimizer.zero_grad()\n    loss.backward()\n    return loss.item()\n",
-     "after step 1: one step should be"),
+    (
+        "01_bradley_terry",
+        "preference_probability",
+        "def preference_probability(r_w, r_l):\n    return 1 / (1 + math.exp(-(r_w - r_l)))\n",
+        "np.exp takes arrays",
+    ),
+    (
+        "01_bradley_terry",
+        "preference_probability",  # element-wise, but inf / inf at a gap of 2000
+        "def preference_probability(r_w, r_l):\n"
+        "    z = np.asarray(r_w, dtype=float) - np.asarray(r_l, dtype=float)\n"
+        "    return np.exp(z) / (1 + np.exp(z))\n",
+        "inf / inf is nan",
+    ),
+    (
+        "01_bradley_terry",
+        "pair_loss",
+        "def pair_loss(r_w, r_l):\n    return math.log(1 + math.exp(-(r_w - r_l)))\n",
+        "overflowed",
+    ),
+    (
+        "01_bradley_terry",
+        "pair_loss",  # overflow handled, but log(1 + tiny) rounds to 0
+        "def pair_loss(r_w, r_l):\n    d = r_w - r_l\n"
+        "    return -d + math.log(1 + math.exp(d)) if d < 0 else math.log(1 + math.exp(-d))\n",
+        "log1p",
+    ),
+    (
+        "01_bradley_terry",
+        "dataset_loss",
+        "def dataset_loss(pairs):\n"
+        "    return sum(pair_loss(w, l) for w, l in pairs) / len(pairs)\n",
+        "divided by zero",
+    ),
+    (
+        "01_bradley_terry",
+        "two_item_score_gap",
+        "def two_item_score_gap(wins_a, wins_b):\n    return math.log(wins_a / wins_b)\n",
+        "divided by zero",
+    ),
+    (
+        "02_numpy_loss",
+        "log_sigmoid",
+        "def log_sigmoid(x):\n    return np.log(1 / (1 + np.exp(-np.asarray(x, dtype=float))))\n",
+        "Use a stable form",
+    ),
+    (
+        "02_numpy_loss",
+        "bt_loss",
+        "def bt_loss(r_chosen, r_rejected, margin=0.0, weights=None):\n"
+        "    losses = -log_sigmoid(np.asarray(r_chosen) - np.asarray(r_rejected) - margin)\n"
+        "    return float(np.sum(losses * (1 if weights is None else weights)) / losses.size)\n",
+        "weighted MEAN",
+    ),
+    (
+        "03_pytorch_loss",
+        "accuracy",
+        "def accuracy(r_chosen, r_rejected):\n"
+        "    return (r_chosen >= r_rejected).float().mean().item()\n",
+        "a tie counts as wrong",
+    ),
+    (
+        "03_pytorch_loss",
+        "bt_loss",
+        "def bt_loss(r_chosen, r_rejected, margin=None, center_coef=0.0, reduction='mean'):\n"
+        "    d = r_chosen - r_rejected - (0.0 if margin is None else margin)\n"
+        "    losses = -torch.log(torch.sigmoid(d)) + center_coef * (r_chosen + r_rejected) ** 2\n"
+        "    return {'mean': losses.mean(), 'sum': losses.sum(), 'none': losses}[reduction]\n",
+        "use F.logsigmoid",
+    ),
+    (
+        "03_pytorch_loss",
+        "bt_loss",  # c times the square of the mean sum, not the mean square
+        "def bt_loss(r_chosen, r_rejected, margin=None, center_coef=0.0, reduction='mean'):\n"
+        "    d = r_chosen - r_rejected - (0.0 if margin is None else margin)\n"
+        "    losses = -F.logsigmoid(d) + center_coef * (r_chosen + r_rejected).mean() ** 2\n"
+        "    return {'mean': losses.mean(), 'sum': losses.sum(), 'none': losses}[reduction]\n",
+        "not the square of their mean",
+    ),
+    (
+        "04_train_reward_model",
+        "reward_pairs",
+        "def reward_pairs(model, batch):\n    half = batch.shape[0] // 2\n"
+        "    return model(batch[:half]), model(batch[half:])\n",
+        "run it ONCE",
+    ),
+    (
+        "04_train_reward_model",
+        "fit_reward_model",  # chosen and rejected drawn apart
+        "def fit_reward_model(model, train_batch, steps, batch_size=64, lr=1e-2, seed=0):\n"
+        "    chosen, rejected = train_batch.chunk(2)\n"
+        "    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)\n"
+        "    g = torch.Generator().manual_seed(seed)\n"
+        "    losses = []\n"
+        "    for _ in range(steps):\n"
+        "        i = torch.randint(0, chosen.shape[0], (batch_size,), generator=g)\n"
+        "        j = torch.randint(0, chosen.shape[0], (batch_size,), generator=g)\n"
+        "        losses.append(train_step(model, torch.cat([chosen[i], rejected[j]]), optimizer))\n"
+        "    return losses\n",
+        "not the same pair",
+    ),
+    (
+        "04_train_reward_model",
+        "fit_reward_model",  # one batch drawn once, reused at every step
+        "def fit_reward_model(model, train_batch, steps, batch_size=64, lr=1e-2, seed=0):\n"
+        "    chosen, rejected = train_batch.chunk(2)\n"
+        "    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)\n"
+        "    g = torch.Generator().manual_seed(seed)\n"
+        "    idx = torch.randint(0, chosen.shape[0], (batch_size,), generator=g)\n"
+        "    batch = torch.cat([chosen[idx], rejected[idx]])\n"
+        "    return [train_step(model, batch, optimizer) for _ in range(steps)]\n",
+        "fresh batch",
+    ),
+    (
+        "07_dpo",
+        "dpo_step",  # no zero_grad: the second step adds the first step's gradient
+        "def dpo_step(policy, optimizer, batch, ref_chosen_logps, ref_rejected_logps, beta):\n"
+        "    ids = torch.cat([batch['chosen_ids'], batch['rejected_ids']])\n"
+        "    mask = torch.cat([batch['chosen_mask'], batch['rejected_mask']])\n"
+        "    chosen, rejected = sequence_logprobs(policy(ids), ids, mask).chunk(2)\n"
+        "    loss = dpo_loss(chosen, rejected, ref_chosen_logps, ref_rejected_logps, beta)\n"
+        "    loss.backward()\n    optimizer.step()\n    return loss.item()\n",
+        "zero_grad",
+    ),
+    (
+        "07_dpo",
+        "dpo_step",  # no optimizer.step(): the first step already differs, not zero_grad's
+        "def dpo_step(policy, optimizer, batch, ref_chosen_logps, ref_rejected_logps, beta):\n"
+        "    ids = torch.cat([batch['chosen_ids'], batch['rejected_ids']])\n"
+        "    mask = torch.cat([batch['chosen_mask'], batch['rejected_mask']])\n"
+        "    chosen, rejected = sequence_logprobs(policy(ids), ids, mask).chunk(2)\n"
+        "    loss = dpo_loss(chosen, rejected, ref_chosen_logps, ref_rejected_logps, beta)\n"
+        "    optimizer.zero_grad()\n    loss.backward()\n    return loss.item()\n",
+        "after step 1: one step should be",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "function", "naive", "phrase"), PITFALLS,
-                         ids=[f"{p[0][:2]}-{p[1]}-{i}" for i, p in enumerate(PITFALLS)])
+@pytest.mark.parametrize(
+    ("name", "function", "naive", "phrase"),
+    PITFALLS,
+    ids=[f"{p[0][:2]}-{p[1]}-{i}" for i, p in enumerate(PITFALLS)],
+)
 def test_a_visible_test_catches_the_central_pitfall_and_says_why(name, function, naive, phrase):
     nb = load(name)
     sources = []
     for cell in nb.cells:
         if cell.cell_type != "code" or role(cell) == "test":
             continue
-        sources.append(naive if role(cell) == "solution" and f"def {function}(" in cell.source
-                       else cell.source)
+        sources.append(
+            naive if role(cell) == "solution" and f"def {function}(" in cell.source else cell.source
+        )
     namespace = run_cells(sources)
-    visible = [cell for solution, tests in exercises(nb) if f"def {function}(" in solution.source
-               for cell in tests if BEGIN_HIDDEN not in cell.source]
+    visible = [
+        cell
+        for solution, tests in exercises(nb)
+        if f"def {function}(" in solution.source
+        for cell in tests
+        if BEGIN_HIDDEN not in cell.source
+    ]
     assert visible, f"{function} has no visible test"
     with pytest.raises(AssertionError, match=re.escape(phrase)), np.errstate(all="ignore"):
         for cell in visible:

@@ -159,8 +159,9 @@ def test_margin_equals_its_definition_and_zero_margin_equals_none():
     expected = -torch.nn.functional.logsigmoid(r_c - r_r - m).mean()
     torch.testing.assert_close(bt_loss(r_c, r_r, margin=m), expected, rtol=1e-15, atol=0)
     torch.testing.assert_close(bt_loss(r_c, r_r, margin=0.5), bt_loss(r_c - 0.5, r_r))
-    torch.testing.assert_close(bt_loss(r_c, r_r, margin=torch.tensor(0.5, dtype=F64)),
-                               bt_loss(r_c, r_r, margin=0.5))
+    torch.testing.assert_close(
+        bt_loss(r_c, r_r, margin=torch.tensor(0.5, dtype=F64)), bt_loss(r_c, r_r, margin=0.5)
+    )
     assert bt_loss(r_c, r_r, margin=0.0).item() == bt_loss(r_c, r_r).item()
     assert bt_loss(r_c, r_r, margin=torch.zeros(8, dtype=F64)).item() == bt_loss(r_c, r_r).item()
 
@@ -233,8 +234,11 @@ def test_accuracy_by_hand_ties_count_as_wrong(device):
         ((torch.zeros(2), torch.zeros(3)), {}, r"same shape, got \(2,\) and \(3,\)"),
         ((torch.zeros(0), torch.zeros(0)), {}, "empty: need at least one pair"),
         ((torch.zeros(2), torch.zeros(2)), {"reduction": "avg"}, "reduction must be one of"),
-        ((torch.zeros(2), torch.zeros(2)), {"margin": torch.zeros(3)},
-         r"margin must be .* got shape \(3,\)"),
+        (
+            (torch.zeros(2), torch.zeros(2)),
+            {"margin": torch.zeros(3)},
+            r"margin must be .* got shape \(3,\)",
+        ),
         ((torch.zeros(2), torch.zeros(2)), {"margin": float("nan")}, "margin must be a finite"),
         ((torch.zeros(2), torch.zeros(2)), {"center_coef": -0.1}, "center_coef must be .*-0.1"),
         ((torch.zeros(2), torch.zeros(2)), {"center_coef": float("inf")}, "center_coef"),
@@ -249,8 +253,11 @@ def test_bt_loss_bad_input_raises_value_error(args, kwargs, match):
     ("args", "kwargs", "match"),
     [
         (([1.0], torch.zeros(1)), {}, "r_chosen must be a torch.Tensor, got list"),
-        ((torch.zeros(1), torch.zeros(1, dtype=torch.int64)), {},
-         "r_rejected must be a floating-point tensor, got dtype torch.int64"),
+        (
+            (torch.zeros(1), torch.zeros(1, dtype=torch.int64)),
+            {},
+            "r_rejected must be a floating-point tensor, got dtype torch.int64",
+        ),
         ((torch.zeros(1), torch.zeros(1)), {"margin": "1"}, "margin must be None, a number"),
         ((torch.zeros(1), torch.zeros(1)), {"center_coef": None}, "center_coef must be a number"),
     ],

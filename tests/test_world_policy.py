@@ -33,8 +33,11 @@ def test_length_bias_zero_keeps_the_samples_bit_for_bit(key, digest):
 
 @pytest.fixture(scope="module")
 def biased():
-    return PreferenceWorld(seed=0), 0.5, PreferenceWorld(seed=0).sample(20_000, seed=5,
-                                                                          length_bias=0.5)
+    return (
+        PreferenceWorld(seed=0),
+        0.5,
+        PreferenceWorld(seed=0).sample(20_000, seed=5, length_bias=0.5),
+    )
 
 
 @pytest.mark.slow  # two samples of 20,000 pairs
@@ -94,8 +97,9 @@ def test_sample_responses_shape_and_seeds(pool):
     first = world.sample_responses(prompts, 50, seed=3)
     assert first == world.sample_responses(prompts, 50, seed=3)
     assert first != world.sample_responses(prompts, 50, seed=4)
-    assert PreferenceWorld(seed=1).sample_responses(prompts, 50, seed=3) != \
-        world.sample_responses(prompts, 50, seed=3)
+    assert PreferenceWorld(seed=1).sample_responses(prompts, 50, seed=3) != world.sample_responses(
+        prompts, 50, seed=3
+    )
 
 
 @pytest.mark.slow  # the features of 40,000 answers

@@ -31,28 +31,68 @@ CASES = [
     ("01-shifted-loss", 1.0444, 11.0444, "margin"),
     ("01-shifted-loss", 1.0444, 3.1333, "sum of the three"),
     ("01-shifted-loss", 1.0444, 0.7111, "sign"),
-    ("02-stable-log-sigmoid", lambda x: -np.logaddexp(0.0, -x),
-     lambda x: np.log(1 / (1 + np.exp(-x))), "overflows"),
-    ("02-stable-log-sigmoid", lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
-     lambda x: np.where(x < 0, x - np.log(1 + np.exp(x)), -np.log(1 + np.exp(-x))), "log1p"),
-    ("02-stable-log-sigmoid", lambda x: -np.logaddexp(0.0, -x),
-     lambda x: -np.log1p(np.exp(-x)) if x >= 0 else x - np.log1p(np.exp(x)), "element-wise"),
+    (
+        "02-stable-log-sigmoid",
+        lambda x: -np.logaddexp(0.0, -x),
+        lambda x: np.log(1 / (1 + np.exp(-x))),
+        "overflows",
+    ),
+    (
+        "02-stable-log-sigmoid",
+        lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
+        lambda x: np.where(x < 0, x - np.log(1 + np.exp(x)), -np.log(1 + np.exp(-x))),
+        "log1p",
+    ),
+    (
+        "02-stable-log-sigmoid",
+        lambda x: -np.logaddexp(0.0, -x),
+        lambda x: -np.log1p(np.exp(-x)) if x >= 0 else x - np.log1p(np.exp(x)),
+        "element-wise",
+    ),
     ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), 0.5 / (1 + np.exp(-2.0)), "sign"),
     ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), -1 / (1 + np.exp(-2.0)), "number of pairs"),
-    ("02-ranking-loss", np.mean(np.log1p(np.exp(-np.array([2.0, 3.0, 1.0])))),
-     np.sum(np.log1p(np.exp(-np.array([2.0, 3.0, 1.0])))), "mean"),
-    ("03-torch-loss", lambda c, r: -F.logsigmoid(c - r).mean(),
-     lambda c, r: -torch.log(torch.sigmoid(c - r)).mean(), "finite"),
-    ("03-torch-loss", lambda c, r: -F.logsigmoid(c - r).mean(),
-     lambda c, r: -F.logsigmoid(r - c).mean(), "other way round"),
-    ("03-torch-loss", lambda c, r: -F.logsigmoid((c - r).float()).mean(),
-     lambda c, r: -F.logsigmoid(c - r).sum(), "sum of the pair losses"),
-    ("03-torch-loss", lambda c, r: F.softplus(r - c).mean(),
-     lambda c, r: torch.log1p(torch.exp(r - c)).mean(), "exp(1000) overflows"),
-    ("03-torch-loss", lambda c, r: -F.logsigmoid(c - r).mean(),
-     lambda c, r: F.logsigmoid(c - r).mean(), "its negative"),
-    ("03-torch-loss", lambda c, r: -F.logsigmoid(c - r).mean(),
-     lambda c, r: F.binary_cross_entropy(torch.sigmoid(c - r), torch.ones_like(c)), "clamps"),
+    (
+        "02-ranking-loss",
+        np.mean(np.log1p(np.exp(-np.array([2.0, 3.0, 1.0])))),
+        np.sum(np.log1p(np.exp(-np.array([2.0, 3.0, 1.0])))),
+        "mean",
+    ),
+    (
+        "03-torch-loss",
+        lambda c, r: -F.logsigmoid(c - r).mean(),
+        lambda c, r: -torch.log(torch.sigmoid(c - r)).mean(),
+        "finite",
+    ),
+    (
+        "03-torch-loss",
+        lambda c, r: -F.logsigmoid(c - r).mean(),
+        lambda c, r: -F.logsigmoid(r - c).mean(),
+        "other way round",
+    ),
+    (
+        "03-torch-loss",
+        lambda c, r: -F.logsigmoid((c - r).float()).mean(),
+        lambda c, r: -F.logsigmoid(c - r).sum(),
+        "sum of the pair losses",
+    ),
+    (
+        "03-torch-loss",
+        lambda c, r: F.softplus(r - c).mean(),
+        lambda c, r: torch.log1p(torch.exp(r - c)).mean(),
+        "exp(1000) overflows",
+    ),
+    (
+        "03-torch-loss",
+        lambda c, r: -F.logsigmoid(c - r).mean(),
+        lambda c, r: F.logsigmoid(c - r).mean(),
+        "its negative",
+    ),
+    (
+        "03-torch-loss",
+        lambda c, r: -F.logsigmoid(c - r).mean(),
+        lambda c, r: F.binary_cross_entropy(torch.sigmoid(c - r), torch.ones_like(c)),
+        "clamps",
+    ),
     ("03-margin-equal-rewards", np.log1p(np.exp(1.5)), np.log(2), "shifts"),
     ("03-margin-equal-rewards", np.log1p(np.exp(1.5)), np.log1p(np.exp(-1.5)), "negative"),
     ("03-centering-penalty", 0.25, 0.5, "not the sum"),
@@ -63,14 +103,30 @@ CASES = [
     ("03-bfloat16-rewards", "c", "b", "significant bits"),
     ("04-bayes-of-margins", 0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(-2.0)), "ties"),
     ("04-constant-model", 0.5 * 0.5 + 0.5 / (1 + np.exp(2.0)), 0.0, "counts a tie as 0"),
-    ("04-constant-model", 0.5 * 0.5 + 0.5 / (1 + np.exp(2.0)), 0.5 / (1 + np.exp(2.0)),
-     "half of the time"),
-    ("04-constant-model", 0.5 * 0.5 + 0.5 / (1 + np.exp(2.0)),
-     0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)), "Bayes accuracy"),
-    ("04-bayes-of-margins", 0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(-1.0)),
-     "mean margin"),
-    ("04-bayes-of-margins", 0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)), 0.5 / (1 + np.exp(-2.0)),
-     "either order"),
+    (
+        "04-constant-model",
+        0.5 * 0.5 + 0.5 / (1 + np.exp(2.0)),
+        0.5 / (1 + np.exp(2.0)),
+        "half of the time",
+    ),
+    (
+        "04-constant-model",
+        0.5 * 0.5 + 0.5 / (1 + np.exp(2.0)),
+        0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)),
+        "Bayes accuracy",
+    ),
+    (
+        "04-bayes-of-margins",
+        0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)),
+        1 / (1 + np.exp(-1.0)),
+        "mean margin",
+    ),
+    (
+        "04-bayes-of-margins",
+        0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)),
+        0.5 / (1 + np.exp(-2.0)),
+        "either order",
+    ),
     ("01-three-to-one", np.log(3), 3.0, "not the odds"),
     ("04-above-the-ceiling", "c", "a", "r*"),
     ("04-above-the-ceiling", "c", "b", "never saw"),
@@ -78,12 +134,20 @@ CASES = [
     ("07-shifted-reward", 0.0, 10.0, "Z(x)"),
     ("07-first-dpo-loss", np.log(2), 0.5, "probability"),
     ("07-largest-kl", "a", "c", "expensive"),
-    ("08-trl-reward-loss", lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
-     lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=None if m is None else -m,
-                                    center_coef=c or 0.0), "subtracted"),
-    ("08-trl-reward-loss", lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
-     lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m) + (c or 0.0) * ((r_c - r_r) ** 2).mean(),
-     "not its difference"),
+    (
+        "08-trl-reward-loss",
+        lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
+        lambda r_c, r_r, m, c: bt_loss(
+            r_c, r_r, margin=None if m is None else -m, center_coef=c or 0.0
+        ),
+        "subtracted",
+    ),
+    (
+        "08-trl-reward-loss",
+        lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
+        lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m) + (c or 0.0) * ((r_c - r_r) ** 2).mean(),
+        "not its difference",
+    ),
     ("08-pad-is-eos", 17, 18, "final <eos>"),
     ("08-gradient-inside-prompt", 0.0, -0.5, "chain rule"),
     ("08-gradient-inside-prompt", 0.0, np.log(2), "loss of a tie"),
@@ -92,11 +156,18 @@ CASES = [
     ("01-three-to-one", np.log(3), 1 / 3, "solve it for Δ"),
     ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), 0.0596, "Two signs are flipped"),
     ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), -0.2202, "not over its 4 rewards"),
-    ("08-trl-reward-loss", lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
-     lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0,
-                                    reduction="sum"), "not their sum"),
-    ("08-trl-reward-loss", lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
-     lambda r_c, r_r, m, c: bt_loss(r_c, r_r, center_coef=c or 0.0), "with and without margins"),
+    (
+        "08-trl-reward-loss",
+        lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
+        lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0, reduction="sum"),
+        "not their sum",
+    ),
+    (
+        "08-trl-reward-loss",
+        lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
+        lambda r_c, r_r, m, c: bt_loss(r_c, r_r, center_coef=c or 0.0),
+        "with and without margins",
+    ),
 ]
 
 
@@ -107,8 +178,9 @@ def test_the_overflow_hint_does_not_name_the_function_that_answers_it():
 
 
 @pytest.mark.parametrize(("task_id", "right", "wrong", "hint_word"), CASES)
-def test_a_checker_accepts_the_right_answer_and_hints_at_a_wrong_one(task_id, right, wrong,
-                                                                    hint_word):
+def test_a_checker_accepts_the_right_answer_and_hints_at_a_wrong_one(
+    task_id, right, wrong, hint_word
+):
     assert tasks.check(task_id, right).status == "right"
     verdict = tasks.check(task_id, wrong)
     assert verdict.status == "wrong"
@@ -125,8 +197,7 @@ def test_every_task_is_exercised_by_a_case():  # lesson 06's: in test_lesson06.p
 
 @pytest.mark.parametrize("task_id", sorted(TASKS))
 def test_an_untouched_answer_is_not_answered_yet(task_id):
-    def stub(*args):
-        ...  # an untouched code cell
+    def stub(*args): ...  # an untouched code cell
 
     for untouched in (..., None, stub):
         if untouched is stub and not isinstance(TASKS[task_id], tasks.CodeTask):
@@ -140,8 +211,7 @@ def test_an_unknown_task_id_is_an_error_naming_it():
         tasks.check("nope", 1.0)
 
 
-def _stub_with_a_comment(r_chosen, r_rejected):
-    ...  # your code
+def _stub_with_a_comment(r_chosen, r_rejected): ...  # your code
 
 
 def _no_return(r_chosen, r_rejected):
@@ -170,15 +240,21 @@ FORMS = [
     ("03-torch-loss", _stub_with_a_comment, "unanswered", "not answered yet"),
     ("03-torch-loss", lambda c, r: "loss", "wrong", "it should return one number"),
     ("03-torch-loss", lambda c, r: -F.logsigmoid(c - r), "wrong", "array of shape (2,)"),
-    ("08-trl-reward-loss", lambda r_c, r_r, m, c: -F.logsigmoid(r_c - r_r - m).mean(), "wrong",
-     "can be None"),
+    (
+        "08-trl-reward-loss",
+        lambda r_c, r_r, m, c: -F.logsigmoid(r_c - r_r - m).mean(),
+        "wrong",
+        "can be None",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("task_id", "answer", "status", "words"), FORMS,
-                         ids=[f"{t}-{i}" for i, (t, *_) in enumerate(FORMS)])
-def test_every_plausible_answer_form_gets_one_line_and_no_traceback(task_id, answer, status,
-                                                                    words):
+@pytest.mark.parametrize(
+    ("task_id", "answer", "status", "words"),
+    FORMS,
+    ids=[f"{t}-{i}" for i, (t, *_) in enumerate(FORMS)],
+)
+def test_every_plausible_answer_form_gets_one_line_and_no_traceback(task_id, answer, status, words):
     verdict = tasks.check(task_id, answer)
     assert verdict.status == status, verdict
     assert words in verdict.message
@@ -218,15 +294,25 @@ def test_the_torch_loss_checker_accepts_every_right_answer_lesson_03_teaches(ans
     assert tasks.check("03-torch-loss", answer).status == "right"
 
 
-@pytest.mark.parametrize(("answer", "named", "not_named"), [
-    (lambda c, r: 1.1 * -F.logsigmoid(c - r).mean(), [], ["other way round", "sum", "finite"]),
-    (lambda c, r: -F.logsigmoid(r - c).mean(), ["other way round"], ["sum of the pair"]),
-    (lambda c, r: -F.logsigmoid(c - r).sum(), ["sum of the pair"], ["other way round"]),
-    (lambda c, r: -torch.log(torch.sigmoid(c - r)).mean(), ["finite"], ["other way round", "sum"]),
-    (lambda c, r: F.logsigmoid(c - r).mean(), ["its negative"], ["other way round", "clamps"]),
-    (lambda c, r: F.binary_cross_entropy(torch.sigmoid(c - r), torch.ones_like(c)), ["clamps"],
-     ["other way round", "its negative", "finite"]),
-])
+@pytest.mark.parametrize(
+    ("answer", "named", "not_named"),
+    [
+        (lambda c, r: 1.1 * -F.logsigmoid(c - r).mean(), [], ["other way round", "sum", "finite"]),
+        (lambda c, r: -F.logsigmoid(r - c).mean(), ["other way round"], ["sum of the pair"]),
+        (lambda c, r: -F.logsigmoid(c - r).sum(), ["sum of the pair"], ["other way round"]),
+        (
+            lambda c, r: -torch.log(torch.sigmoid(c - r)).mean(),
+            ["finite"],
+            ["other way round", "sum"],
+        ),
+        (lambda c, r: F.logsigmoid(c - r).mean(), ["its negative"], ["other way round", "clamps"]),
+        (
+            lambda c, r: F.binary_cross_entropy(torch.sigmoid(c - r), torch.ones_like(c)),
+            ["clamps"],
+            ["other way round", "its negative", "finite"],
+        ),
+    ],
+)
 def test_a_code_hint_names_only_the_mistake_the_answer_makes(answer, named, not_named):
     verdict = tasks.check("03-torch-loss", answer)
     assert verdict.status == "wrong"
@@ -242,17 +328,21 @@ def test_each_lesson_has_three_tasks_with_a_reveal_and_runs_them_unanswered(path
     nb = nbformat.read(path, as_version=4)
     lesson = path.name[:2]
     cells = nb.cells
-    task_cells = [i for i, c in enumerate(cells) if "your-turn" in c.metadata.get("tags", [])
-                  and c.cell_type == "code"]
+    task_cells = [
+        i
+        for i, c in enumerate(cells)
+        if "your-turn" in c.metadata.get("tags", []) and c.cell_type == "code"
+    ]
     assert len(task_cells) >= 3, f"{path.name}: {len(task_cells)} your-turn code cells"
     for i in task_cells:
         ids = CHECK_CALL.findall(cells[i].source)
         assert len(ids) == 1 and ids[0].startswith(lesson + "-"), cells[i].source
         assert ids[0] in TASKS
-        outputs = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
-                          for o in cells[i].outputs)
+        outputs = "".join(
+            o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in cells[i].outputs
+        )
         assert f"{ids[0]}: not answered yet" in outputs, f"{ids[0]} is committed answered"
-        reveal = next((c for c in cells[i + 1:] if c.cell_type == "markdown"), None)
+        reveal = next((c for c in cells[i + 1 :] if c.cell_type == "markdown"), None)
         assert reveal is not None and "<details>" in reveal.source and "</details>" in reveal.source
 
 
@@ -261,7 +351,7 @@ def _states(text: str, value: float) -> bool:
     for match in re.finditer(r"[-−]?\d+(?:\.(\d+))?", text):
         written = float(match.group(0).replace("−", "-"))
         decimals = len(match.group(1) or "")
-        if abs(written - value) <= 0.5 * 10.0 ** -decimals + 1e-12:
+        if abs(written - value) <= 0.5 * 10.0**-decimals + 1e-12:
             return True
     return False
 
@@ -273,8 +363,8 @@ def test_each_reveal_states_the_answer_its_checker_accepts(path):
         if "your-turn" not in cell.metadata.get("tags", []) or cell.cell_type != "code":
             continue
         task = tasks.task_by_id(CHECK_CALL.findall(cell.source)[0])
-        reveal = next(c for c in cells[i + 1:] if c.cell_type == "markdown").source
-        reveal = reveal[reveal.index("<details>"):reveal.index("</details>")]
+        reveal = next(c for c in cells[i + 1 :] if c.cell_type == "markdown").source
+        reveal = reveal[reveal.index("<details>") : reveal.index("</details>")]
         if isinstance(task, tasks.NumberTask):
             assert _states(reveal, task.answer), (task.id, reveal)
         elif isinstance(task, tasks.ChoiceTask):
@@ -312,23 +402,33 @@ def _printed_above(path: Path, task_id: str) -> list[str]:
             return hits
         for out in cell.get("outputs", []):
             text = out.get("text", "") or out.get("data", {}).get("text/plain", "")
-            hits += [v for v in OUTPUT_NUMBER.findall(text)
-                     if abs(abs(float(v)) - abs(task.answer)) <= task.tolerance]
+            hits += [
+                v
+                for v in OUTPUT_NUMBER.findall(text)
+                if abs(abs(float(v)) - abs(task.answer)) <= task.tolerance
+            ]
     raise AssertionError(f"{task_id} is not asked in {path.name}")
 
 
-@pytest.mark.parametrize(("path", "task_id"), _number_tasks_asked(),
-                         ids=lambda value: value if isinstance(value, str) else value.stem)
+@pytest.mark.parametrize(
+    ("path", "task_id"),
+    _number_tasks_asked(),
+    ids=lambda value: value if isinstance(value, str) else value.stem,
+)
 def test_no_number_task_has_its_answer_printed_above_it(path, task_id):
     assert _printed_above(path, task_id) == [], (
-        f"{path.name}: the answer of {task_id} is printed above the task")
+        f"{path.name}: the answer of {task_id} is printed above the task"
+    )
 
 
 def test_the_answer_above_check_finds_a_printed_answer(tmp_path):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("print(x)", outputs=[
-        nbformat.v4.new_output("stream", text="loss 1.3133 and 0.5\n")]),
-        nbformat.v4.new_code_cell('tasks.check("01-pair-loss", my_loss)')]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "print(x)", outputs=[nbformat.v4.new_output("stream", text="loss 1.3133 and 0.5\n")]
+        ),
+        nbformat.v4.new_code_cell('tasks.check("01-pair-loss", my_loss)'),
+    ]
     path = tmp_path / "01_x.ipynb"
     nbformat.write(nb, path)
     assert _printed_above(path, "01-pair-loss") == ["1.3133"]

@@ -170,8 +170,15 @@ def _environment_variables() -> dict[str, str]:
 
 
 def _bubblewrap(command: list[str], readable: list[str], writable: list[str]) -> list[str]:
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-            "--cap-drop", "ALL"]
+    args = [
+        "bwrap",
+        "--unshare-all",
+        "--die-with-parent",
+        "--new-session",
+        "--clearenv",
+        "--cap-drop",
+        "ALL",
+    ]
     for name, value in _environment_variables().items():
         args += ["--setenv", name, value]
     # The fresh /tmp first: a read-only path under the host's /tmp (a checkout and its .venv
@@ -224,7 +231,7 @@ SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "arm64": 41}  # the call's numbe
 
 
 def _mount(libc: ctypes.CDLL, source: str | None, target: str, kind: str | None, flags: int):
-    enc = (lambda s: None if s is None else s.encode())  # noqa: E731
+    enc = lambda s: None if s is None else s.encode()  # noqa: E731
     if libc.mount(enc(source), enc(target), enc(kind), flags, None) != 0:
         errno = ctypes.get_errno()
         raise OSError(errno, f"mount {source} on {target}: {os.strerror(errno)}")

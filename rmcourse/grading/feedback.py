@@ -255,6 +255,8 @@ def install_failed_note(result: StepResult) -> str:
         f"0 points: the grader's checks did not start in the kernel ({why[:MESSAGE_CHARS]}); "
         "not your doing: the instructor grades this notebook again."
     )
+
+
 UNANSWERED_NOTE = "0 points: not answered (solution cell missing or still the stub)."
 
 

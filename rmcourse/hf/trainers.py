@@ -110,8 +110,8 @@ def dpo_trainer(
     config: HFTrainConfig,
     output_dir: str | None = None,
 ) -> DPOTrainer:
-    """A ``DPOTrainer`` (sigmoid loss, ``beta = config.beta``) for ``policy`` against ``reference``.
-    """
+    """A ``DPOTrainer`` (sigmoid loss, ``beta = config.beta``) for ``policy`` against
+    ``reference``."""
     args = DPOConfig(
         **_common_args(config, output_dir),
         beta=config.beta,

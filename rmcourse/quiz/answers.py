@@ -42,9 +42,7 @@ def check_question(question: Question, answer: str | Sequence[str] | float) -> F
         return _check_numeric(question, answer)
     if question.kind == "choice":
         if not isinstance(answer, str):
-            raise TypeError(
-                f"question {question.id!r} takes one option key (str), got {answer!r}"
-            )
+            raise TypeError(f"question {question.id!r} takes one option key (str), got {answer!r}")
         option = question.option(answer)
         verdict = "Correct." if answer == question.answer else "Not quite."
         return Feedback(answer == question.answer, f"{verdict} {option.feedback}")
@@ -82,10 +80,14 @@ def _check_numeric(question: Question, answer: str | Sequence[str] | float) -> F
     tol = float(question.tolerance)  # type: ignore[arg-type]
     off = abs(value - target)
     if off <= tol:
-        right = next(o for o in question.options
-                     if o.value is not None and abs(o.value - target) <= tol)
-        return Feedback(True, f"Correct: {value:g} is {off:.4f} from {target:.4f}, within the "
-                              f"tolerance {tol:g}. {right.feedback}")
+        right = next(
+            o for o in question.options if o.value is not None and abs(o.value - target) <= tol
+        )
+        return Feedback(
+            True,
+            f"Correct: {value:g} is {off:.4f} from {target:.4f}, within the "
+            f"tolerance {tol:g}. {right.feedback}",
+        )
     side = "high" if value > target else "low"
     message = f"Not quite: {value:g} is {off:.4f} too {side}."
     for option in question.options:

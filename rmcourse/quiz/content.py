@@ -227,14 +227,14 @@ def _build_option(raw: Mapping[str, Any], opt: Mapping[str, Any], fill: Filler) 
         local, numbers = pair_numbers(r_w, r_l)
         option_fill = fill.with_values(local)
         text = option_fill(opt.get("text", f"r(x, y_w) = {r_w:g}, r(x, y_l) = {r_l:g}"), where)
-        return Option(opt["key"], text, numbers + option_fill(opt["feedback"], where),
-                      rewards=(r_w, r_l))
+        return Option(
+            opt["key"], text, numbers + option_fill(opt["feedback"], where), rewards=(r_w, r_l)
+        )
     if "formula" in opt:
         value = formula_value(raw, opt["formula"])
         text = f"{value:.4f} ({opt['formula'].replace('_', ' ')})"
         return Option(opt["key"], text, fill(opt["feedback"], where), value=value)
     return Option(opt["key"], fill(opt["text"], where), fill(opt["feedback"], where))
-
 
 
 SCENARIOS: tuple[str, ...] = tuple(_read_json("questions.json")["scenarios"])

@@ -29,14 +29,19 @@ class Explorer:
     'loss = 1.7014'
     """
 
-    def __init__(self, r_chosen: float = 1.0, r_rejected: float = 0.0,
-                 limit: float = 6.0) -> None:
+    def __init__(self, r_chosen: float = 1.0, r_rejected: float = 0.0, limit: float = 6.0) -> None:
         for name, value in (("r_chosen", r_chosen), ("r_rejected", r_rejected)):
             if not -limit <= finite_number(value, name) <= limit:
                 raise ValueError(f"{name}={value!r} is outside the slider range ±{limit:g}")
-        slider = dict(min=-limit, max=limit, step=0.1, continuous_update=True,
-                      readout_format=".1f", style={"description_width": "initial"},
-                      layout=widgets.Layout(width="420px"))
+        slider = dict(
+            min=-limit,
+            max=limit,
+            step=0.1,
+            continuous_update=True,
+            readout_format=".1f",
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="420px"),
+        )
         self.chosen = widgets.FloatSlider(value=r_chosen, description="r(x, y_w)", **slider)
         self.rejected = widgets.FloatSlider(value=r_rejected, description="r(x, y_l)", **slider)
         self.readout = widgets.HTML()
@@ -45,8 +50,9 @@ class Explorer:
         self._figure = LossCurveFigure(2 * limit)
         for s in (self.chosen, self.rejected):
             s.observe(self._update, names="value")
-        self.widget = widgets.VBox([hide_static_style(), self.chosen, self.rejected,
-                                    self.readout, self.plot])
+        self.widget = widgets.VBox(
+            [hide_static_style(), self.chosen, self.rejected, self.readout, self.plot]
+        )
         self.widget.add_class("rmcourse-explorer")
         self._update()
 
@@ -55,16 +61,22 @@ class Explorer:
         r_w, r_l = [self.chosen.value], [self.rejected.value]
         margin = self.chosen.value - self.rejected.value
         g_w, g_l = bt_loss_grad(r_w, r_l)
-        return {"margin": margin, "sigmoid": float(np.exp(log_sigmoid(margin))),
-                "loss": bt_loss(r_w, r_l), "grad_chosen": float(g_w[0]),
-                "grad_rejected": float(g_l[0])}
+        return {
+            "margin": margin,
+            "sigmoid": float(np.exp(log_sigmoid(margin))),
+            "loss": bt_loss(r_w, r_l),
+            "grad_chosen": float(g_w[0]),
+            "grad_rejected": float(g_l[0]),
+        }
 
     def readout_text(self) -> str:
         """The readout line, as shown under the sliders."""
         v = self.values()
-        return (f"Δ = {v['margin']:.3f} · σ(Δ) = {v['sigmoid']:.4f} · loss = {v['loss']:.4f} · "
-                f"∂L/∂r(x, y_w) = {v['grad_chosen']:.4f} · "
-                f"∂L/∂r(x, y_l) = {v['grad_rejected']:.4f}")
+        return (
+            f"Δ = {v['margin']:.3f} · σ(Δ) = {v['sigmoid']:.4f} · loss = {v['loss']:.4f} · "
+            f"∂L/∂r(x, y_w) = {v['grad_chosen']:.4f} · "
+            f"∂L/∂r(x, y_l) = {v['grad_rejected']:.4f}"
+        )
 
     def to_html(self) -> str:
         """A static table of the loss and gradient at a few margins, and the current plot."""
@@ -72,16 +84,22 @@ class Explorer:
         rows = "".join(
             f"<tr><td>{m:g}</td><td>{np.exp(log_sigmoid(m)):.4f}</td>"
             f"<td>{bt_loss([m], [0.0]):.4f}</td><td>{bt_loss_grad([m], [0.0])[0][0]:.4f}</td></tr>"
-            for m in margins)
+            for m in margins
+        )
         # the course site's script rebuilds the sliders from these attributes
-        sliders = (f"data-r-chosen='{self.chosen.value:g}' "
-                   f"data-r-rejected='{self.rejected.value:g}' data-min='{self.chosen.min:g}' "
-                   f"data-max='{self.chosen.max:g}' data-step='{self.chosen.step:g}'")
-        return (f"<div class='rmcourse-explorer-static' {sliders}>"
-                "<p><i>Run the notebook to move the sliders.</i> The loss of one pair at a few "
-                "margins:</p><table><tr><th>Δ</th><th>σ(Δ)</th><th>loss −log σ(Δ)</th>"
-                f"<th>∂L/∂r(x, y_w)</th></tr>{rows}</table>"
-                + img_tag(self.plot.value, "pair loss against the margin") + "</div>")
+        sliders = (
+            f"data-r-chosen='{self.chosen.value:g}' "
+            f"data-r-rejected='{self.rejected.value:g}' data-min='{self.chosen.min:g}' "
+            f"data-max='{self.chosen.max:g}' data-step='{self.chosen.step:g}'"
+        )
+        return (
+            f"<div class='rmcourse-explorer-static' {sliders}>"
+            "<p><i>Run the notebook to move the sliders.</i> The loss of one pair at a few "
+            "margins:</p><table><tr><th>Δ</th><th>σ(Δ)</th><th>loss −log σ(Δ)</th>"
+            f"<th>∂L/∂r(x, y_w)</th></tr>{rows}</table>"
+            + img_tag(self.plot.value, "pair loss against the margin")
+            + "</div>"
+        )
 
     def _update(self, _: object = None) -> None:
         self.readout.value = f"<code>{html.escape(self.readout_text())}</code>"

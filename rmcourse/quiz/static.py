@@ -46,38 +46,51 @@ def question_text(question: Question) -> str:
 def question_html(question: Question) -> str:
     """One question as HTML: title, prompt, its log figure, options; the answer behind a toggle."""
     q = question
-    parts = [f"<div class='rmcourse-question-static' data-question-id='{q.id}' "
-             f"style='border-top: 1px solid #d0d7de; margin-top: 8px'>"
-             f"{question_header_html(q, live=False)}"]
+    parts = [
+        f"<div class='rmcourse-question-static' data-question-id='{q.id}' "
+        f"style='border-top: 1px solid #d0d7de; margin-top: 8px'>"
+        f"{question_header_html(q, live=False)}"
+    ]
     if q.log is not None:
         parts.append(img_tag(log_figure_png(q), f"training log of {q.id}"))
     if q.kind == "numeric":
         answer = f"<p><b>Answer:</b> {q.answer:.4f} (accepted within ± {q.tolerance:g})</p>"
-        notes = "".join(f"<li>{html.escape(o.text)}: {html.escape(o.feedback)}</li>"
-                        for o in q.options)
+        notes = "".join(
+            f"<li>{html.escape(o.text)}: {html.escape(o.feedback)}</li>" for o in q.options
+        )
         answer += f"<p>Values you may get and why:</p><ul>{notes}</ul>"
     else:
         items = "".join(f"<li>({o.key}) {html.escape(o.text)}</li>" for o in q.options)
         parts.append(f"<ul style='list-style:none'>{items}</ul>")
         keys = _answer_keys(q)
-        notes = "".join(f"<li>({o.key}) {'✔' if o.key in keys else '✘'} "
-                        f"{html.escape(o.feedback)}</li>" for o in q.options)
-        answer = (f"<p><b>Answer:</b> {', '.join(f'({k})' for k in keys)}</p>"
-                  f"<ul style='list-style:none'>{notes}</ul>")
-    parts.append(f"<details><summary>Show the answer</summary>{answer}"
-                 f"<p>{html.escape(q.explanation)}</p></details></div>")
+        notes = "".join(
+            f"<li>({o.key}) {'✔' if o.key in keys else '✘'} {html.escape(o.feedback)}</li>"
+            for o in q.options
+        )
+        answer = (
+            f"<p><b>Answer:</b> {', '.join(f'({k})' for k in keys)}</p>"
+            f"<ul style='list-style:none'>{notes}</ul>"
+        )
+    parts.append(
+        f"<details><summary>Show the answer</summary>{answer}"
+        f"<p>{html.escape(q.explanation)}</p></details></div>"
+    )
     return "".join(parts)
 
 
 def question_header_html(question: Question, live: bool) -> str:
     """Title and prompt; ``live`` adds how to answer with the widgets."""
     q = question
-    hints = {"multi_choice": " <i>(select every true statement, then Check)</i>",
-             "numeric": " <i>(type a number, then Enter or Check)</i>"}
+    hints = {
+        "multi_choice": " <i>(select every true statement, then Check)</i>",
+        "numeric": " <i>(type a number, then Enter or Check)</i>",
+    }
     hint = hints.get(q.kind, "") if live else ""
-    return (f"<h4 style='margin:4px 0'>{html.escape(q.title)}"
-            f" <small style='color:#57606a'>[{q.id}]</small></h4>"
-            f"<p style='margin:4px 0'>{html.escape(q.prompt)}{hint}</p>")
+    return (
+        f"<h4 style='margin:4px 0'>{html.escape(q.title)}"
+        f" <small style='color:#57606a'>[{q.id}]</small></h4>"
+        f"<p style='margin:4px 0'>{html.escape(q.prompt)}{hint}</p>"
+    )
 
 
 def feedback_html(question: Question, result: Feedback) -> str:

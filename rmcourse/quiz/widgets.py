@@ -99,8 +99,9 @@ class QuestionWidget:
         self.last: Feedback | None = None
         self.feedback = widgets.HTML("")
         self.feedback.add_class("rmcourse-feedback")
-        self.retry = widgets.Button(description="Try again", icon="undo",
-                                    layout=widgets.Layout(display="none"))
+        self.retry = widgets.Button(
+            description="Try again", icon="undo", layout=widgets.Layout(display="none")
+        )
         self.retry.add_class("rmcourse-retry")
         self.retry.on_click(lambda _: self.reset())
         self.input = self._make_input()
@@ -111,12 +112,21 @@ class QuestionWidget:
             self.check_button.on_click(lambda _: self._on_check())
         children = [widgets.HTML(question_header_html(question, live=True))]
         if question.log is not None:
-            children.append(widgets.Image(value=log_figure_png(question), format="png",
-                                          layout=widgets.Layout(max_width="760px")))
+            children.append(
+                widgets.Image(
+                    value=log_figure_png(question),
+                    format="png",
+                    layout=widgets.Layout(max_width="760px"),
+                )
+            )
         controls = [b for b in (self.check_button, self.retry) if b is not None]
         children += [self.input, widgets.HBox(controls), self.feedback]
-        self.box = widgets.VBox(children, layout=widgets.Layout(
-            border="1px solid #d0d7de", padding="6px 10px", margin="0 0 12px 0"))
+        self.box = widgets.VBox(
+            children,
+            layout=widgets.Layout(
+                border="1px solid #d0d7de", padding="6px 10px", margin="0 0 12px 0"
+            ),
+        )
         self.box.add_class("rmcourse-question")
         self.box.add_class(f"rmcourse-q-{question.id}")
         score.register(question.id)
@@ -154,21 +164,27 @@ class QuestionWidget:
         wide = widgets.Layout(width="auto")
         if q.kind == "choice":
             radio = widgets.RadioButtons(
-                options=[(f"({o.key}) {o.text}", o.key) for o in q.options], value=None,
-                layout=wide)
+                options=[(f"({o.key}) {o.text}", o.key) for o in q.options], value=None, layout=wide
+            )
             radio.observe(self._on_choice, names="value")
             return radio
         if q.kind == "multi_choice":
-            boxes = widgets.VBox([
-                widgets.Checkbox(value=False, description=f"({o.key}) {o.text}", indent=False,
-                                 layout=wide)
-                for o in q.options
-            ])
+            boxes = widgets.VBox(
+                [
+                    widgets.Checkbox(
+                        value=False, description=f"({o.key}) {o.text}", indent=False, layout=wide
+                    )
+                    for o in q.options
+                ]
+            )
             boxes.add_class("rmcourse-checkboxes")
             return boxes
-        text = widgets.Text(placeholder="type a number, e.g. 0.1234, then Enter",
-                            description="Your answer:", continuous_update=False,
-                            style={"description_width": "initial"})
+        text = widgets.Text(
+            placeholder="type a number, e.g. 0.1234, then Enter",
+            description="Your answer:",
+            continuous_update=False,
+            style={"description_width": "initial"},
+        )
         text.observe(self._on_text, names="value")
         return text
 
@@ -209,8 +225,9 @@ class QuizView:
         self.questions = {q.id: QuestionWidget(q, score) for q in questions}
         self.score = score
         self.score_label = score.label()
-        self.widget = widgets.VBox([hide_static_style(), self.score_label]
-                                   + [w.box for w in self.questions.values()])
+        self.widget = widgets.VBox(
+            [hide_static_style(), self.score_label] + [w.box for w in self.questions.values()]
+        )
         self.widget.add_class("rmcourse-quiz")
 
     def answer(self, question_id: str, value: str | list[str] | float) -> Feedback:

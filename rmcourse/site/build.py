@@ -67,8 +67,9 @@ class SiteSources:
         )
 
 
-def sphinx_config(static_dirs: Sequence[Path], lesson_questions: dict[str, list[str]]
-                  ) -> dict[str, Any]:
+def sphinx_config(
+    static_dirs: Sequence[Path], lesson_questions: dict[str, list[str]]
+) -> dict[str, Any]:
     """The Sphinx configuration of the site (no ``conf.py``: these are passed as overrides)."""
     return {
         "project": "rmcourse",
@@ -152,7 +153,8 @@ def _write_pages(sources: SiteSources, src: Path) -> None:
         extra.append("grading")
     if sources.solutions is not None:
         (src / "exercises.md").write_text(
-            pages.exercises_page(_exercises(sources.solutions)), encoding="utf-8")
+            pages.exercises_page(_exercises(sources.solutions)), encoding="utf-8"
+        )
         extra.append("exercises")
     (src / "index.md").write_text(pages.landing_page(readme, names, extra), encoding="utf-8")
 
@@ -184,8 +186,18 @@ def _run_sphinx(src: Path, out: Path, doctrees: Path, config: dict[str, Any]) ->
 
     status, warnings = io.StringIO(), io.StringIO()
     with patch_docutils(None), docutils_namespace():
-        app = Sphinx(str(src), None, str(out), str(doctrees), "html", confoverrides=config,
-                     status=status, warning=warnings, freshenv=True, warningiserror=True)
+        app = Sphinx(
+            str(src),
+            None,
+            str(out),
+            str(doctrees),
+            "html",
+            confoverrides=config,
+            status=status,
+            warning=warnings,
+            freshenv=True,
+            warningiserror=True,
+        )
         app.build(force_all=True)
     if app.statuscode != 0 or warnings.getvalue().strip():
         report = strip_colors(warnings.getvalue())

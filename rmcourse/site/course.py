@@ -56,8 +56,9 @@ def build_course(notebook_dir: Path, out_dir: Path, timeout: int = 600) -> int:
         executed.append(executed_dir / path.name)
         print(f"executed {path.name}  ({time.perf_counter() - start:.1f} s)")
     if failed:
-        print(f"{len(failed)} lesson(s) failed: {', '.join(failed)}; no site built",
-              file=sys.stderr)
+        print(
+            f"{len(failed)} lesson(s) failed: {', '.join(failed)}; no site built", file=sys.stderr
+        )
         return 1
     start = time.perf_counter()
     root = Path(notebook_dir).resolve().parent

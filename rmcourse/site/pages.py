@@ -107,9 +107,13 @@ def landing_page(readme: str | None, lessons: Sequence[str], extra_pages: Sequen
     parts = [local_links(head.strip(), {}), ""]
     if "Syllabus" in sections:
         syllabus = _LESSON_NAME.sub(
-            lambda m: (f"[{m.group(1)}](lessons/{m.group(1)}.ipynb)"
-                       if m.group(1) in lessons else m.group(0)),
-            local_links(sections["Syllabus"], {}))
+            lambda m: (
+                f"[{m.group(1)}](lessons/{m.group(1)}.ipynb)"
+                if m.group(1) in lessons
+                else m.group(0)
+            ),
+            local_links(sections["Syllabus"], {}),
+        )
         parts += ["## Syllabus", "", syllabus.strip(), ""]
     parts += [
         "## How to use this site",
@@ -189,8 +193,13 @@ def exercises_page(assignments: Sequence[tuple[str, Sequence[tuple[str, str, flo
     ]
     for name, exercises in assignments:
         points = sum(p for *_, p in exercises)
-        parts += ["", f"## `{name}` ({points:g} points)", "",
-                  "| exercise | write | points |", "|---|---|---|"]
+        parts += [
+            "",
+            f"## `{name}` ({points:g} points)",
+            "",
+            "| exercise | write | points |",
+            "|---|---|---|",
+        ]
         parts += [f"| `{grade_id}` | `{names}` | {p:g} |" for grade_id, names, p in exercises]
     return "\n".join(parts) + "\n"
 

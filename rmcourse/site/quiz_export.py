@@ -54,14 +54,20 @@ def question_data(question: Question) -> dict[str, Any]:
         "options": [{"key": o.key, "text": o.text} for o in q.options],
     }
     if q.kind == "numeric":
-        right = next(o for o in q.options
-                     if o.value is not None and abs(o.value - float(q.answer)) <= q.tolerance)
+        right = next(
+            o
+            for o in q.options
+            if o.value is not None and abs(o.value - float(q.answer)) <= q.tolerance
+        )
         data.update(
             answer=float(q.answer),
             tolerance=float(q.tolerance),
             right_feedback=right.feedback,
-            mistakes=[{"value": o.value, "feedback": o.feedback}
-                      for o in q.options if o.value is not None and o is not right],
+            mistakes=[
+                {"value": o.value, "feedback": o.feedback}
+                for o in q.options
+                if o.value is not None and o is not right
+            ],
         )
         return data
     data["responses"] = {",".join(keys): _verdict(q, keys) for keys in _answers(q)}

@@ -70,8 +70,9 @@ def _package_tasks() -> tuple[tuple[str, Task], ...]:
         except json.JSONDecodeError as err:
             raise ValueError(f"{source}: not valid JSON: {err}") from None
         if isinstance(content, Mapping) and content.get("lesson") != entry.name[:2]:
-            raise ValueError(f"{source}: lesson {content.get('lesson')!r} does not match the "
-                             "file's name")
+            raise ValueError(
+                f"{source}: lesson {content.get('lesson')!r} does not match the file's name"
+            )
         for task_id, task in parse_lesson(content, source).items():
             if task_id in found:
                 raise ValueError(f"{source}: task {task_id!r}: the id is used in another file")
@@ -112,17 +113,23 @@ def _number_task(raw: Mapping[str, Any]) -> NumberTask:
     for i, mistake in enumerate(raw.get("mistakes", [])):
         value = _number(mistake["value"], f"mistakes/{i}/value")
         if abs(value - answer) <= tolerance:
-            raise _Bad(f"mistakes/{i}/value", f"{value:g} is within the tolerance {tolerance:g} "
-                       f"of the answer {answer:g}, so its hint would never be shown")
+            raise _Bad(
+                f"mistakes/{i}/value",
+                f"{value:g} is within the tolerance {tolerance:g} "
+                f"of the answer {answer:g}, so its hint would never be shown",
+            )
         mistakes.append((value, mistake["hint"]))
-    return NumberTask(raw["id"], answer=answer, hint=raw["hint"], mistakes=tuple(mistakes),
-                      tolerance=tolerance)
+    return NumberTask(
+        raw["id"], answer=answer, hint=raw["hint"], mistakes=tuple(mistakes), tolerance=tolerance
+    )
 
 
 def _choice_task(raw: Mapping[str, Any]) -> ChoiceTask:
     if raw["answer"] in raw["hints"]:
-        raise _Bad(f"hints/{raw['answer']}", "the answer's option has a hint; only the wrong "
-                   "options have one")
+        raise _Bad(
+            f"hints/{raw['answer']}",
+            "the answer's option has a hint; only the wrong options have one",
+        )
     return ChoiceTask(raw["id"], answer=raw["answer"], hints=dict(raw["hints"]))
 
 
@@ -137,8 +144,14 @@ def _code_task(raw: Mapping[str, Any]) -> CodeTask:
         _takes(wrong, raw["probes"][0], options, f"mistakes/{i}/options")
         mistakes.append((partial(wrong, **options) if options else wrong, mistake["hint"]))
     probes = Probes(raw["probes"], raw.get("inputs", "numpy"))
-    return CodeTask(raw["id"], reference=reference, probes=probes, mistakes=tuple(mistakes),
-                    nonfinite_hint=raw.get("nonfinite_hint", ""), rtol=raw.get("rtol", 1e-9))
+    return CodeTask(
+        raw["id"],
+        reference=reference,
+        probes=probes,
+        mistakes=tuple(mistakes),
+        nonfinite_hint=raw.get("nonfinite_hint", ""),
+        rtol=raw.get("rtol", 1e-9),
+    )
 
 
 _BUILDERS = {"number": _number_task, "choice": _choice_task, "function": _code_task}
@@ -161,8 +174,11 @@ def _takes(function: Any, probe: list[Any], options: Mapping[str, Any], field: s
     try:
         inspect.signature(function).bind(*probe, **options)
     except TypeError as err:
-        raise _Bad(field, f"the function does not take {len(probe)} arguments with options "
-                   f"{dict(options)}: {err}") from None
+        raise _Bad(
+            field,
+            f"the function does not take {len(probe)} arguments with options "
+            f"{dict(options)}: {err}",
+        ) from None
 
 
 @lru_cache(maxsize=1)

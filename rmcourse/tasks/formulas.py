@@ -79,11 +79,15 @@ def _value(node: ast.AST, formula: str) -> Any:
             return _value(value, formula)[index]
         case ast.Call(func=ast.Name(id=name), args=args, keywords=[]):
             if name not in NAMES:
-                raise ValueError(f"{formula!r}: {name} is not one of the functions a formula may "
-                                 f"call: {sorted(NAMES)}")
+                raise ValueError(
+                    f"{formula!r}: {name} is not one of the functions a formula may "
+                    f"call: {sorted(NAMES)}"
+                )
             return NAMES[name](*(_value(arg, formula) for arg in args))
-    raise ValueError(f"{formula!r}: {ast.unparse(node)!r} is not allowed; a formula has numbers, "
-                     f"lists, + - * / **, [integer] and calls of {sorted(NAMES)}")
+    raise ValueError(
+        f"{formula!r}: {ast.unparse(node)!r} is not allowed; a formula has numbers, "
+        f"lists, + - * / **, [integer] and calls of {sorted(NAMES)}"
+    )
 
 
 def _array(value: Any) -> Any:

@@ -63,8 +63,16 @@ def _clamped_log_loss(r_chosen: Any, r_rejected: Any) -> float:
     return float(np.mean(np.minimum(-log_sigmoid(delta), 100.0)))
 
 
-def _trl_reward_loss(r_c: Any, r_r: Any, m: Any, c: Any, *, margin_sign: float = -1.0,
-                     centre: str = "mean-sum", reduce: str = "mean") -> float:
+def _trl_reward_loss(
+    r_c: Any,
+    r_r: Any,
+    m: Any,
+    c: Any,
+    *,
+    margin_sign: float = -1.0,
+    centre: str = "mean-sum",
+    reduce: str = "mean",
+) -> float:
     """TRL's reward loss (the defaults), or one of its plausible misreadings: ``margin_sign``
     +1 (margin added) or 0 (margin ignored), ``centre`` the square of another quantity,
     ``reduce="sum"`` (pair losses summed)."""
@@ -73,9 +81,12 @@ def _trl_reward_loss(r_c: Any, r_r: Any, m: Any, c: Any, *, margin_sign: float =
     loss = float(getattr(np, reduce)(-log_sigmoid(logits)))
     if c is None:
         return loss
-    square = {"mean-sum": np.mean((r_c + r_r) ** 2), "sum-sum": np.sum((r_c + r_r) ** 2),
-              "mean-diff": np.mean((r_c - r_r) ** 2),
-              "each": np.mean(r_c ** 2 + r_r ** 2)}[centre]
+    square = {
+        "mean-sum": np.mean((r_c + r_r) ** 2),
+        "sum-sum": np.sum((r_c + r_r) ** 2),
+        "mean-diff": np.mean((r_c - r_r) ** 2),
+        "each": np.mean(r_c**2 + r_r**2),
+    }[centre]
     return loss + c * float(square)
 
 

@@ -81,16 +81,20 @@ class NumberTask:
         needed = self.decimals_needed
         if 1 <= decimals < needed and _rounds_to(self.answer, value, decimals):
             if any(_rounds_to(wrong, value, decimals) for wrong, _ in self.mistakes):
-                return False, (f"{value:.{decimals}f} has too few decimals to tell the right "
-                               f"answer from a wrong one: give {needed} decimals.")
-            return False, (f"right to the {decimals} decimal{'s' * (decimals > 1)} you gave; "
-                           f"give {needed} decimals (answers within ±{self.tolerance:g} count).")
+                return False, (
+                    f"{value:.{decimals}f} has too few decimals to tell the right "
+                    f"answer from a wrong one: give {needed} decimals."
+                )
+            return False, (
+                f"right to the {decimals} decimal{'s' * (decimals > 1)} you gave; "
+                f"give {needed} decimals (answers within ±{self.tolerance:g} count)."
+            )
         return False, f"not quite. {self.hint} (Answers within ±{self.tolerance:g} count.)"
 
     @property
     def decimals_needed(self) -> int:
         """The fewest decimals whose rounding error (half a unit) stays within the tolerance."""
-        return next(d for d in range(16) if 0.5 * 10.0 ** -d <= self.tolerance + 1e-15)
+        return next(d for d in range(16) if 0.5 * 10.0**-d <= self.tolerance + 1e-15)
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,9 @@ class ChoiceTask:
     def judge(self, answer: Any) -> tuple[bool | None, str]:
         keys = ", ".join(f'"{k}"' for k in sorted([*self.hints, self.answer]))
         if not isinstance(answer, str):
-            raise _Invalid(f"expects the letter of one option ({keys}), in quotes; "
-                           f"got {_describe(answer)}")
+            raise _Invalid(
+                f"expects the letter of one option ({keys}), in quotes; got {_describe(answer)}"
+            )
         key = answer.strip().strip("()").strip().lower()
         if key == self.answer:
             return True, "right."
@@ -135,8 +140,10 @@ class CodeTask:
 
     def judge(self, answer: Any) -> tuple[bool | None, str]:
         if not callable(answer):
-            raise _Invalid(f"expects a function; got {_describe(answer)}. Pass the function "
-                           "itself (its name, without calling it).")
+            raise _Invalid(
+                f"expects a function; got {_describe(answer)}. Pass the function "
+                "itself (its name, without calling it)."
+            )
         if _is_stub(answer):
             return None, UNANSWERED
         for args in self.probes:
@@ -151,25 +158,33 @@ class CodeTask:
                     text += ". Some arguments can be None: handle that case."
                 return False, text
             if result is None:
-                return False, ("your function returned None: it needs a `return` statement "
-                               "that gives back the result.")
+                return False, (
+                    "your function returned None: it needs a `return` statement "
+                    "that gives back the result."
+                )
             if result is Ellipsis:
                 return None, UNANSWERED
             got, rtol = _as_float_array(result, self.rtol)
             want = np.asarray(as_numpy(self.reference(*args)), dtype=float)
             if got is None:
-                return False, (f"your function returned {_describe(result)}; it should return "
-                               f"{_describe_shape(want.shape)}.")
+                return False, (
+                    f"your function returned {_describe(result)}; it should return "
+                    f"{_describe_shape(want.shape)}."
+                )
             if got.size == want.size == 1:
                 got = got.reshape(want.shape)
             if got.shape != want.shape:
-                return False, (f"not quite: on {_show_args(args)} your function returned "
-                               f"{_describe_shape(got.shape)}; it should return "
-                               f"{_describe_shape(want.shape)}.")
+                return False, (
+                    f"not quite: on {_show_args(args)} your function returned "
+                    f"{_describe_shape(got.shape)}; it should return "
+                    f"{_describe_shape(want.shape)}."
+                )
             if _close(got, want, rtol):
                 continue
-            text = (f"not quite: on {_show_args(args)} your function returned {_show(got)}; "
-                    f"the right value is {_show(want)}.")
+            text = (
+                f"not quite: on {_show_args(args)} your function returned {_show(got)}; "
+                f"the right value is {_show(want)}."
+            )
             if np.all(np.isfinite(want)) and not np.all(np.isfinite(got)) and self.nonfinite_hint:
                 return False, f"{text} {self.nonfinite_hint}"
             for wrong, hint in self.mistakes:
@@ -179,8 +194,10 @@ class CodeTask:
                     return False, f"{text} {hint}"
             dtype = str(getattr(result, "dtype", ""))
             if "float16" in dtype:  # float16 or bfloat16: 11 or 8 significant bits
-                return False, (f"{text} Your function returns {dtype}, which keeps only 2-3 "
-                               "significant digits: return float32 or float64.")
+                return False, (
+                    f"{text} Your function returns {dtype}, which keeps only 2-3 "
+                    "significant digits: return float32 or float64."
+                )
             return False, text
         return True, "right."
 
@@ -192,14 +209,15 @@ def as_numpy(value: Any) -> Any:
     return value
 
 
-_ELEMENTWISE = ("The input is an array: use element-wise operations (np.where, np.minimum, "
-                "torch.where), not if/else on the whole array.")
+_ELEMENTWISE = (
+    "The input is an array: use element-wise operations (np.where, np.minimum, "
+    "torch.where), not if/else on the whole array."
+)
 UNANSWERED = "not answered yet. Replace ... with your answer and run the cell again."
 _FLOAT32_RTOL = 1e-5  # float32 keeps ~7 significant digits; a mean of a few values loses ~1
 
 
-def _stub() -> None:
-    ...
+def _stub() -> None: ...
 
 
 def _is_stub(function: Callable[..., Any]) -> bool:
@@ -236,10 +254,14 @@ def _one_number(answer: Any) -> tuple[float, int]:
             float(answer.strip())
         except ValueError:
             letter = " (an option letter?)" if len(answer.strip("() ")) == 1 else ""
-            raise _Invalid(f"expects a number, got {_describe(answer)}{letter}: this task asks "
-                           "for a number, e.g. my_answer = 0.5") from None
-        raise _Invalid(f"expects a number, got {_describe(answer)}: write it without quotes, "
-                       f"my_answer = {answer.strip()}")
+            raise _Invalid(
+                f"expects a number, got {_describe(answer)}{letter}: this task asks "
+                "for a number, e.g. my_answer = 0.5"
+            ) from None
+        raise _Invalid(
+            f"expects a number, got {_describe(answer)}: write it without quotes, "
+            f"my_answer = {answer.strip()}"
+        )
     if isinstance(answer, bool) or callable(answer):
         raise _Invalid(f"expects a number, got {_describe(answer)}")
     array = as_numpy(answer)
@@ -254,8 +276,10 @@ def _one_number(answer: Any) -> tuple[float, int]:
     if array.dtype.kind not in "iuf":
         raise _Invalid(f"expects a number, got {_describe(answer)}")
     if array.size != 1:
-        raise _Invalid(f"expects one number, got {array.size} numbers (shape {array.shape}): "
-                       "give the single number the task asks for")
+        raise _Invalid(
+            f"expects one number, got {array.size} numbers (shape {array.shape}): "
+            "give the single number the task asks for"
+        )
     scalar = array.reshape(()).item() if hasattr(answer, "detach") else array.reshape(())[()]
     value = float(scalar)
     if not math.isfinite(value):
@@ -272,7 +296,7 @@ def _decimals(scalar: Any) -> int:
 
 
 def _rounds_to(value: float, written: float, decimals: int) -> bool:
-    return abs(value - written) <= 0.5 * 10.0 ** -decimals + 1e-12
+    return abs(value - written) <= 0.5 * 10.0**-decimals + 1e-12
 
 
 def _as_float_array(result: Any, rtol: float) -> tuple[np.ndarray | None, float]:
@@ -300,8 +324,9 @@ def _show(array: np.ndarray) -> str:
 
 
 def _show_args(args: tuple[Any, ...]) -> str:
-    return ", ".join("None" if a is None else _show(np.asarray(as_numpy(a), dtype=float))
-                     for a in args)
+    return ", ".join(
+        "None" if a is None else _show(np.asarray(as_numpy(a), dtype=float)) for a in args
+    )
 
 
 Task = NumberTask | ChoiceTask | CodeTask
