@@ -180,7 +180,7 @@ def test_quiz_answers_in_jupyterlab(jupyter_lab, tmp_path):
             assert _score(page) == f"Score: 0 of {n_questions} solved (0 attempts)"
 
             # Question 1: a wrong option, its feedback, then the right one and the score.
-            feedback = _choose(page, "least-loss-seed", "c")
+            feedback = _choose(page, "q01", "c")
             _wait_text(feedback, r"✘ Not quite\. Δ = -1 − 1 = -2, .* = 2\.1269\. ")
             assert "largest of the four" in feedback.inner_text()
             assert _wait_text(page.locator(".rmcourse-score").first, "1 attempt\\)") == (
@@ -189,15 +189,15 @@ def test_quiz_answers_in_jupyterlab(jupyter_lab, tmp_path):
             question = page.locator(".rmcourse-q-least-loss-seed")
             question.get_by_role("button", name="Try again").click()
             _wait_text(feedback, r"^\s*$")
-            feedback = _choose(page, "least-loss-seed", "a")
+            feedback = _choose(page, "q01", "a")
             _wait_text(feedback, r"✔ Correct\. Δ = 2\.5 − \(-0\.5\) = 3, .* = 0\.0486\.")
             _wait_text(page.locator(".rmcourse-score").first, f"1 of {n_questions} solved")
             page.screenshot(path=str(tmp_path / "quiz-least-loss.png"))
 
             # Question 2: another wrong answer, then right: the score moves to 2.
-            feedback = _choose(page, "primary-effect-seed", "d")
+            feedback = _choose(page, "q03", "d")
             _wait_text(feedback, r"✘ Not quite\. Equal scores give Δ = 0")
-            feedback = _choose(page, "primary-effect-seed", "a")
+            feedback = _choose(page, "q03", "a")
             _wait_text(feedback, r"✔ Correct\.")
             assert _wait_text(page.locator(".rmcourse-score").first, "2 of") == (
                 f"Score: 2 of {n_questions} solved (4 attempts)"

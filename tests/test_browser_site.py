@@ -158,22 +158,22 @@ def test_quiz_and_explorer_play_on_the_lesson_page(page, server, tmp_path):
     assert score.inner_text() == f"Score: 0 of {n} solved (0 attempts)"
 
     # A wrong answer shows its own feedback; after a retry the right one raises the score.
-    question, feedback = _answer(page, "least-loss-seed", "c")
-    assert feedback.inner_text() == "✘ " + check("least-loss-seed", "c").message
+    question, feedback = _answer(page, "q01", "c")
+    assert feedback.inner_text() == "✘ " + check("q01", "c").message
     assert score.inner_text() == f"Score: 0 of {n} solved (1 attempt)"
     question.locator("[data-role=retry]").click()
     assert feedback.inner_text() == "" and not question.locator("input:checked").count()
-    question, feedback = _answer(page, "least-loss-seed", "a")
-    right = check("least-loss-seed", "a").message
+    question, feedback = _answer(page, "q01", "a")
+    right = check("q01", "a").message
     assert feedback.inner_text().startswith("✔ " + right)
     assert score.inner_text() == f"Score: 1 of {n} solved (2 attempts)"
     question.scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "site-quiz-choice.png"))
 
     # A second question: wrong, then right without a retry.
-    _, feedback = _answer(page, "primary-effect-seed", "d")
-    assert feedback.inner_text() == "✘ " + check("primary-effect-seed", "d").message
-    _, feedback = _answer(page, "primary-effect-seed", "a")
+    _, feedback = _answer(page, "q03", "d")
+    assert feedback.inner_text() == "✘ " + check("q03", "d").message
+    _, feedback = _answer(page, "q03", "a")
     assert feedback.inner_text().startswith("✔ ")
     assert score.inner_text() == f"Score: 2 of {n} solved (4 attempts)"
 
@@ -191,30 +191,30 @@ def test_quiz_and_explorer_play_on_the_lesson_page(page, server, tmp_path):
     )
 
     # A numeric answer: not a number (no attempt counted), how far off, then right.
-    numeric = page.locator(".rmcourse-live-question[data-question-id='calculate-single-pair']")
+    numeric = page.locator(".rmcourse-live-question[data-question-id='q05']")
     box = numeric.locator("[data-role=number]")
     before = score.inner_text()
     box.fill("abc")
     box.press("Enter")
     with pytest.raises(ValueError) as not_a_number:
-        check("calculate-single-pair", "abc")
+        check("q05", "abc")
     assert numeric.locator("[data-role=feedback]").inner_text() == str(not_a_number.value)
     assert score.inner_text() == before
     box.fill("0.5")
     box.press("Enter")
     feedback = numeric.locator("[data-role=feedback]")
-    assert feedback.inner_text() == "✘ " + check("calculate-single-pair", "0.5").message
+    assert feedback.inner_text() == "✘ " + check("q05", "0.5").message
     assert "0.2986 too high" in feedback.inner_text()
     solved = 2 + check(qid, keys).correct  # the select-all answer above may have been right
     assert score.inner_text() == f"Score: {solved} of {n} solved (6 attempts)"
     box.fill("0.2014")
     numeric.locator("[data-role=check]").click()
-    assert feedback.inner_text().startswith("✔ " + check("calculate-single-pair", "0.2014").message)
+    assert feedback.inner_text().startswith("✔ " + check("q05", "0.2014").message)
     numeric.scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "site-quiz-numeric.png"))
 
     # A diagnosis question shows its training curves.
-    figure = page.locator(".rmcourse-live-question[data-question-id='diagnose-stuck-ln2'] img")
+    figure = page.locator(".rmcourse-live-question[data-question-id='q07'] img")
     check_figure_shown(page, figure, tmp_path / "site-quiz-diagnose.png")
 
     # The explorer: move r(x, y_w) with the keyboard; the loss and gradient follow.
@@ -235,7 +235,7 @@ def test_the_site_works_from_file_urls(page, site, tmp_path):
     page.locator("article a[href='lessons/05_quiz.html']").first.click()
     page.wait_for_url("**/lessons/05_quiz.html")
     assert _typeset(page) > 0
-    _, feedback = _answer(page, "least-loss-seed", "a")
+    _, feedback = _answer(page, "q01", "a")
     assert feedback.inner_text().startswith("✔ ")
     assert page.locator("[data-role=score]").first.inner_text().startswith("Score: 1 of ")
     readout = page.locator("[data-role=explorer] [data-role=readout]")
@@ -249,7 +249,7 @@ def test_without_scripts_the_quiz_shows_its_static_form(browser, site, tmp_path)
     try:
         page = context.new_page()
         page.goto((site / "lessons" / "05_quiz.html").as_uri())
-        static = page.locator(".rmcourse-question-static[data-question-id='least-loss-seed']")
+        static = page.locator(".rmcourse-question-static[data-question-id='q01']")
         assert static.is_visible()
         assert static.locator("details summary").inner_text() == "Show the answer"
         assert page.locator(".rmcourse-live-question").count() == 0

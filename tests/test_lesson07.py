@@ -47,17 +47,17 @@ def test_three_your_turn_tasks_committed_unanswered_with_a_reveal(cells):
         if isinstance(task, tasks.ChoiceTask):
             assert f"({task.answer})" in reveal
         found.append(task_id)
-    assert found == ["07-shifted-reward", "07-first-dpo-loss", "07-largest-kl"]
+    assert found == ["07-1", "07-2", "07-3"]
 
 
 @pytest.mark.parametrize(
     "marker",
     [
-        "pi_shifted",  # 07-shifted-reward: the change of log pi*
-        "first loss",  # 07-first-dpo-loss: the first logged loss
-        "sample_with_log_ratios(",  # 07-largest-kl: the KL of every run
-        "j_dpo",  # 07-largest-kl: the objective, from the runs' KL
-        'ax.errorbar(m["kl"]',  # 07-largest-kl: the runs on the KL axis
+        "pi_shifted",  # 07-1: the change of log pi*
+        "first loss",  # 07-2: the first logged loss
+        "sample_with_log_ratios(",  # 07-3: the KL of every run
+        "j_dpo",  # 07-3: the objective, from the runs' KL
+        'ax.errorbar(m["kl"]',  # 07-3: the runs on the KL axis
     ],
 )
 def test_cells_that_print_an_answer_are_tagged_and_committed_without_outputs(cells, marker):
@@ -71,11 +71,11 @@ def test_the_answers_sit_below_their_tasks(cells):
     order = [c.source for c in cells if c.cell_type == "code"]
     task = {
         t: next(i for i, s in enumerate(order) if f'"{t}"' in s)
-        for t in ("07-shifted-reward", "07-first-dpo-loss", "07-largest-kl")
+        for t in ("07-1", "07-2", "07-3")
     }
-    assert task["07-shifted-reward"] < next(i for i, s in enumerate(order) if "pi_shifted" in s)
-    assert task["07-first-dpo-loss"] < next(i for i, s in enumerate(order) if "first loss" in s)
-    assert task["07-largest-kl"] < next(
+    assert task["07-1"] < next(i for i, s in enumerate(order) if "pi_shifted" in s)
+    assert task["07-2"] < next(i for i, s in enumerate(order) if "first loss" in s)
+    assert task["07-3"] < next(
         i for i, s in enumerate(order) if "sample_with_log_ratios(" in s
     )
 

@@ -89,7 +89,7 @@ def test_least_loss_answers_have_the_smallest_recomputed_loss_and_feedback_state
 
 
 def test_least_loss_seed_values_by_hand():
-    q = question_by_id("least-loss-seed")
+    q = question_by_id("q01")
     # margin 3: log(1 + e^-3); margin -2: log(1 + e^2)
     assert f"{math.log1p(math.exp(-3)):.4f}" in q.option("a").feedback
     assert f"−log σ(-2) = {math.log1p(math.exp(2)):.4f}" in q.option("c").feedback
@@ -107,11 +107,11 @@ def test_calculate_loss_answers_are_the_mean_loss_of_their_pairs():
         for pair in q.pairs:
             assert f"{pair[0]:g}, {pair[1]:g}" in q.prompt
     # by hand: log(1 + e^-1.5) = 0.201413...
-    assert question_by_id("calculate-single-pair").answer == pytest.approx(0.2014, abs=1e-4)
+    assert question_by_id("q05").answer == pytest.approx(0.2014, abs=1e-4)
 
 
 def test_numeric_mistake_options_stand_for_the_mistakes_they_name():
-    q = question_by_id("calculate-dataset")
+    q = question_by_id("q06")
     loss = bt_loss([1.0, 0.5, 3.0, 0.0], [0.0, 1.5, 1.0, 0.0])
     values = {o.key: o.value for o in q.options}
     assert values["correct"] == pytest.approx(loss)
@@ -136,37 +136,37 @@ def test_group_numbers_in_the_text_are_recomputed():
 
 
 def test_groups_have_the_properties_their_questions_claim():
-    _, raw = _raw_question("behavior-shift")
+    _, raw = _raw_question("q15")
     g = raw["groups"]
     assert np.allclose(np.array(g["shifted"]["pairs"]), np.array(g["original"]["pairs"]) + 5)
     assert bt_loss(*_pairs(g["shifted"])) == pytest.approx(bt_loss(*_pairs(g["original"])))
 
-    _, raw = _raw_question("behavior-scale")
+    _, raw = _raw_question("q16")
     g = raw["groups"]
     assert np.allclose(np.array(g["scaled"]["pairs"]), 3 * np.array(g["original"]["pairs"]))
     assert bt_loss(*_pairs(g["right_after"])) < bt_loss(*_pairs(g["right_before"]))
     assert bt_loss(*_pairs(g["wrong_after"])) > bt_loss(*_pairs(g["wrong_before"]))
-    assert question_by_id("behavior-scale").answer == ("a", "b", "c")
+    assert question_by_id("q16").answer == ("a", "b", "c")
 
-    _, raw = _raw_question("analyze-equal-accuracy")
+    _, raw = _raw_question("q12")
     a, b = (_pairs(raw["groups"][k]) for k in "AB")
     assert np.mean(a[0] > a[1]) == np.mean(b[0] > b[1]) == 0.75
     assert bt_loss(*b) - bt_loss(*a) > 0.3
 
-    _, raw = _raw_question("analyze-loss-accuracy")
+    _, raw = _raw_question("q13")
     before, after = (_pairs(raw["groups"][k]) for k in ("before", "after"))
     assert np.mean(before[0] > before[1]) == np.mean(after[0] > after[1])
     assert bt_loss(*after) < bt_loss(*before)
 
-    _, raw = _raw_question("analyze-three-losses")
+    _, raw = _raw_question("q11")
     losses = [bt_loss(*_pairs(raw["groups"][k])) for k in "ABC"]
     assert losses[0] < LN2 < losses[2] and losses[1] == pytest.approx(LN2)
 
-    _, raw = _raw_question("behavior-gradient-vs-margin")
+    _, raw = _raw_question("q14")
     grads = [bt_loss_grad(*_pairs(raw["groups"][k]))[0][0] for k in ("minus", "zero", "plus")]
     assert -1 < grads[0] < grads[1] < grads[2] < 0 and grads[1] == pytest.approx(-0.5)
 
-    _, raw = _raw_question("regularized-margin")
+    _, raw = _raw_question("q18")
     g = raw["groups"]
     assert bt_loss(*_pairs(g["with_margin"]), margin=g["with_margin"]["margin"]) == pytest.approx(
         LN2
@@ -181,24 +181,24 @@ def test_training_logs_show_what_their_diagnoses_say():
             out.update({k: np.array(v) for k, v in panel["series"].items()})
         return out
 
-    dead = series("diagnose-stuck-ln2")
+    dead = series("q07")
     assert np.all(np.abs(dead["train loss"] - LN2) < 2e-3)
     assert np.all(np.abs(dead["validation accuracy"] - 0.5) < 0.01)
 
-    over = series("diagnose-overfitting")
+    over = series("q08")
     assert np.all(np.diff(over["train loss"]) < 0)
     best = int(np.argmin(over["validation loss"]))
     assert 0 < best < len(over["validation loss"]) - 1
     assert over["validation loss"][-1] > LN2 > over["validation loss"][best]
 
-    noise = series("diagnose-label-noise")
+    noise = series("q09")
     for name in ("train accuracy", "validation accuracy"):
         assert np.all(np.abs(noise[name][-4:] - 0.8) < 0.01)
     # the loss floor of 20% flipped labels is the labels' entropy, H(0.2) = 0.5004
     h = -(0.8 * math.log(0.8) + 0.2 * math.log(0.2))
     assert np.all(noise["train loss"] > h) and noise["train loss"][-1] - h < 0.01
 
-    drift = series("diagnose-reward-drift")
+    drift = series("q10")
     gap = drift["mean r(x, y_w)"] - drift["mean r(x, y_l)"]
     assert np.all(np.diff(drift["mean r(x, y_l)"]) > 0) and drift["mean r(x, y_l)"][-1] > 30
     assert np.ptp(gap[-4:]) < 0.05 and np.ptp(drift["train loss"][-4:]) < 0.02
@@ -216,16 +216,16 @@ def _broken(qid, mutate):
 @pytest.mark.parametrize(
     ("qid", "mutate", "message"),
     [
-        ("primary-effect-seed", lambda q: q.update(answer="z"), r"answer 'z' is not among"),
-        ("primary-effect-seed", lambda q: q["options"][1].pop("feedback"), r"'feedback'"),
-        ("primary-effect-seed", lambda q: q.update(scenario="vibes"), r"scenario.*'vibes'"),
-        ("calculate-dataset", lambda q: q.update(answer=0.6117), r"disagrees.*0\.611650"),
-        ("least-loss-seed", lambda q: q.update(answer="d"), r"not the option with the largest"),
-        ("least-loss-seed", lambda q: q["options"][3].update(rewards=[3.5, 0.5]), r"tie"),
-        ("analyze-three-losses", lambda q: q.update(prompt="{loss[Z]:.3f}"), r"cannot fill"),
-        ("calculate-single-pair", lambda q: q.update(tolerance=0.2), r"twice the tolerance"),
-        ("calculate-single-pair", lambda q: q.update(answer="a"), r"answer"),
-        ("regularized-when", lambda q: q.update(answer=["a", "x"]), r"'x' is not among"),
+        ("q03", lambda q: q.update(answer="z"), r"answer 'z' is not among"),
+        ("q03", lambda q: q["options"][1].pop("feedback"), r"'feedback'"),
+        ("q03", lambda q: q.update(scenario="vibes"), r"scenario.*'vibes'"),
+        ("q06", lambda q: q.update(answer=0.6117), r"disagrees.*0\.611650"),
+        ("q01", lambda q: q.update(answer="d"), r"not the option with the largest"),
+        ("q01", lambda q: q["options"][3].update(rewards=[3.5, 0.5]), r"tie"),
+        ("q11", lambda q: q.update(prompt="{loss[Z]:.3f}"), r"cannot fill"),
+        ("q05", lambda q: q.update(tolerance=0.2), r"twice the tolerance"),
+        ("q05", lambda q: q.update(answer="a"), r"answer"),
+        ("q20", lambda q: q.update(answer=["a", "x"]), r"'x' is not among"),
     ],
 )
 def test_broken_content_fails_naming_the_question(qid, mutate, message):
@@ -237,7 +237,7 @@ def test_broken_content_fails_naming_the_question(qid, mutate, message):
 def test_duplicate_ids_are_rejected():
     content = _raw()
     content["questions"].append(copy.deepcopy(content["questions"][0]))
-    with pytest.raises(ValueError, match=r"'least-loss-seed' is used twice"):
+    with pytest.raises(ValueError, match=r"'q01' is used twice"):
         quiz.load_questions(content)
 
 
@@ -250,15 +250,15 @@ def test_content_that_is_not_a_mapping_is_a_type_error():
 
 
 def test_check_choice_right_and_wrong_with_feedback():
-    right = quiz.check("primary-effect-seed", "a")
-    wrong = quiz.check("primary-effect-seed", "d")
+    right = quiz.check("q03", "a")
+    wrong = quiz.check("q03", "d")
     assert right.correct and right.message.startswith("Correct.")
     assert not wrong.correct and "Equal scores give Δ = 0" in wrong.message
 
 
 def test_check_multi_choice_counts_false_and_missed_statements():
-    assert quiz.check("regularized-when", ["b", "a"]).correct
-    fb = quiz.check("regularized-when", {"a", "c"})
+    assert quiz.check("q20", ["b", "a"]).correct
+    fb = quiz.check("q20", {"a", "c"})
     assert not fb.correct
     assert fb.message.splitlines()[0] == (
         "Not quite: 1 selected statement(s) are false, 1 true one(s) missed."
@@ -268,13 +268,13 @@ def test_check_multi_choice_counts_false_and_missed_statements():
 
 def test_check_numeric_tolerance_distance_and_known_mistakes():
     loss = bt_loss([2.0], [0.5])
-    assert quiz.check("calculate-single-pair", loss + 0.0019).correct
-    assert quiz.check("calculate-single-pair", f"{loss:.3f}").correct
-    far = quiz.check("calculate-single-pair", loss + 0.5)
+    assert quiz.check("q05", loss + 0.0019).correct
+    assert quiz.check("q05", f"{loss:.3f}").correct
+    far = quiz.check("q05", loss + 0.5)
     assert not far.correct and "is 0.5000 too high" in far.message
-    log10 = quiz.check("calculate-single-pair", loss / math.log(10))
+    log10 = quiz.check("q05", loss / math.log(10))
     assert not log10.correct and "log base 10" in log10.message
-    summed = quiz.check("calculate-dataset", 4 * bt_loss([1, 0.5, 3, 0], [0, 1.5, 1, 0]))
+    summed = quiz.check("q06", 4 * bt_loss([1, 0.5, 3, 0], [0, 1.5, 1, 0]))
     assert not summed.correct and "summed" in summed.message
 
 
@@ -282,12 +282,12 @@ def test_check_numeric_tolerance_distance_and_known_mistakes():
     ("qid", "answer", "error", "message"),
     [
         ("no-such-question", "a", ValueError, r"no quiz question with id 'no-such-question'"),
-        ("primary-effect-seed", "q", ValueError, r"no option 'q'"),
-        ("primary-effect-seed", ["a"], TypeError, r"one option key"),
-        ("regularized-when", "ab", TypeError, r"collection of option keys"),
-        ("calculate-single-pair", "zero point two", ValueError, r"'zero point two' is not"),
-        ("calculate-single-pair", float("nan"), ValueError, r"finite"),
-        ("calculate-single-pair", True, TypeError, r"takes a number"),
+        ("q03", "q", ValueError, r"no option 'q'"),
+        ("q03", ["a"], TypeError, r"one option key"),
+        ("q20", "ab", TypeError, r"collection of option keys"),
+        ("q05", "zero point two", ValueError, r"'zero point two' is not"),
+        ("q05", float("nan"), ValueError, r"finite"),
+        ("q05", True, TypeError, r"takes a number"),
     ],
 )
 def test_check_rejects_bad_answers(qid, answer, error, message):
@@ -300,7 +300,7 @@ def test_check_rejects_bad_answers(qid, answer, error, message):
 
 def test_choice_widget_feedback_retry_and_score():
     view = quiz.show("least_loss", score=Score())
-    qw = view.questions["least-loss-seed"]
+    qw = view.questions["q01"]
     assert view.score.text == "Score: 0 of 2 solved (0 attempts)"
     qw.input.value = "c"  # as a click on option (c)
     assert "✘" in qw.feedback.value and "largest of the four" in qw.feedback.value
@@ -319,13 +319,13 @@ def test_choice_widget_feedback_retry_and_score():
 
 def test_multi_choice_and_numeric_widgets():
     view = quiz.show(None, score=Score())
-    multi = view.questions["behavior-scale"]
-    assert not view.answer("behavior-scale", ["a", "d"]).correct
+    multi = view.questions["q16"]
+    assert not view.answer("q16", ["a", "d"]).correct
     assert "not unchanged" not in multi.feedback.value and "(d) False" in multi.feedback.value
-    assert view.answer("behavior-scale", ["a", "b", "c"]).correct
+    assert view.answer("q16", ["a", "b", "c"]).correct
     assert [box.value for box in multi.input.children] == [True, True, True, False]
 
-    numeric = view.questions["calculate-dataset"]
+    numeric = view.questions["q06"]
     numeric.input.value = "0.5"  # as typed + Enter
     assert "0.5 is 0.1116 too low" in numeric.feedback.value
     numeric.input.value = "abc"
@@ -338,25 +338,25 @@ def test_multi_choice_and_numeric_widgets():
 def test_widget_answers_with_unknown_keys_are_rejected():
     view = quiz.show("regularized_loss", score=Score())
     with pytest.raises(ValueError, match=r"no option 'z'"):
-        view.answer("regularized-margin", "z")
+        view.answer("q18", "z")
     with pytest.raises(ValueError, match=r"no option 'x'"):
-        view.answer("regularized-when", ["a", "x"])
-    with pytest.raises(ValueError, match=r"'least-loss-seed' is not shown here"):
-        view.answer("least-loss-seed", "a")
+        view.answer("q20", ["a", "x"])
+    with pytest.raises(ValueError, match=r"'q01' is not shown here"):
+        view.answer("q01", "a")
     assert view.score.attempts == 0
 
 
 def test_one_session_score_counts_across_show_calls():
     score = Score()
     first, second = quiz.show("least_loss", score=score), quiz.show("primary_effect", score=score)
-    second.answer("primary-effect-seed", "a")
+    second.answer("q03", "a")
     for view in (first, second):
         assert "1 of 4 solved" in view.score_label.value
 
 
 def test_a_view_without_a_given_score_holds_its_own():
     first, second = quiz.show("least_loss"), quiz.show("least_loss")
-    first.answer("least-loss-seed", "a")
+    first.answer("q01", "a")
     assert first.score is not second.score
     assert first.score.text == "Score: 1 of 2 solved (1 attempt)"
     assert second.score.text == "Score: 0 of 2 solved (0 attempts)"
@@ -383,7 +383,7 @@ def test_show_rejects_unknown_targets():
         select_questions("nope")
     with pytest.raises(TypeError, match="42"):
         select_questions(42)
-    assert [q.id for q in select_questions("calculate-dataset")] == ["calculate-dataset"]
+    assert [q.id for q in select_questions("q06")] == ["q06"]
 
 
 def test_explorer_tracks_the_sliders():
@@ -483,7 +483,7 @@ def test_the_right_option_is_not_always_in_the_same_place():
 def test_static_forms_need_no_ipywidgets():
     code = (
         "import sys; from rmcourse.quiz import static, content; "
-        "q = content.question_by_id('calculate-single-pair'); static.question_html(q); "
+        "q = content.question_by_id('q05'); static.question_html(q); "
         "print('ipywidgets' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -493,9 +493,9 @@ def test_static_forms_need_no_ipywidgets():
 def test_scenario_titles_come_from_the_content():
     content = _raw()
     content["scenarios"]["calculate_loss"] = "Loss by hand"
-    (q,) = [q for q in quiz.load_questions(content) if q.id == "calculate-single-pair"]
+    (q,) = [q for q in quiz.load_questions(content) if q.id == "q05"]
     assert q.title == "Loss by hand"
-    assert question_text(q).splitlines()[0] == "[calculate-single-pair] Loss by hand"
+    assert question_text(q).splitlines()[0] == "[q05] Loss by hand"
     assert list(SCENARIOS) == list(_raw()["scenarios"])
 
 

@@ -154,8 +154,8 @@ def test_formulas_compute_what_the_library_computes():
 def test_the_tasks_of_lessons_01_02_are_judged_without_torch():
     code = (
         "import sys, numpy as np; from rmcourse import tasks; "
-        "print(tasks.check('01-pair-loss', 1.3133).status, "
-        "tasks.check('02-stable-log-sigmoid', lambda x: -np.logaddexp(0, -x)).status, "
+        "print(tasks.check('01-1', 1.3133).status, "
+        "tasks.check('02-1', lambda x: -np.logaddexp(0, -x)).status, "
         "sorted(m for m in sys.modules if m.startswith('torch')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -23,119 +23,119 @@ TASKS = tasks.load_tasks()
 
 # (task id, a right answer, a wrong answer, a word the hint for that wrong answer must contain)
 CASES = [
-    ("01-pair-loss", np.log1p(np.e), np.log1p(np.exp(-1.0)), "sign"),
-    ("01-pair-loss", np.log1p(np.e), 2.0, "margin"),
-    ("01-three-to-one", np.log(3), 0.75, "probability"),
-    ("01-three-to-one", np.log(3), -np.log(3), "positive"),
-    ("01-what-sigma-means", "b", "a", "agree"),
-    ("01-shifted-loss", 1.0444, 11.0444, "margin"),
-    ("01-shifted-loss", 1.0444, 3.1333, "sum of the three"),
-    ("01-shifted-loss", 1.0444, 0.7111, "sign"),
+    ("01-1", np.log1p(np.e), np.log1p(np.exp(-1.0)), "sign"),
+    ("01-1", np.log1p(np.e), 2.0, "margin"),
+    ("01-2", np.log(3), 0.75, "probability"),
+    ("01-2", np.log(3), -np.log(3), "positive"),
+    ("01-3", "b", "a", "agree"),
+    ("01-4", 1.0444, 11.0444, "margin"),
+    ("01-4", 1.0444, 3.1333, "sum of the three"),
+    ("01-4", 1.0444, 0.7111, "sign"),
     (
-        "02-stable-log-sigmoid",
+        "02-1",
         lambda x: -np.logaddexp(0.0, -x),
         lambda x: np.log(1 / (1 + np.exp(-x))),
         "overflows",
     ),
     (
-        "02-stable-log-sigmoid",
+        "02-1",
         lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
         lambda x: np.where(x < 0, x - np.log(1 + np.exp(x)), -np.log(1 + np.exp(-x))),
         "log1p",
     ),
     (
-        "02-stable-log-sigmoid",
+        "02-1",
         lambda x: -np.logaddexp(0.0, -x),
         lambda x: -np.log1p(np.exp(-x)) if x >= 0 else x - np.log1p(np.exp(x)),
         "element-wise",
     ),
-    ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), 0.5 / (1 + np.exp(-2.0)), "sign"),
-    ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), -1 / (1 + np.exp(-2.0)), "number of pairs"),
+    ("02-2", -0.5 / (1 + np.exp(-2.0)), 0.5 / (1 + np.exp(-2.0)), "sign"),
+    ("02-2", -0.5 / (1 + np.exp(-2.0)), -1 / (1 + np.exp(-2.0)), "number of pairs"),
     (
-        "02-ranking-loss",
+        "02-3",
         np.mean(np.log1p(np.exp(-np.array([2.0, 3.0, 1.0])))),
         np.sum(np.log1p(np.exp(-np.array([2.0, 3.0, 1.0])))),
         "mean",
     ),
     (
-        "03-torch-loss",
+        "03-1",
         lambda c, r: -F.logsigmoid(c - r).mean(),
         lambda c, r: -torch.log(torch.sigmoid(c - r)).mean(),
         "finite",
     ),
     (
-        "03-torch-loss",
+        "03-1",
         lambda c, r: -F.logsigmoid(c - r).mean(),
         lambda c, r: -F.logsigmoid(r - c).mean(),
         "other way round",
     ),
     (
-        "03-torch-loss",
+        "03-1",
         lambda c, r: -F.logsigmoid((c - r).float()).mean(),
         lambda c, r: -F.logsigmoid(c - r).sum(),
         "sum of the pair losses",
     ),
     (
-        "03-torch-loss",
+        "03-1",
         lambda c, r: F.softplus(r - c).mean(),
         lambda c, r: torch.log1p(torch.exp(r - c)).mean(),
         "exp(1000) overflows",
     ),
     (
-        "03-torch-loss",
+        "03-1",
         lambda c, r: -F.logsigmoid(c - r).mean(),
         lambda c, r: F.logsigmoid(c - r).mean(),
         "its negative",
     ),
     (
-        "03-torch-loss",
+        "03-1",
         lambda c, r: -F.logsigmoid(c - r).mean(),
         lambda c, r: F.binary_cross_entropy(torch.sigmoid(c - r), torch.ones_like(c)),
         "clamps",
     ),
-    ("03-margin-equal-rewards", np.log1p(np.exp(1.5)), np.log(2), "shifts"),
-    ("03-margin-equal-rewards", np.log1p(np.exp(1.5)), np.log1p(np.exp(-1.5)), "negative"),
-    ("03-centering-penalty", 0.25, 0.5, "not the sum"),
-    ("03-centering-penalty", 0.25, 1.25, "difference"),
-    ("03-centering-penalty", 0.25, 0.15, "before averaging"),
-    ("03-centering-penalty", 0.25, 0.75, "not each reward"),
-    ("03-bfloat16-rewards", "c", "d", "float32"),
-    ("03-bfloat16-rewards", "c", "b", "significant bits"),
-    ("04-bayes-of-margins", 0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(-2.0)), "ties"),
-    ("04-constant-model", 0.5 * 0.5 + 0.5 / (1 + np.exp(2.0)), 0.0, "counts a tie as 0"),
+    ("03-2", np.log1p(np.exp(1.5)), np.log(2), "shifts"),
+    ("03-2", np.log1p(np.exp(1.5)), np.log1p(np.exp(-1.5)), "negative"),
+    ("03-3", 0.25, 0.5, "not the sum"),
+    ("03-3", 0.25, 1.25, "difference"),
+    ("03-3", 0.25, 0.15, "before averaging"),
+    ("03-3", 0.25, 0.75, "not each reward"),
+    ("03-4", "c", "d", "float32"),
+    ("03-4", "c", "b", "significant bits"),
+    ("04-1", 0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)), 1 / (1 + np.exp(-2.0)), "ties"),
+    ("04-2", 0.5 * 0.5 + 0.5 / (1 + np.exp(2.0)), 0.0, "counts a tie as 0"),
     (
-        "04-constant-model",
+        "04-2",
         0.5 * 0.5 + 0.5 / (1 + np.exp(2.0)),
         0.5 / (1 + np.exp(2.0)),
         "half of the time",
     ),
     (
-        "04-constant-model",
+        "04-2",
         0.5 * 0.5 + 0.5 / (1 + np.exp(2.0)),
         0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)),
         "Bayes accuracy",
     ),
     (
-        "04-bayes-of-margins",
+        "04-1",
         0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)),
         1 / (1 + np.exp(-1.0)),
         "mean margin",
     ),
     (
-        "04-bayes-of-margins",
+        "04-1",
         0.5 * 0.5 + 0.5 / (1 + np.exp(-2.0)),
         0.5 / (1 + np.exp(-2.0)),
         "either order",
     ),
-    ("01-three-to-one", np.log(3), 3.0, "not the odds"),
-    ("04-above-the-ceiling", "c", "a", "r*"),
-    ("04-above-the-ceiling", "c", "b", "never saw"),
-    ("04-above-the-ceiling", "c", "d", "exact mean"),
-    ("07-shifted-reward", 0.0, 10.0, "Z(x)"),
-    ("07-first-dpo-loss", np.log(2), 0.5, "probability"),
-    ("07-largest-kl", "a", "c", "expensive"),
+    ("01-2", np.log(3), 3.0, "not the odds"),
+    ("04-3", "c", "a", "r*"),
+    ("04-3", "c", "b", "never saw"),
+    ("04-3", "c", "d", "exact mean"),
+    ("07-1", 0.0, 10.0, "Z(x)"),
+    ("07-2", np.log(2), 0.5, "probability"),
+    ("07-3", "a", "c", "expensive"),
     (
-        "08-trl-reward-loss",
+        "08-1",
         lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
         lambda r_c, r_r, m, c: bt_loss(
             r_c, r_r, margin=None if m is None else -m, center_coef=c or 0.0
@@ -143,27 +143,27 @@ CASES = [
         "subtracted",
     ),
     (
-        "08-trl-reward-loss",
+        "08-1",
         lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
         lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m) + (c or 0.0) * ((r_c - r_r) ** 2).mean(),
         "not its difference",
     ),
-    ("08-pad-is-eos", 17, 18, "final <eos>"),
-    ("08-gradient-inside-prompt", 0.0, -0.5, "chain rule"),
-    ("08-gradient-inside-prompt", 0.0, np.log(2), "loss of a tie"),
-    ("08-pairs-per-step", 256, 64, "one process"),
-    ("01-three-to-one", np.log(3), np.log10(3), "natural logarithm"),
-    ("01-three-to-one", np.log(3), 1 / 3, "solve it for Δ"),
-    ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), 0.0596, "Two signs are flipped"),
-    ("02-grad-in-a-batch", -0.5 / (1 + np.exp(-2.0)), -0.2202, "not over its 4 rewards"),
+    ("08-2", 17, 18, "final <eos>"),
+    ("08-3", 0.0, -0.5, "chain rule"),
+    ("08-3", 0.0, np.log(2), "loss of a tie"),
+    ("08-4", 256, 64, "one process"),
+    ("01-2", np.log(3), np.log10(3), "natural logarithm"),
+    ("01-2", np.log(3), 1 / 3, "solve it for Δ"),
+    ("02-2", -0.5 / (1 + np.exp(-2.0)), 0.0596, "Two signs are flipped"),
+    ("02-2", -0.5 / (1 + np.exp(-2.0)), -0.2202, "not over its 4 rewards"),
     (
-        "08-trl-reward-loss",
+        "08-1",
         lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
         lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0, reduction="sum"),
         "not their sum",
     ),
     (
-        "08-trl-reward-loss",
+        "08-1",
         lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
         lambda r_c, r_r, m, c: bt_loss(r_c, r_r, center_coef=c or 0.0),
         "with and without margins",
@@ -172,7 +172,7 @@ CASES = [
 
 
 def test_the_overflow_hint_does_not_name_the_function_that_answers_it():
-    verdict = tasks.check("02-stable-log-sigmoid", lambda x: np.log(1 / (1 + np.exp(-x))))
+    verdict = tasks.check("02-1", lambda x: np.log(1 / (1 + np.exp(-x))))
     assert "overflows" in verdict.message
     assert "logaddexp" not in verdict.message and "log1p" not in verdict.message
 
@@ -220,28 +220,28 @@ def _no_return(r_chosen, r_rejected):
 
 # (task id, an answer of the wrong form, the status, words the one-line message must contain)
 FORMS = [
-    ("01-pair-loss", torch.tensor(1.3133), "right", "right"),  # a 0-d tensor
-    ("01-pair-loss", torch.tensor([1.3133], dtype=torch.float32), "right", "right"),
-    ("01-pair-loss", np.float32(1.3133), "right", "right"),
-    ("01-pair-loss", np.array([1.3133]), "right", "right"),  # a size-1 array
-    ("01-pair-loss", np.array([1.3133, 0.5]), "invalid", "expects one number, got 2 numbers"),
-    ("01-pair-loss", torch.tensor([1.0, 2.0]), "invalid", "expects one number"),
-    ("01-pair-loss", "1.31", "invalid", "without quotes"),
-    ("01-pair-loss", "b", "invalid", "asks for a number"),
-    ("01-pair-loss", True, "invalid", "expects a number"),
-    ("01-pair-loss", float("nan"), "invalid", "finite"),
-    ("01-pair-loss", np.log, "invalid", "expects a number"),
-    ("01-what-sigma-means", 2, "invalid", "expects the letter of one option"),
-    ("01-what-sigma-means", 0.5, "invalid", "in quotes"),
-    ("01-what-sigma-means", "z", "invalid", "has no option 'z'"),
-    ("01-what-sigma-means", " (B) ", "right", "right"),
-    ("02-stable-log-sigmoid", 0.5, "invalid", "expects a function"),
-    ("03-torch-loss", _no_return, "wrong", "returned None"),
-    ("03-torch-loss", _stub_with_a_comment, "unanswered", "not answered yet"),
-    ("03-torch-loss", lambda c, r: "loss", "wrong", "it should return one number"),
-    ("03-torch-loss", lambda c, r: -F.logsigmoid(c - r), "wrong", "array of shape (2,)"),
+    ("01-1", torch.tensor(1.3133), "right", "right"),  # a 0-d tensor
+    ("01-1", torch.tensor([1.3133], dtype=torch.float32), "right", "right"),
+    ("01-1", np.float32(1.3133), "right", "right"),
+    ("01-1", np.array([1.3133]), "right", "right"),  # a size-1 array
+    ("01-1", np.array([1.3133, 0.5]), "invalid", "expects one number, got 2 numbers"),
+    ("01-1", torch.tensor([1.0, 2.0]), "invalid", "expects one number"),
+    ("01-1", "1.31", "invalid", "without quotes"),
+    ("01-1", "b", "invalid", "asks for a number"),
+    ("01-1", True, "invalid", "expects a number"),
+    ("01-1", float("nan"), "invalid", "finite"),
+    ("01-1", np.log, "invalid", "expects a number"),
+    ("01-3", 2, "invalid", "expects the letter of one option"),
+    ("01-3", 0.5, "invalid", "in quotes"),
+    ("01-3", "z", "invalid", "has no option 'z'"),
+    ("01-3", " (B) ", "right", "right"),
+    ("02-1", 0.5, "invalid", "expects a function"),
+    ("03-1", _no_return, "wrong", "returned None"),
+    ("03-1", _stub_with_a_comment, "unanswered", "not answered yet"),
+    ("03-1", lambda c, r: "loss", "wrong", "it should return one number"),
+    ("03-1", lambda c, r: -F.logsigmoid(c - r), "wrong", "array of shape (2,)"),
     (
-        "08-trl-reward-loss",
+        "08-1",
         lambda r_c, r_r, m, c: -F.logsigmoid(r_c - r_r - m).mean(),
         "wrong",
         "can be None",
@@ -262,12 +262,12 @@ def test_every_plausible_answer_form_gets_one_line_and_no_traceback(task_id, ans
 
 
 def test_a_rounded_answer_is_told_it_is_right_to_its_digits():
-    rounded = tasks.check("01-pair-loss", 1.3)  # 1.3133 to one decimal
+    rounded = tasks.check("01-1", 1.3)  # 1.3133 to one decimal
     assert rounded.status == "wrong"
     assert "right to the 1 decimal you gave; give 2 decimals" in rounded.message
     assert "margin" not in rounded.message  # no hint about a mistake the answer does not make
-    assert tasks.check("01-pair-loss", 1.31).correct  # two decimals: within the tolerance
-    far = tasks.check("01-pair-loss", 1.2)
+    assert tasks.check("01-1", 1.31).correct  # two decimals: within the tolerance
+    far = tasks.check("01-1", 1.2)
     assert far.status == "wrong" and "right to" not in far.message
     assert "within ±0.005" in far.message  # a wrong answer is told the tolerance
 
@@ -291,7 +291,7 @@ LESSON_03_RIGHT_ANSWERS = [
 
 @pytest.mark.parametrize("answer", LESSON_03_RIGHT_ANSWERS)
 def test_the_torch_loss_checker_accepts_every_right_answer_lesson_03_teaches(answer):
-    assert tasks.check("03-torch-loss", answer).status == "right"
+    assert tasks.check("03-1", answer).status == "right"
 
 
 @pytest.mark.parametrize(
@@ -314,7 +314,7 @@ def test_the_torch_loss_checker_accepts_every_right_answer_lesson_03_teaches(ans
     ],
 )
 def test_a_code_hint_names_only_the_mistake_the_answer_makes(answer, named, not_named):
-    verdict = tasks.check("03-torch-loss", answer)
+    verdict = tasks.check("03-1", answer)
     assert verdict.status == "wrong"
     assert "the right value is" in verdict.message  # what it returned, and what is right
     for words in named:
@@ -427,11 +427,11 @@ def test_the_answer_above_check_finds_a_printed_answer(tmp_path):
         nbformat.v4.new_code_cell(
             "print(x)", outputs=[nbformat.v4.new_output("stream", text="loss 1.3133 and 0.5\n")]
         ),
-        nbformat.v4.new_code_cell('tasks.check("01-pair-loss", my_loss)'),
+        nbformat.v4.new_code_cell('tasks.check("01-1", my_loss)'),
     ]
     path = tmp_path / "01_x.ipynb"
     nbformat.write(nb, path)
-    assert _printed_above(path, "01-pair-loss") == ["1.3133"]
+    assert _printed_above(path, "01-1") == ["1.3133"]
     nb.cells.reverse()  # printed below the task: fine
     nbformat.write(nb, path)
-    assert _printed_above(path, "01-pair-loss") == []
+    assert _printed_above(path, "01-1") == []

@@ -17,7 +17,7 @@ The lessons' "your turn" tasks are content as data too, in their own package, :m
 Examples
 --------
 >>> from rmcourse import quiz
->>> feedback = quiz.check("least-loss-seed", "a")
+>>> feedback = quiz.check("q01", "a")
 >>> feedback.correct
 True
 """

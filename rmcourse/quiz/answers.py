@@ -28,9 +28,9 @@ def check(question_id: str, answer: str | Sequence[str] | float) -> Feedback:
 
     Examples
     --------
-    >>> check("least-loss-seed", "c").correct
+    >>> check("q01", "c").correct
     False
-    >>> print(check("calculate-single-pair", 0.2).message)
+    >>> print(check("q05", 0.2).message)
     Correct: 0.2 is 0.0014 from 0.2014, within the tolerance 0.002. That is −log σ(Δ), natural log.
     """
     return check_question(question_by_id(question_id), answer)

@@ -101,7 +101,7 @@ def load_questions(content: Mapping[str, Any] | None = None) -> list[Question]:
     Examples
     --------
     >>> questions = load_questions()
-    >>> q = next(q for q in questions if q.id == "calculate-single-pair")
+    >>> q = next(q for q in questions if q.id == "q05")
     >>> q.kind, q.pairs, f"{q.answer:.4f}"
     ('numeric', ((2.0, 0.5),), '0.2014')
     >>> sorted({q.scenario for q in questions}) == sorted(SCENARIOS)
@@ -141,7 +141,7 @@ def select_questions(what: str | Question | None = None) -> list[Question]:
     Examples
     --------
     >>> [q.id for q in select_questions("calculate_loss")]
-    ['calculate-single-pair', 'calculate-dataset']
+    ['q05', 'q06']
     """
     questions = load_questions()
     if what is None:

@@ -25,7 +25,7 @@ def question_text(question: Question) -> str:
     Examples
     --------
     >>> from rmcourse.quiz.content import question_by_id
-    >>> print(question_text(question_by_id("calculate-single-pair")).splitlines()[-2])
+    >>> print(question_text(question_by_id("q05")).splitlines()[-2])
     Answer: 0.2014 (± 0.002)
     """
     q = question

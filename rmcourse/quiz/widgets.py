@@ -281,8 +281,8 @@ def show(what: str | Question | None = None, score: Score | None = None) -> Quiz
     --------
     >>> view = show("calculate_loss", score=Score())
     >>> list(view.questions)
-    ['calculate-single-pair', 'calculate-dataset']
-    >>> view.answer("calculate-single-pair", 0.5).correct, view.score.text
+    ['q05', 'q06']
+    >>> view.answer("q05", 0.5).correct, view.score.text
     (False, 'Score: 0 of 2 solved (1 attempt)')
     >>> "<details>" in view.to_html()
     True

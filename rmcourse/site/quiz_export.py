@@ -34,10 +34,10 @@ def question_data(question: Question) -> dict[str, Any]:
     Examples
     --------
     >>> from rmcourse.quiz.content import question_by_id
-    >>> data = question_data(question_by_id("least-loss-seed"))
+    >>> data = question_data(question_by_id("q01"))
     >>> data["kind"], [o["key"] for o in data["options"]], data["responses"]["a"]["correct"]
     ('choice', ['a', 'b', 'c', 'd'], True)
-    >>> numeric = question_data(question_by_id("calculate-single-pair"))
+    >>> numeric = question_data(question_by_id("q05"))
     >>> round(numeric["answer"], 4), numeric["tolerance"], "responses" in numeric
     (0.2014, 0.002, False)
     """

@@ -15,15 +15,15 @@ answer the task expects. One module a job:
 Examples
 --------
 >>> from rmcourse import tasks
->>> print(tasks.check("01-pair-loss", ...))
-01-pair-loss: not answered yet. Replace ... with your answer and run the cell again.
->>> tasks.check("01-pair-loss", 1.3133).correct
+>>> print(tasks.check("01-1", ...))
+01-1: not answered yet. Replace ... with your answer and run the cell again.
+>>> tasks.check("01-1", 1.3133).correct
 True
->>> tasks.check("01-pair-loss", 0.3133).status  # the loss of the pair the other way round
+>>> tasks.check("01-1", 0.3133).status  # the loss of the pair the other way round
 'wrong'
->>> print(tasks.check("01-pair-loss", 1.3))
-01-pair-loss: right to the 1 decimal you gave; give 2 decimals (answers within ±0.005 count).
->>> result = tasks.check("06-data-size", "a")
+>>> print(tasks.check("01-1", 1.3))
+01-1: right to the 1 decimal you gave; give 2 decimals (answers within ±0.005 count).
+>>> result = tasks.check("06-2", "a")
 >>> result.correct, "from what height" in str(result)
 (False, True)
 """
@@ -50,7 +50,7 @@ def check(task_id: str, answer: Any) -> TaskResult:
     Parameters
     ----------
     task_id : str
-        The task's id, e.g. ``"01-pair-loss"`` (lesson number, then a name).
+        The task's id, e.g. ``"01-1"`` (lesson number, then a name).
     answer : number, str, function, ``...`` or None
         A number (number task), an option key such as ``"b"`` (choice task) or a function
         (function task); ``...``, None or a function whose body is still ``...`` mean *not
@@ -71,9 +71,9 @@ def check(task_id: str, answer: Any) -> TaskResult:
 
     Examples
     --------
-    >>> check("04-constant-model", 0.3096).correct
+    >>> check("04-2", 0.3096).correct
     True
-    >>> check("04-constant-model", 0.5).status
+    >>> check("04-2", 0.5).status
     'wrong'
     """
     return judge(load_tasks(), task_id, answer)
@@ -84,7 +84,7 @@ def task_by_id(task_id: str) -> Task:
 
     Examples
     --------
-    >>> task_by_id("08-pairs-per-step").answer
+    >>> task_by_id("08-4").answer
     256.0
     """
     return find_task(load_tasks(), task_id)

@@ -51,7 +51,7 @@ def load_tasks() -> dict[str, Task]:
     Examples
     --------
     >>> tasks = load_tasks()
-    >>> tasks["01-what-sigma-means"].answer in tasks["01-what-sigma-means"].hints
+    >>> tasks["01-3"].answer in tasks["01-3"].hints
     False
     """
     return dict(_package_tasks())
