@@ -70,14 +70,11 @@ def test_cells_that_print_an_answer_are_tagged_and_committed_without_outputs(cel
 def test_the_answers_sit_below_their_tasks(cells):
     order = [c.source for c in cells if c.cell_type == "code"]
     task = {
-        t: next(i for i, s in enumerate(order) if f'"{t}"' in s)
-        for t in ("07-1", "07-2", "07-3")
+        t: next(i for i, s in enumerate(order) if f'"{t}"' in s) for t in ("07-1", "07-2", "07-3")
     }
     assert task["07-1"] < next(i for i, s in enumerate(order) if "pi_shifted" in s)
     assert task["07-2"] < next(i for i, s in enumerate(order) if "first loss" in s)
-    assert task["07-3"] < next(
-        i for i, s in enumerate(order) if "sample_with_log_ratios(" in s
-    )
+    assert task["07-3"] < next(i for i, s in enumerate(order) if "sample_with_log_ratios(" in s)
 
 
 def test_the_lesson_shows_the_dpo_quiz_and_has_objectives_and_a_summary(cells):
