@@ -22,7 +22,7 @@ other, not even for type hints (``tests/test_layers.py`` checks both), and the m
 5. content as data: :mod:`rmcourse.quiz` -- quiz content, static pages, figures, widgets;
    :mod:`rmcourse.tasks` -- the lessons' your-turn tasks and their one ``check``;
 6. :mod:`rmcourse.grading` -- exercises and the autograder; :mod:`rmcourse.notebooks` -- running
-   lessons;
+   lessons; :mod:`rmcourse.takehome` -- the lessons and exercises written out (``rmcourse init``);
 7. :mod:`rmcourse.hf` -- the optional bridge to TRL and more than one process;
    :mod:`rmcourse.site` -- the course as a static site;
 8. :mod:`rmcourse.cli` -- the ``rmcourse`` command; :mod:`rmcourse.doctor` -- the install report.
@@ -47,7 +47,7 @@ LAYERS: dict[str, int] = {
     "data": 3, "transformer": 3, "model": 3, "policy": 3,
     "loop": 4, "scoring": 4, "train": 4, "checkpoint": 4, "bon": 4, "plots": 4, "policy_train": 4,
     "quiz": 5, "tasks": 5,
-    "grading": 6, "notebooks": 6,
+    "grading": 6, "notebooks": 6, "takehome": 6,
     "hf": 7, "site": 7,
     "cli": 8, "__main__": 8, "doctor": 8,
 }  # fmt: skip

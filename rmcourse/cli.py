@@ -1,5 +1,5 @@
-"""The ``rmcourse`` command: ``demo | course | refresh | train | exercises | grade | doctor |
-hf-train``.
+"""The ``rmcourse`` command: ``demo | course | init | refresh | train | exercises | grade |
+doctor | hf-train``.
 
 Each sub-command parses its arguments here and calls the layers that do the work; this module
 only wires them together and prints what they return.
@@ -56,6 +56,27 @@ def _course(args: argparse.Namespace) -> int:
     from rmcourse.site.course import build_course
 
     return build_course(Path(args.notebooks), Path(args.out), timeout=args.timeout)
+
+
+def _init(args: argparse.Namespace) -> int:
+    """Write the lessons and exercises into a folder, then say how to open them."""
+    from rmcourse.notebooks import jupyter_lab_command
+    from rmcourse.takehome import FOLDERS, init_course
+
+    dest = Path(args.dir)
+    try:
+        written = init_course(dest)
+    except (FileExistsError, FileNotFoundError, NotADirectoryError) as exc:
+        print(f"rmcourse init: {exc}", file=sys.stderr)
+        return 1
+    counts = [sum(p.parent.name == folder for p in written) for folder in FOLDERS]
+    print(
+        f"wrote {counts[0]} lessons to {dest / FOLDERS[0]} and {counts[1]} exercises to "
+        f"{dest / FOLDERS[1]}"
+    )
+    print(f"Open them in JupyterLab: {jupyter_lab_command(dest)}")
+    print("Start with notebooks/01_bradley_terry.ipynb; exercise NN practises lesson NN.")
+    return 0
 
 
 def _refresh(args: argparse.Namespace) -> int:
@@ -192,6 +213,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     course.add_argument("--timeout", type=int, default=600, help="seconds per cell")
 
+    init = sub.add_parser(
+        "init", help="write the lessons and exercises into a folder (never overwrites a file)"
+    )
+    init.add_argument("dir", help="the folder to write notebooks/ and exercises/ into")
+
     refresh = sub.add_parser(
         "refresh", help="re-execute lessons in place, without volatile metadata"
     )
@@ -253,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {
         "course": _course,
+        "init": _init,
         "refresh": _refresh,
         "train": _train,
         "exercises": _exercises,

@@ -21,6 +21,8 @@ import nbformat
 from rmcourse.quiz.content import Question, load_questions
 from rmcourse.site import pages
 from rmcourse.site.quiz_export import export_quiz
+from rmcourse.site.task_export import export_tasks
+from rmcourse.tasks import load_tasks
 
 STATIC = Path(__file__).parent / "static"
 MATHJAX_DIR = "mathjax"
@@ -43,17 +45,24 @@ class SiteSources:
 
     ``lessons``: executed ``NN_name.ipynb`` notebooks, in course order. The others are optional
     (``None``: no such page): the README (landing page and instructor guide), the solutions folder
-    (the exercises page) and the grader's threat model (``docs/grading.md``).
+    (the exercises page), the grader's threat model (``docs/grading.md``), the student exercises
+    (served for download from the exercises page) and ``downloads``: the course wheel and zip
+    (:mod:`rmcourse.site.downloads`), served under ``download/`` and linked from every page.
     """
 
     lessons: tuple[Path, ...]
     readme: Path | None = None
     solutions: Path | None = None
     grading_doc: Path | None = None
+    exercises: Path | None = None
+    downloads: tuple[Path, ...] = ()
 
     @classmethod
-    def from_repository(cls, root: Path, lessons: Sequence[Path]) -> SiteSources:
-        """The sources a course repository at ``root`` has (README.md, solutions/, docs/)."""
+    def from_repository(
+        cls, root: Path, lessons: Sequence[Path], downloads: Sequence[Path] = ()
+    ) -> SiteSources:
+        """The sources a course repository at ``root`` has (README.md, solutions/, docs/,
+        exercises/)."""
         root = Path(root)
 
         def existing(path: Path) -> Path | None:
@@ -64,11 +73,28 @@ class SiteSources:
             readme=existing(root / "README.md"),
             solutions=existing(root / "solutions"),
             grading_doc=existing(root / GRADING_DOC),
+            exercises=existing(root / "exercises"),
+            downloads=tuple(Path(p) for p in downloads),
         )
+
+    def download_names(self) -> dict[str, str]:
+        """``{"wheel": file name, "zip": file name}`` of the downloads there are."""
+        kinds = {".whl": "wheel", ".zip": "zip"}
+        return {kinds[p.suffix]: p.name for p in self.downloads if p.suffix in kinds}
+
+    def exercise_names(self) -> list[str]:
+        """The stems of the student exercises (``NN_name``), in order."""
+        if self.exercises is None:
+            return []
+        return [p.stem for p in sorted(self.exercises.glob("[0-9][0-9]_*.ipynb"))]
 
 
 def sphinx_config(
-    static_dirs: Sequence[Path], lesson_questions: dict[str, list[str]]
+    static_dirs: Sequence[Path],
+    lesson_questions: dict[str, list[str]],
+    extra_dir: Path | None = None,
+    downloads: dict[str, str] | None = None,
+    exercises: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The Sphinx configuration of the site (no ``conf.py``: these are passed as overrides)."""
     return {
@@ -95,6 +121,9 @@ def sphinx_config(
         "myst_heading_anchors": 3,
         "mathjax_path": MATHJAX_PATH,
         "rmcourse_lesson_questions": lesson_questions,
+        "rmcourse_downloads": dict(downloads or {}),
+        "rmcourse_exercises": list(exercises),
+        "html_extra_path": [str(extra_dir)] if extra_dir is not None else [],
     }
 
 
@@ -121,8 +150,16 @@ def build_site(sources: SiteSources, out_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix=".site-build-", dir=out_dir.parent) as scratch:
         work = Path(scratch)
         _write_pages(sources, work / "src")
+        _write_downloads(sources, work / "extra")
         export_quiz(questions, work / "static")
-        config = sphinx_config([STATIC, work / "static"], _lesson_questions(questions))
+        export_tasks(load_tasks(), work / "static")
+        config = sphinx_config(
+            [STATIC, work / "static"],
+            _lesson_questions(questions),
+            work / "extra",
+            sources.download_names(),
+            sources.exercise_names(),
+        )
         _run_sphinx(work / "src", work / "html", work / "doctrees", config)
         _copy_mathjax(work / "html")
         if out_dir.exists():
@@ -152,11 +189,23 @@ def _write_pages(sources: SiteSources, src: Path) -> None:
         (src / "grading.md").write_text(page, encoding="utf-8")
         extra.append("grading")
     if sources.solutions is not None:
-        (src / "exercises.md").write_text(
-            pages.exercises_page(_exercises(sources.solutions)), encoding="utf-8"
-        )
+        page = pages.exercises_page(_exercises(sources.solutions), names, sources.exercise_names())
+        (src / "exercises.md").write_text(page, encoding="utf-8")
         extra.append("exercises")
-    (src / "index.md").write_text(pages.landing_page(readme, names, extra), encoding="utf-8")
+    downloads = sources.download_names()
+    (src / "index.md").write_text(
+        pages.landing_page(readme, names, extra, downloads), encoding="utf-8"
+    )
+
+
+def _write_downloads(sources: SiteSources, extra: Path) -> None:
+    """The files served under ``download/``: the wheel, the zip, the student exercises."""
+    target = extra / pages.DOWNLOAD_DIR
+    (target / "exercises").mkdir(parents=True)
+    for path in sources.downloads:
+        shutil.copy2(path, target / path.name)
+    for name in sources.exercise_names():
+        shutil.copy2(sources.exercises / f"{name}.ipynb", target / "exercises" / f"{name}.ipynb")
 
 
 def _exercises(solutions: Path) -> list[tuple[str, list[tuple[str, str, float]]]]:

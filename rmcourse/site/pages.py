@@ -15,6 +15,8 @@ from pathlib import Path
 SITE_TITLE = "The pair-wise ranking loss of RLHF reward models"
 # `make course`'s printed command, and the box on every lesson page.
 JUPYTER_COMMAND = ".venv/bin/jupyter lab notebooks"
+DOWNLOAD_DIR = "download"  # the site's folder of the wheel, the zip and the exercises
+COURSE_DIR = "my-course"  # the folder the take-home commands write the course into
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 _LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)")
 _LESSON_NAME = re.compile(r"`(\d\d_[A-Za-z0-9_]+)`")
@@ -94,11 +96,18 @@ def local_links(markdown: str, pages: Mapping[str, str]) -> str:
     return _LINK.sub(replace, markdown)
 
 
-def landing_page(readme: str | None, lessons: Sequence[str], extra_pages: Sequence[str]) -> str:
+def landing_page(
+    readme: str | None,
+    lessons: Sequence[str],
+    extra_pages: Sequence[str],
+    downloads: Mapping[str, str] | None = None,
+) -> str:
     """The landing page: the README's title, description and syllabus, then the table of contents.
 
     ``lessons`` are the lesson stems (``01_bradley_terry``), in order; lesson names in the
     syllabus become links to the ones that exist. ``extra_pages`` are the instructors' pages.
+    ``downloads`` (``{"wheel": name, "zip": name}``, served under ``download/``) adds the section
+    that says how to take the course home.
     """
     if readme is None:
         head, sections = f"# {SITE_TITLE}\n", {}
@@ -120,8 +129,13 @@ def landing_page(readme: str | None, lessons: Sequence[str], extra_pages: Sequen
         "",
         "Every lesson is a page, built from its executed notebook: read it here, download the "
         "notebook (the download button at the top of each page), or run it yourself. The quiz "
-        "questions are playable on the pages: pick an answer, read its feedback, try again.",
+        "questions and the your-turn tasks are playable on the pages: answer, read the "
+        "feedback, try again. A task that asks you to write a function runs in the notebook.",
         "",
+    ]
+    if downloads:
+        parts += [take_home_markdown(downloads), ""]
+    parts += [
         run_yourself_markdown(),
         "",
         _toctree("Lessons", [f"lessons/{name}" for name in lessons]),
@@ -147,6 +161,65 @@ def run_yourself_text(lesson: str | None = None) -> str:
     )
 
 
+def download_link(path: str, prefix: str = "") -> str:
+    """An HTML link to a file of the site's ``download/`` folder, labelled with its name.
+
+    Examples
+    --------
+    >>> download_link("exercises/a.ipynb", "../")
+    '<a href="../download/exercises/a.ipynb" download>a.ipynb</a>'
+    """
+    return f'<a href="{prefix}{DOWNLOAD_DIR}/{path}" download>{path.split("/")[-1]}</a>'
+
+
+def take_home_commands(wheel: str) -> list[str]:
+    """The shell commands that install the wheel in a new environment and write the course out.
+
+    Examples
+    --------
+    >>> take_home_commands("rmcourse-0.1.0-py3-none-any.whl")[1]
+    'rmcourse-env/bin/pip install rmcourse-0.1.0-py3-none-any.whl'
+    """
+    return [
+        "python3 -m venv rmcourse-env",
+        f"rmcourse-env/bin/pip install {wheel}",
+        f"rmcourse-env/bin/rmcourse init {COURSE_DIR}",
+        f"rmcourse-env/bin/jupyter lab {COURSE_DIR}",
+    ]
+
+
+def take_home_markdown(downloads: Mapping[str, str]) -> str:
+    """The landing page's section on taking the course home: the files and the commands."""
+    wheel = downloads["wheel"]
+    parts = [
+        "## Take the course home",
+        "",
+        f"Download the course package, {download_link(wheel)}, and run in a terminal, in the "
+        "folder you saved it to (Linux or macOS, Python ≥ 3.10; on Windows "
+        "`rmcourse-env\\Scripts\\` instead of `rmcourse-env/bin/`):",
+        "",
+        "```bash",
+        *take_home_commands(wheel),
+        "```",
+        "",
+        f"`rmcourse init` writes the lessons into `{COURSE_DIR}/notebooks/` and the exercises "
+        f"into `{COURSE_DIR}/exercises/` (it never overwrites a file that is there), then says "
+        "how to open them. Exercise NN practises lesson NN ([the exercises](exercises.md)).",
+    ]
+    if "zip" in downloads:
+        parts += [
+            "",
+            f"The same in one zip, the notebooks with the wheel: {download_link(downloads['zip'])}"
+            " (its README.txt gives the commands).",
+        ]
+    parts += [
+        "",
+        "A notebook downloaded alone (the download button of a lesson page) needs the course "
+        "package too: its code does `import rmcourse`, so install the wheel first.",
+    ]
+    return "\n".join(parts)
+
+
 def run_yourself_markdown() -> str:
     """The "run it yourself" box of the landing page."""
     return f"```{{admonition}} Run it yourself\n:class: tip\n{run_yourself_text()}\n```"
@@ -169,11 +242,16 @@ def document_page(path: Path, pages: Mapping[str, str]) -> str:
     return local_links(Path(path).read_text(encoding="utf-8"), pages)
 
 
-def exercises_page(assignments: Sequence[tuple[str, Sequence[tuple[str, str, float]]]]) -> str:
-    """The exercises with their points.
+def exercises_page(
+    assignments: Sequence[tuple[str, Sequence[tuple[str, str, float]]]],
+    lessons: Sequence[str] = (),
+    downloads: Sequence[str] = (),
+) -> str:
+    """The exercises with their points, each linked to its lesson and its notebook.
 
     ``assignments``: for each solution notebook, its name and its exercises as
-    ``(grade_id, functions, points)``.
+    ``(grade_id, functions, points)``. ``lessons``: the lesson stems with a page; ``downloads``:
+    the stems of the student notebooks served under ``download/exercises/``.
 
     Examples
     --------
@@ -185,21 +263,27 @@ def exercises_page(assignments: Sequence[tuple[str, Sequence[tuple[str, str, flo
         "# Exercises",
         "",
         "Each exercise notebook practises the lesson with the same number. Students fill in the "
-        "functions; visible tests say what is wrong, hidden tests decide the points. The student "
-        "notebooks are in `exercises/`, generated from the instructor notebooks of `solutions/` "
-        "by `rmcourse exercises`; `rmcourse grade` grades a folder of them "
+        "functions; visible tests say what is wrong, hidden tests decide the points. "
+        "`rmcourse init` writes every exercise into `exercises/` beside the lessons (see "
+        "[the landing page](index.md)); each is also linked below. Its code imports the course "
+        "package (`import rmcourse`): install the course wheel first. For instructors: the "
+        "student notebooks are generated from the instructor notebooks of `solutions/` by "
+        "`rmcourse exercises`, and `rmcourse grade` grades a folder of them "
         f"(see [For instructors](instructors.md)). In all: {len(assignments)} notebooks, "
         f"{total:g} points.",
     ]
     for name, exercises in assignments:
         points = sum(p for *_, p in exercises)
-        parts += [
-            "",
-            f"## `{name}` ({points:g} points)",
-            "",
-            "| exercise | write | points |",
-            "|---|---|---|",
-        ]
+        parts += ["", f"(exercise-{name[:2]})=", f"## `{name}` ({points:g} points)", ""]
+        lesson = next((stem for stem in lessons if stem[:2] == name[:2]), None)
+        where = []
+        if lesson is not None:
+            where.append(f"Practises [lesson {lesson}](lessons/{lesson}.ipynb).")
+        if name in downloads:
+            where.append(f"The notebook: {download_link(f'exercises/{name}.ipynb')}.")
+        if where:
+            parts += [" ".join(where), ""]
+        parts += ["| exercise | write | points |", "|---|---|---|"]
         parts += [f"| `{grade_id}` | `{names}` | {p:g} |" for grade_id, names, p in exercises]
     return "\n".join(parts) + "\n"
 
