@@ -150,6 +150,10 @@
     });
   }
 
+  if (typeof document === "undefined") {  // under Node (tests/test_site_tasks.py): the judge
+    module.exports = {judgeNumber: judgeNumber};
+    return;
+  }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
