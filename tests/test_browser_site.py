@@ -4,7 +4,9 @@ The site is built once from the committed lessons, except lesson 05 (the quiz), 
 afresh so that its quiz forms come from the current renderer. Chromium then follows the landing
 page to every lesson, searches, checks that the maths is typeset, plays the quiz (wrong answers and
 their feedback, right answers and the score, a typed number, the explorer's slider) and records
-every request the pages make: none may leave 127.0.0.1 or the local files. Skipped only without
+every request the pages make: none may leave 127.0.0.1 or the local files. It plays your-turn
+tasks on the lesson pages, wrong then right, and follows the links to what a student takes home
+(the course wheel, the zip, the exercises). Skipped only without
 Debian's /usr/bin/chromium. Screenshots land in the test's tmp_path.
 """
 
@@ -18,10 +20,12 @@ import nbformat
 import pytest
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, check_figure_shown, press
+from rmcourse import tasks
 from rmcourse.notebooks import clean_notebook, execute_notebook
 from rmcourse.quiz import Explorer, check
 from rmcourse.site.build import SiteSources, build_site
-from rmcourse.site.course import lesson_paths
+from rmcourse.site.course import lesson_paths, take_home_files
+from rmcourse.tasks import task_by_id
 
 QUIZ_LESSON = "05_quiz.ipynb"
 STEP_MS = 15_000  # one page or one click to its result, on a busy 2-core machine
@@ -45,7 +49,8 @@ def site(tmp_path_factory):
             nbformat.write(clean_notebook(execute_notebook(path, timeout=300)), fresh)
             path = fresh
         lessons.append(path)
-    build_site(SiteSources.from_repository(ROOT, lessons), work / "site")
+    downloads = take_home_files(ROOT, lessons, work / "dist")
+    build_site(SiteSources.from_repository(ROOT, lessons, downloads), work / "site")
     return work / "site"
 
 
@@ -256,3 +261,93 @@ def test_without_scripts_the_quiz_shows_its_static_form(browser, site, tmp_path)
         page.screenshot(path=str(tmp_path / "site-no-script.png"))
     finally:
         context.close()
+
+
+def _task(page, task_id):
+    box = page.locator(f".rmcourse-live-task[data-task-id='{task_id}']")
+    return box, box.locator("[data-role=feedback]")
+
+
+def test_your_turn_tasks_play_wrong_then_right_on_the_lesson_page(page, server, tmp_path):
+    page.goto(f"{server}/lessons/01_bradley_terry.html")
+    number, feedback = _task(page, "01-1")
+    number.wait_for()
+    assert not page.locator(".rmcourse-task-static[data-task-id='01-1']").is_visible()
+    answer = task_by_id("01-1").answer
+    assert f"{answer:.2f}" not in number.inner_text() and feedback.inner_text() == ""
+
+    # A number: a known mistake gets its hint, the answer is right, both as the notebook says.
+    box = number.locator("[data-role=number]")
+    box.fill("0.3133")
+    box.press("Enter")
+    assert feedback.inner_text() == "✘ " + tasks.check("01-1", 0.3133).message
+    box.fill("1.3")  # right to the digits given: asked for more
+    number.locator("[data-role=check]").click()
+    assert feedback.inner_text() == "✘ " + tasks.check("01-1", 1.3).message
+    box.fill(f"{answer:.4f}")
+    box.press("Enter")
+    assert feedback.inner_text() == "✔ right."
+    number.scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "site-task-number.png"))
+
+    # A choice: a wrong option gets its hint, then the right one.
+    choice, feedback = _task(page, "01-3")
+    right = task_by_id("01-3").answer
+    wrong = next(k for k in task_by_id("01-3").hints)
+    choice.locator(f"[data-key='{wrong}']").click()
+    assert feedback.inner_text() == "✘ " + tasks.check("01-3", wrong).message
+    choice.locator(f"[data-key='{right}']").click()
+    assert feedback.inner_text() == "✔ right."
+    choice.scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "site-task-choice.png"))
+
+    # A function cannot run in the page: it sends the student to the notebook, nothing more.
+    page.goto(f"{server}/lessons/02_numpy_loss.html")
+    function, _ = _task(page, "02-1")
+    assert "in this cell of the notebook" in function.inner_text()
+    assert function.locator("input, [data-role=feedback]").count() == 0
+
+
+def test_every_your_turn_cell_of_every_lesson_has_its_task_form(site):
+    for path in lesson_paths(ROOT / "notebooks"):
+        nb = nbformat.read(path, as_version=4)
+        called = [
+            m.group(1)
+            for cell in nb.cells
+            if cell.cell_type == "code" and "your-turn" in cell.metadata.get("tags", [])
+            for m in [re.search(r"tasks\.check\(\"(\d\d-\d+)\"", cell.source)]
+            if m
+        ]
+        html = (site / "lessons" / f"{path.stem}.html").read_text()
+        shown = re.findall(r"rmcourse-task-static' data-task-id='([^']+)'", html)
+        assert shown == called, path.name
+        assert "not answered yet" not in html, path.name  # the notebook's output is replaced
+
+
+def test_the_course_to_take_home_is_linked_from_the_landing_lessons_and_exercises(
+    page, server, site
+):
+    page.goto(f"{server}/index.html")
+    links = page.locator("article a[download]")
+    hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+    assert any(h.endswith(".whl") for h in hrefs) and any(h.endswith(".zip") for h in hrefs)
+    for href in hrefs:
+        assert page.request.get(f"{server}/{href}").ok, href
+    text = page.locator("article").inner_text()
+    assert "rmcourse init my-course" in text and "import rmcourse" in text
+
+    page.goto(f"{server}/lessons/02_numpy_loss.html")
+    box = page.locator(".rmcourse-run-yourself")
+    wheel = box.locator("a[href$='.whl']").get_attribute("href")
+    assert page.request.get(f"{server}/lessons/{wheel}").ok
+    box.locator("a[href*='exercises.html#exercise-02']").click()
+    page.wait_for_url("**/exercises.html#exercise-02")
+    section = page.locator("section#exercise-02")
+    assert section.locator("a[href='lessons/02_numpy_loss.html']").count() == 1
+    notebook = section.locator("a[href='download/exercises/02_numpy_loss.ipynb']")
+    assert page.request.get(f"{server}/download/exercises/02_numpy_loss.ipynb").ok
+    assert notebook.count() == 1
+    names = [p.stem for p in lesson_paths(ROOT / "exercises")]
+    for name in names:  # every exercise the page names is linked and served
+        assert page.locator(f"a[href='download/exercises/{name}.ipynb']").count() == 1, name
+        assert (site / "download" / "exercises" / f"{name}.ipynb").is_file()
