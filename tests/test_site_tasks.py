@@ -87,6 +87,8 @@ def test_the_landing_page_links_the_downloads_and_gives_the_commands():
     assert "\n".join(take_home_commands(downloads["wheel"])) in page
     assert "import rmcourse" in page  # why a lone notebook needs the wheel
     assert "Take the course home" not in landing_page("# Title\n", ["01_a"], [])
+    alone = landing_page("# Title\n", ["01_a"], [], downloads)  # no exercises page to link
+    assert "Take the course home" in alone and "exercises.md" not in alone
 
 
 def test_the_exercises_page_links_each_exercise_and_the_lesson_it_practises():

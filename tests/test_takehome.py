@@ -132,3 +132,39 @@ def test_the_wheel_in_a_fresh_environment_writes_a_course_whose_lesson_01_runs(t
     )
     where = run(python, "-c", script, str(lesson), str(lesson.parent), cwd=lesson.parent)
     assert where.strip().startswith(str(env_dir)), where  # the wheel's rmcourse ran the lesson
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+def test_rmcourse_course_builds_the_downloads_and_the_site_serves_and_links_them(tmp_path):
+    from rmcourse.site.course import build_course
+
+    root = tmp_path / "checkout"  # a course checkout with one lesson and one exercise
+    (root / "notebooks").mkdir(parents=True)
+    (root / "exercises").mkdir()
+    for name in ("pyproject.toml", "README.md", "rmcourse", "solutions"):
+        (root / name).symlink_to(ROOT / name)
+    lesson = nbformat.v4.new_notebook()
+    lesson.cells = [
+        nbformat.v4.new_markdown_cell("# Lesson 01"),
+        nbformat.v4.new_code_cell("print('ran')"),
+    ]
+    nbformat.write(lesson, root / "notebooks" / "01_bradley_terry.ipynb")
+    nbformat.write(lesson, root / "exercises" / "01_bradley_terry.ipynb")
+    out = tmp_path / "build"
+
+    assert build_course(root / "notebooks", out, timeout=60) == 0
+
+    built = sorted(p.name for p in (out / "dist").iterdir())
+    assert built == ["rmcourse-0.1.0-py3-none-any.whl", "rmcourse-course-0.1.0.zip"]
+    for name in built:
+        assert (out / "site" / "download" / name).read_bytes() == (out / "dist" / name).read_bytes()
+    with zipfile.ZipFile(out / "dist" / built[0]) as wheel:
+        executed = wheel.read(f"rmcourse/{COURSE_FILES}/notebooks/01_bradley_terry.ipynb")
+    assert "ran" in nbformat.reads(executed.decode(), as_version=4).cells[1].outputs[0]["text"]
+    index = (out / "site" / "index.html").read_text()
+    assert f'href="download/{built[0]}"' in index and f'href="download/{built[1]}"' in index
+    page = (out / "site" / "lessons" / "01_bradley_terry.html").read_text()
+    assert f'href="../download/{built[0]}"' in page
+    assert 'href="../exercises.html#exercise-01"' in page
+    assert (out / "site" / "download" / "exercises" / "01_bradley_terry.ipynb").is_file()

@@ -158,7 +158,7 @@ def build_site(sources: SiteSources, out_dir: Path) -> Path:
             _lesson_questions(questions),
             work / "extra",
             sources.download_names(),
-            sources.exercise_names(),
+            sources.exercise_names() if sources.solutions is not None else [],  # page to link
         )
         _run_sphinx(work / "src", work / "html", work / "doctrees", config)
         _copy_mathjax(work / "html")

@@ -134,7 +134,7 @@ def landing_page(
         "",
     ]
     if downloads:
-        parts += [take_home_markdown(downloads), ""]
+        parts += [take_home_markdown(downloads, "exercises" in extra_pages), ""]
     parts += [
         run_yourself_markdown(),
         "",
@@ -188,8 +188,9 @@ def take_home_commands(wheel: str) -> list[str]:
     ]
 
 
-def take_home_markdown(downloads: Mapping[str, str]) -> str:
-    """The landing page's section on taking the course home: the files and the commands."""
+def take_home_markdown(downloads: Mapping[str, str], exercises_page: bool = True) -> str:
+    """The landing page's section on taking the course home: the files and the commands
+    (``exercises_page``: the site has one, to link)."""
     wheel = downloads["wheel"]
     parts = [
         "## Take the course home",
@@ -204,7 +205,8 @@ def take_home_markdown(downloads: Mapping[str, str]) -> str:
         "",
         f"`rmcourse init` writes the lessons into `{COURSE_DIR}/notebooks/` and the exercises "
         f"into `{COURSE_DIR}/exercises/` (it never overwrites a file that is there), then says "
-        "how to open them. Exercise NN practises lesson NN ([the exercises](exercises.md)).",
+        "how to open them. Exercise NN practises lesson NN"
+        + (" ([the exercises](exercises.md))." if exercises_page else "."),
     ]
     if "zip" in downloads:
         parts += [
