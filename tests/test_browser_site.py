@@ -351,3 +351,24 @@ def test_the_course_to_take_home_is_linked_from_the_landing_lessons_and_exercise
     for name in names:  # every exercise the page names is linked and served
         assert page.locator(f"a[href='download/exercises/{name}.ipynb']").count() == 1, name
         assert (site / "download" / "exercises" / f"{name}.ipynb").is_file()
+
+
+def test_the_task_forms_fit_a_phone_screen(browser, site, tmp_path):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(STEP_MS)
+        page.goto((site / "lessons" / "01_bradley_terry.html").as_uri())
+        forms = page.locator(".rmcourse-live-task")
+        forms.first.wait_for()
+        assert forms.count() == 4
+        for i in range(forms.count()):
+            right = forms.nth(i).evaluate(
+                "e => Math.max(...[e, ...e.querySelectorAll('*')]"
+                ".map(n => n.getBoundingClientRect().right))"
+            )
+            assert right <= 390, (forms.nth(i).get_attribute("data-task-id"), right)
+        forms.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "site-task-phone.png"))
+    finally:
+        context.close()
