@@ -85,7 +85,8 @@ def _run_yourself(lesson: str, downloads: dict[str, str], exercises: list[str]) 
 
 
 def _task_forms(doctree: nodes.document) -> None:
-    """Put each your-turn cell's task form where its output ("not answered yet") was."""
+    """Put each your-turn cell's task form where the checker's output ("not answered yet") was;
+    any other output of the cell stays."""
     for cell in list(doctree.findall(nodes.container)):
         if "cell" not in cell["classes"] or "tag_your-turn" not in cell["classes"]:
             continue
@@ -94,7 +95,8 @@ def _task_forms(doctree: nodes.document) -> None:
         if match is None:
             continue
         for output in [c for c in cell.children if "cell_output" in c.get("classes", [])]:
-            cell.remove(output)
+            if output.astext().strip().startswith(f"{match.group(1)}: "):  # the checker's line
+                cell.remove(output)
         form = nodes.container(classes=["cell_output", "rmcourse-task-output"])
         form += nodes.raw("", _static_task(match.group(1)), format="html")
         cell += form
