@@ -1,9 +1,10 @@
 """Build the course site: Sphinx, myst-nb (execution off) and sphinx-book-theme into one folder.
 
 :func:`build_site` writes the pages' sources into a scratch folder (the executed lessons, the
-landing page, the instructors' pages, the exported quiz), runs Sphinx on them with warnings as
-errors, and copies MathJax beside the pages, so the site reads offline from ``file://`` or any
-static host: no page loads anything from another host.
+landing page, the instructors' pages, the exported quiz and your-turn tasks, the files served
+under ``download/``), runs Sphinx on them with warnings as errors, and copies MathJax beside the
+pages, so the site reads offline from ``file://`` or any static host: no page loads anything
+from another host.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ class SiteSources:
     (``None``: no such page): the README (landing page and instructor guide), the solutions folder
     (the exercises page), the grader's threat model (``docs/grading.md``), the student exercises
     (served for download from the exercises page) and ``downloads``: the course wheel and zip
-    (:mod:`rmcourse.site.downloads`), served under ``download/`` and linked from every page.
+    (:mod:`rmcourse.site.downloads`), served under ``download/`` and linked from the landing page
+    and every lesson page.
     """
 
     lessons: tuple[Path, ...]
