@@ -9,6 +9,7 @@ the wheel, for a student who wants the files first.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -38,9 +39,14 @@ def build_wheel(
     FileNotFoundError
         When ``checkout`` lacks a file the build needs.
     RuntimeError
-        When setuptools fails; the message ends with its output.
+        When setuptools is not installed, or fails (the message ends with its output).
     """
     checkout = Path(checkout)
+    if importlib.util.find_spec("setuptools") is None:
+        raise RuntimeError(
+            "the course wheel is built with setuptools, which this environment lacks: "
+            f"{sys.executable} -m pip install 'setuptools>=77' (make setup installs it)"
+        )
     for name in (*BUILD_FILES, "rmcourse"):
         if not (checkout / name).exists():
             raise FileNotFoundError(f"{checkout} has no {name}: it is not the course repository")
