@@ -23,9 +23,9 @@ $(STAMP): pyproject.toml constraints.txt $(SETTINGS)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
 	$(BIN)/python scripts/install_torch.py $(TORCH)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,hf]"
-	@# `rmcourse course` builds the course wheel with setuptools (a 3.12+ venv has none)
-	$(BIN)/python -c "import setuptools" 2>/dev/null \
-	  || $(BIN)/python -m pip install --quiet "setuptools>=77"
+	@# `rmcourse course` builds the course wheel with setuptools >= 77 (a venv has an older one or none)
+	$(BIN)/python -c "import sys, setuptools; sys.exit(int(setuptools.__version__.split('.')[0]) < 77)" \
+	  2>/dev/null || $(BIN)/python -m pip install --quiet "setuptools>=77"
 	@touch $(STAMP)
 
 # Debian's Chromium for the browser test; installed when missing and when we may (root or sudo).

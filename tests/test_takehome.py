@@ -168,3 +168,13 @@ def test_rmcourse_course_builds_the_downloads_and_the_site_serves_and_links_them
     assert f'href="../download/{built[0]}"' in page
     assert 'href="../exercises.html#exercise-01"' in page
     assert (out / "site" / "download" / "exercises" / "01_bradley_terry.ipynb").is_file()
+
+
+def test_the_wheel_build_says_what_it_lacks(tmp_path, monkeypatch):
+    from rmcourse.site import downloads
+
+    with pytest.raises(FileNotFoundError, match="has no pyproject.toml"):
+        downloads.build_wheel(tmp_path, [], [], tmp_path / "dist")
+    monkeypatch.setattr(downloads, "_setuptools_major", lambda: 65)  # a 3.11 venv's own
+    with pytest.raises(RuntimeError, match=r"setuptools >= 77 .*pip install 'setuptools>=77'"):
+        downloads.build_wheel(ROOT, [], [], tmp_path / "dist")

@@ -9,18 +9,19 @@ the wheel, for a student who wants the files first.
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 from rmcourse.takehome import COURSE_FILES, FOLDERS
 
 ZIP_FOLDER = "rmcourse-course"  # the zip's one top-level folder
+SETUPTOOLS_MAJOR = 77  # the build-system requirement of pyproject.toml
 # Files of a checkout that the wheel is built from (the package, its description, the README).
 BUILD_FILES = ("pyproject.toml", "README.md")
 _BUILD = "import sys; from setuptools import build_meta; print(build_meta.build_wheel(sys.argv[1]))"
@@ -42,10 +43,11 @@ def build_wheel(
         When setuptools is not installed, or fails (the message ends with its output).
     """
     checkout = Path(checkout)
-    if importlib.util.find_spec("setuptools") is None:
+    if _setuptools_major() < SETUPTOOLS_MAJOR:
         raise RuntimeError(
-            "the course wheel is built with setuptools, which this environment lacks: "
-            f"{sys.executable} -m pip install 'setuptools>=77' (make setup installs it)"
+            f"the course wheel is built with setuptools >= {SETUPTOOLS_MAJOR} (pyproject.toml's "
+            f"licence field), which this environment lacks: {sys.executable} -m pip install "
+            f"'setuptools>={SETUPTOOLS_MAJOR}' (make setup installs it)"
         )
     for name in (*BUILD_FILES, "rmcourse"):
         if not (checkout / name).exists():
@@ -73,6 +75,13 @@ def build_wheel(
         if done.returncode != 0:
             raise RuntimeError(f"the wheel was not built:\n{(done.stdout + done.stderr)[-2000:]}")
     return out_dir / done.stdout.strip().splitlines()[-1]
+
+
+def _setuptools_major() -> int:
+    try:
+        return int(metadata.version("setuptools").split(".")[0])
+    except (metadata.PackageNotFoundError, ValueError):
+        return 0
 
 
 def build_zip(
