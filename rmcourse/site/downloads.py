@@ -22,7 +22,7 @@ from rmcourse.takehome import COURSE_FILES, FOLDERS
 
 ZIP_FOLDER = "rmcourse-course"  # the zip's one top-level folder
 SETUPTOOLS_MAJOR = 77  # the build-system requirement of pyproject.toml
-# Files of a checkout that the wheel is built from (the package, its description, the README).
+# The files of a checkout the wheel is built from besides rmcourse/: its description, its README.
 BUILD_FILES = ("pyproject.toml", "README.md")
 _BUILD = "import sys; from setuptools import build_meta; print(build_meta.build_wheel(sys.argv[1]))"
 
