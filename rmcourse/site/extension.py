@@ -3,7 +3,7 @@
 - every lesson page (``lessons/NN_name``) gets a "Run it yourself" box under its title;
 - questions whose ``lesson`` field names a lesson and that its notebook does not show already are
   appended to that lesson's page, in the quiz's static form (the script makes them playable);
-- every page loads the exported questions and the quiz script.
+- every page loads the exported questions, the quiz script and the site's reading aids.
 
 Configured by :mod:`rmcourse.site.build` through ``rmcourse_lesson_questions`` (lesson number ->
 the ids of its questions).
@@ -22,7 +22,8 @@ from rmcourse.site.quiz_export import QUIZ_DIR
 
 QUESTION_ID = re.compile(r"data-question-id=['\"]([^'\"]+)['\"]")
 LESSON_DOC = re.compile(r"^lessons/(\d\d)_\w+$")
-SCRIPTS = (f"{QUIZ_DIR}/questions.js", "rmcourse-quiz.js")
+SCRIPTS = (f"{QUIZ_DIR}/questions.js", "rmcourse-quiz.js", "rmcourse-site.js")
+STYLES = ("rmcourse-quiz.css", "rmcourse-site.css")
 
 
 def _inline(text: str) -> list[nodes.Node]:
@@ -80,7 +81,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     """Register the extension with Sphinx."""
     app.add_config_value("rmcourse_lesson_questions", {}, "env", types=frozenset({dict}))
     app.connect("doctree-read", _lesson_page)
-    app.add_css_file("rmcourse-quiz.css")
+    for style in STYLES:
+        app.add_css_file(style)
     for script in SCRIPTS:
         app.add_js_file(script, defer="defer")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
