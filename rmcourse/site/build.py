@@ -20,6 +20,7 @@ import nbformat
 
 from rmcourse.quiz.content import Question, load_questions
 from rmcourse.site import pages
+from rmcourse.site.figures import describe_figures, load_figures
 from rmcourse.site.quiz_export import export_quiz
 
 STATIC = Path(__file__).parent / "static"
@@ -148,8 +149,10 @@ def build_site(sources: SiteSources, out_dir: Path) -> Path:
 def _write_pages(sources: SiteSources, src: Path) -> None:
     (src / "lessons").mkdir(parents=True)
     names = []
+    figures = load_figures()
     for lesson in sources.lessons:
         nb = nbformat.read(lesson, as_version=4)
+        describe_figures(nb, figures.get(lesson.stem, {}))  # captions and alt text
         nbformat.write(nb, src / "lessons" / lesson.name)
         names.append(lesson.stem)
     readme = sources.readme.read_text(encoding="utf-8") if sources.readme else None
