@@ -28,13 +28,23 @@ class Figure:
 
 
 def load_figures() -> dict[str, dict[str, Figure]]:
-    """Lesson stem -> {text of the figure's code -> :class:`Figure`}.
+    """Lesson stem -> {text of the figure's code -> :class:`Figure`}, from ``figures.json``."""
+    text = resources.files("rmcourse.site").joinpath(FIGURES_FILE).read_text(encoding="utf-8")
+    return parse_figures(json.loads(text))
+
+
+def parse_figures(data: dict[str, dict[str, dict[str, str]]]) -> dict[str, dict[str, Figure]]:
+    """The figures of ``figures.json``'s content.
 
     Raises ``ValueError`` naming the entry when one lacks a caption or alt text.
+
+    Examples
+    --------
+    >>> parse_figures({"01_x": {"Loss": {"caption": "The loss.", "alt": "A curve."}}})
+    {'01_x': {'Loss': Figure(caption='The loss.', alt='A curve.')}}
     """
-    text = resources.files("rmcourse.site").joinpath(FIGURES_FILE).read_text(encoding="utf-8")
     figures: dict[str, dict[str, Figure]] = {}
-    for lesson, entries in json.loads(text).items():
+    for lesson, entries in data.items():
         figures[lesson] = {}
         for key, entry in entries.items():
             if set(entry) != {"caption", "alt"} or not all(entry.values()):
