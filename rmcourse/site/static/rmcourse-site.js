@@ -11,6 +11,13 @@
     copy.alt = image.alt;
     dialog.appendChild(copy);
     dialog.addEventListener("click", function () { dialog.close(); });
+    // Sphinx's highlighting script swallows Escape, which would close a dialog by itself
+    dialog.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        dialog.close();
+      }
+    });
     dialog.addEventListener("close", function () { dialog.remove(); });
     document.body.appendChild(dialog);
     dialog.showModal();
