@@ -351,6 +351,9 @@ def test_on_a_phone_the_menu_opens_and_no_page_runs_off_the_screen(phone, server
     phone.screenshot(path=str(tmp_path / "phone-menu.png"))
     link.click()
     phone.wait_for_url("**/lessons/02_numpy_loss.html")
+    phone.locator(".secondary-toggle").click()  # the page's contents
+    phone.locator("#pst-secondary-sidebar-modal a[href='#summary']").wait_for(state="visible")
+    phone.keyboard.press("Escape")
 
     lessons = [p.stem for p in lesson_paths(ROOT / "notebooks")]
     pages = _site_pages(site)
@@ -428,3 +431,12 @@ def test_figures_have_captions_and_open_at_full_size_and_code_has_copy_buttons(p
     zoomed.wait_for(state="detached")
     assert phone.locator(".cell_input button.copybtn").count() >= 5
     assert phone.locator(".cell_output button.copybtn").count() == 0  # outputs: nothing to copy
+
+
+def test_the_landing_page_typesets_the_loss(page, server, site):
+    html = (site / "index.html").read_text()
+    assert re.search(r'<div class="math[^"]*">\s*\\\[\\mathcal\{L\}\(\\theta\)', html)
+    page.goto(f"{server}/index.html")
+    assert _typeset(page) > 0 and page.locator("mjx-merror").count() == 0
+    assert page.locator("article div.math mjx-container").count() == 1
+    assert page.locator("article pre", has_text="L(θ)").count() == 0  # no pseudo-TeX block
