@@ -6,8 +6,9 @@ page to every lesson, searches, checks that the maths is typeset, plays the quiz
 their feedback, right answers and the score, a typed number, the explorer's slider) and records
 every request the pages make: none may leave 127.0.0.1 or the local files. It plays your-turn
 tasks on the lesson pages, wrong then right, and follows the links to what a student takes home
-(the course wheel, the zip, the exercises). Skipped only without
-Debian's /usr/bin/chromium. Screenshots land in the test's tmp_path.
+(the course wheel, the zip, the exercises). On a phone's screen (390×844) the menu opens and no
+page runs wider than the screen; in dark mode the quiz and the explorer keep a WCAG contrast of
+4.5:1. Skipped only without Debian's /usr/bin/chromium. Screenshots land in the test's tmp_path.
 """
 
 import functools
@@ -25,11 +26,15 @@ from rmcourse.notebooks import clean_notebook, execute_notebook
 from rmcourse.quiz import Explorer, check
 from rmcourse.site.build import SiteSources, build_site
 from rmcourse.site.course import lesson_paths, take_home_files
+from rmcourse.site.figures import figure_cells
 from rmcourse.tasks import task_by_id
 
 QUIZ_LESSON = "05_quiz.ipynb"
+LESSON_03 = ROOT / "notebooks" / "03_pytorch_loss.ipynb"  # four figures, one in three panels
 STEP_MS = 15_000  # one page or one click to its result, on a busy 2-core machine
 LOCAL_SCHEMES = {"file", "data", "about", "blob"}
+PHONE = {"width": 390, "height": 844}
+MIN_CONTRAST = 4.5  # WCAG AA for normal text
 
 pytestmark = [
     pytest.mark.browser,
@@ -88,7 +93,23 @@ def browser():
 @pytest.fixture
 def page(browser):
     """A page whose every request is recorded; the test fails if one leaves the machine."""
-    context = browser.new_context(viewport={"width": 1300, "height": 950})
+    yield from _recorded_page(browser, viewport={"width": 1300, "height": 950})
+
+
+@pytest.fixture
+def phone(browser):
+    """A page on a phone's screen (390×844, touch), its requests recorded as ``page``'s."""
+    yield from _recorded_page(browser, viewport=PHONE, has_touch=True, is_mobile=True)
+
+
+@pytest.fixture
+def dark(browser):
+    """A page in a browser that prefers dark colours, its requests recorded as ``page``'s."""
+    yield from _recorded_page(browser, viewport={"width": 1300, "height": 950}, color_scheme="dark")
+
+
+def _recorded_page(browser, **options):
+    context = browser.new_context(**options)
     requests = []
     context.on("request", lambda request: requests.append(request.url))
     page = context.new_page()
@@ -372,3 +393,165 @@ def test_the_task_forms_fit_a_phone_screen(browser, site, tmp_path):
         page.screenshot(path=str(tmp_path / "site-task-phone.png"))
     finally:
         context.close()
+
+
+# Elements of the article that reach past the screen's edge without a scroll box of their own
+# inside the screen (a table's or a formula's box): what a reader could not see or reach.
+OVERFLOWING = """() => {
+  const width = document.documentElement.clientWidth;
+  const inside = (r) => r.left >= -1 && r.right <= width + 1;
+  const scrolls = (e) => ["auto", "scroll"].includes(getComputedStyle(e).overflowX);
+  const out = [];
+  for (const el of document.querySelectorAll(".bd-article *")) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || inside(r) || out.some((o) => o.contains(el))) continue;
+    let boxed = false;
+    for (let a = el.parentElement; a && a !== document.body && !boxed; a = a.parentElement) {
+      boxed = scrolls(a) && inside(a.getBoundingClientRect());
+    }
+    if (!boxed) out.push(el);
+  }
+  const page = document.documentElement.scrollWidth > width ? ["the page itself"] : [];
+  return page.concat(out.map((e) => `${e.tagName}.${e.className}: ${e.textContent.slice(0, 60)}`));
+}"""
+
+# WCAG contrast of each visible element matching a selector: its colour (an SVG text's fill)
+# against the first opaque background behind it, translucent layers composed over it.
+CONTRASTS = """(selector) => {
+  const rgba = (c) => {
+    const v = c.match(/rgba?\\(([^)]+)\\)/)[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+    return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1];
+  };
+  const lum = (c) => {
+    const f = (x) => ((x /= 255) <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+  };
+  const over = (top, under) => under.map((v, i) => top[i] * top[3] + v * (1 - top[3]));
+  const background = (el) => {
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) layers.push(c);
+      if (c[3] >= 1) break;
+    }
+    return layers.reverse().reduce((under, top) => over(top, under), [255, 255, 255]);
+  };
+  return [...document.querySelectorAll(selector)]
+    .filter((el) => el.getClientRects().length)
+    .map((el) => {
+      const style = getComputedStyle(el);
+      const back = background(el);
+      const text = over(rgba(el instanceof SVGElement ? style.fill : style.color), back);
+      const [hi, lo] = [lum(text), lum(back)].sort((a, b) => b - a);
+      return (hi + 0.05) / (lo + 0.05);
+    });
+}"""
+
+
+def _site_pages(site):
+    pages = [p.relative_to(site).as_posix() for p in site.glob("*.html")]
+    pages += [f"lessons/{p.name}" for p in sorted((site / "lessons").glob("*.html"))]
+    return [p for p in pages if p not in ("genindex.html", "search.html")]
+
+
+def test_on_a_phone_the_menu_opens_and_no_page_runs_off_the_screen(phone, server, site, tmp_path):
+    phone.goto(f"{server}/lessons/01_bradley_terry.html")
+    menu = phone.locator("#pst-primary-sidebar-modal")
+    assert not menu.is_visible()
+    toggle = phone.locator(".primary-toggle")
+    assert toggle.count() == 1 and toggle.is_visible()
+    toggle.click()
+    link = menu.locator("a[href='02_numpy_loss.html']")
+    link.wait_for(state="visible")
+    phone.screenshot(path=str(tmp_path / "phone-menu.png"))
+    link.click()
+    phone.wait_for_url("**/lessons/02_numpy_loss.html")
+    phone.locator(".secondary-toggle").click()  # the page's contents
+    phone.locator("#pst-secondary-sidebar-modal a[href='#summary']").wait_for(state="visible")
+    phone.keyboard.press("Escape")
+
+    lessons = [p.stem for p in lesson_paths(ROOT / "notebooks")]
+    pages = _site_pages(site)
+    assert {f"lessons/{stem}.html" for stem in lessons} <= set(pages)
+    for name in pages:
+        phone.goto(f"{server}/{name}")
+        if phone.locator("span.math, div.math").count():
+            _typeset(phone)  # formulas take their width when typeset
+        if name == "lessons/05_quiz.html":
+            phone.locator(".rmcourse-live-question").first.wait_for()
+        assert phone.evaluate(OVERFLOWING) == [], name
+    phone.goto(f"{server}/lessons/05_quiz.html")
+    number = phone.locator(".rmcourse-live-question[data-question-id='q05'] [data-role=number]")
+    number.scroll_into_view_if_needed()
+    box = number.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    phone.screenshot(path=str(tmp_path / "phone-quiz.png"))
+
+
+def test_the_sidebar_toggle_hides_and_shows_the_menu_on_a_laptop(page, server):
+    page.goto(f"{server}/lessons/03_pytorch_loss.html")
+    sidebar = page.locator("#pst-primary-sidebar")
+    assert sidebar.is_visible()
+    page.locator(".primary-toggle").click()
+    expect_hidden = "() => getComputedStyle(document.getElementById('pst-primary-sidebar'))"
+    page.wait_for_function(f"{expect_hidden}.visibility === 'hidden'")
+    page.locator(".primary-toggle").click()
+    page.wait_for_function(f"{expect_hidden}.visibility === 'visible'")
+    assert page.locator("#pst-primary-sidebar-modal").is_hidden()  # no dialog on a wide screen
+
+
+def test_in_dark_mode_the_quiz_and_the_explorer_read_at_contrast_4_5(dark, server, tmp_path):
+    dark.goto(f"{server}/lessons/05_quiz.html")
+    dark.locator(".rmcourse-live-question").first.wait_for()
+    assert dark.evaluate("document.documentElement.dataset.theme") == "dark"
+    _answer(dark, "q01", "c")  # wrong: its feedback in the wrong answer's colour
+    _answer(dark, "q03", "a")  # right
+    parts = {
+        "question titles": ".rmcourse-live-question h4",
+        "question ids": ".rmcourse-live-question h4 small",
+        "options": ".rmcourse-option",
+        "feedback": ".rmcourse-feedback, .rmcourse-verdict, .rmcourse-explanation",
+        "buttons": ".rmcourse-button",
+        "score": "[data-role=score]",
+        "explorer readout": "[data-role=readout]",
+        "explorer labels": ".rmcourse-explorer-plot text",
+    }
+    for part, selector in parts.items():
+        ratios = dark.evaluate(CONTRASTS, selector)
+        assert ratios and min(ratios) >= MIN_CONTRAST, (part, min(ratios or [0]))
+    assert dark.locator(".rmcourse-wrong .rmcourse-verdict").count() == 1
+    dark.locator(".rmcourse-live-question[data-question-id='q01']").scroll_into_view_if_needed()
+    dark.screenshot(path=str(tmp_path / "site-dark-quiz.png"))
+    dark.locator("[data-role=explorer]").scroll_into_view_if_needed()
+    dark.screenshot(path=str(tmp_path / "site-dark-explorer.png"))
+
+
+def test_figures_have_captions_and_open_at_full_size_and_code_has_copy_buttons(phone, server):
+    phone.goto(f"{server}/lessons/03_pytorch_loss.html")
+    figures = phone.locator("article figure")
+    assert figures.count() == len(figure_cells(nbformat.read(LESSON_03, as_version=4)))
+    for figure in figures.all():
+        assert figure.locator("figcaption").inner_text().strip()
+        assert ".png" not in figure.locator("img").get_attribute("alt")
+    image = figures.first.locator("img")
+    image.scroll_into_view_if_needed()
+    shown = image.bounding_box()["width"]
+    natural = image.evaluate("img => img.naturalWidth")
+    assert shown < natural  # shrunk to the phone's column
+    image.click()
+    zoomed = phone.locator("dialog.rmcourse-zoom img")
+    zoomed.wait_for(state="visible")
+    assert zoomed.bounding_box()["width"] == pytest.approx(natural, abs=1)
+    phone.keyboard.press("Escape")
+    zoomed.wait_for(state="detached")
+    assert phone.locator(".cell_input button.copybtn").count() >= 5
+    assert phone.locator(".cell_output button.copybtn").count() == 0  # outputs: nothing to copy
+
+
+def test_the_landing_page_typesets_the_loss(page, server, site):
+    html = (site / "index.html").read_text()
+    assert re.search(r'<div class="math[^"]*">\s*\\\[\\mathcal\{L\}\(\\theta\)', html)
+    page.goto(f"{server}/index.html")
+    assert _typeset(page) > 0 and page.locator("mjx-merror").count() == 0
+    assert page.locator("article div.math mjx-container").count() == 1
+    assert page.locator("article pre", has_text="L(θ)").count() == 0  # no pseudo-TeX block

@@ -195,3 +195,75 @@ def test_a_lessons_questions_appear_on_its_page_once(tmp_path):
     appended = page[page.index("Check yourself: quiz") :]
     assert f"data-question-id='{ids[0]}'" not in appended
     assert all(f"data-question-id='{qid}'" in appended for qid in ids[1:])
+
+
+def test_every_figure_of_the_lessons_has_a_caption_and_alt_text_and_no_entry_is_stale():
+    from conftest import ROOT
+    from rmcourse.site.course import lesson_paths
+    from rmcourse.site.figures import describe_figures, figure_cells, load_figures
+
+    figures = load_figures()
+    lessons = {p.stem: nbformat.read(p, as_version=4) for p in lesson_paths(ROOT / "notebooks")}
+    assert set(figures) <= set(lessons), set(figures) - set(lessons)
+    for stem, nb in lessons.items():
+        entries = figures.get(stem, {})
+        sources = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+        for key in entries:  # each entry names one cell of its lesson
+            assert sum(key in source for source in sources) == 1, (stem, key)
+        n = len(figure_cells(nb))
+        assert describe_figures(nb, entries) == [], stem  # every figure described
+        for cell in figure_cells(nb):
+            alt = cell.metadata["mystnb"]["image"]["alt"]
+            assert ".png" not in alt and len(alt.split()) >= 8, (stem, alt)
+        assert len(figure_cells(nb)) == n
+
+
+def test_describe_figures_keeps_a_cells_own_caption_and_flags_an_ambiguous_key():
+    from rmcourse.site.figures import Figure, describe_figures, parse_figures
+
+    image = nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="})
+    own = nbformat.v4.new_code_cell("plot('Loss')", outputs=[image])
+    own.metadata["mystnb"] = {"figure": {"caption": "Mine."}, "image": {"alt": "My own."}}
+    both = nbformat.v4.new_code_cell("plot('Loss', 'Gradient')", outputs=[image])
+    nb = nbformat.v4.new_notebook(cells=[own, both])
+    figures = {"Loss": Figure("The loss.", "A curve."), "Gradient": Figure("G.", "Another.")}
+    assert describe_figures(nb, figures) == ["plot('Loss', 'Gradient')"]
+    assert own.metadata["mystnb"]["figure"]["caption"] == "Mine."
+    assert "mystnb" not in both.metadata
+    with pytest.raises(ValueError, match=r"01_x / 'Loss' needs a non-empty caption and alt"):
+        parse_figures({"01_x": {"Loss": {"caption": "The loss."}}})
+
+
+def test_the_footer_licence_is_the_packages():
+    from conftest import ROOT
+    from rmcourse.site.build import LICENCE
+
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert re.search(r'^license = "(.+)"$', pyproject, re.M).group(1) == LICENCE
+
+
+@pytest.mark.slow
+def test_a_figure_gets_its_caption_alt_text_copy_buttons_and_the_footer(tmp_path):
+    lesson = _lesson(
+        tmp_path / "01_bradley_terry.ipynb",
+        "# Lesson 01\n\n```python\nprint('a code block')\n```",
+        "plot('Loss of one pair')",
+    )
+    nb = nbformat.read(lesson, as_version=4)
+    png = (  # one pixel
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("stream", text="printed\n"),
+    ]
+    nbformat.write(nb, lesson)
+    build_site(SiteSources(lessons=(lesson,)), tmp_path / "site")
+    page = (tmp_path / "site" / "lessons" / "01_bradley_terry.html").read_text()
+    assert re.search(r'<img alt="Two line plots against the margin Δ\.[^"]*" src=', page)
+    caption = re.search(r"<figcaption>(.*?)</figcaption>", page, re.S).group(1)
+    assert "Left: the loss of one pair" in caption and 'class="math' in caption
+    assert 'src="../_static/copybutton.js' in page and 'src="../_static/rmcourse-site.js' in page
+    assert page.count("primary-toggle") == 1  # the book theme's button, none hidden before it
+    assert "By rmcourse authors" in page and "MIT licence" in page
+    assert "Author name not set" not in page

@@ -21,6 +21,7 @@ import nbformat
 
 from rmcourse.quiz.content import Question, load_questions
 from rmcourse.site import pages
+from rmcourse.site.figures import describe_figures, load_figures
 from rmcourse.site.quiz_export import export_quiz
 from rmcourse.site.task_export import export_tasks
 from rmcourse.tasks import load_tasks
@@ -34,6 +35,8 @@ MATHJAX_PATH = f"{MATHJAX_DIR}/tex-svg.js"
 MATHJAX_PARTS = ("tex-svg.js", "input", "ui", "a11y", "adaptors")
 INSTRUCTOR_SECTION = "For instructors"
 GRADING_DOC = "docs/grading.md"
+AUTHOR = "rmcourse authors"
+LICENCE = "MIT"  # pyproject.toml's licence (tests/test_site.py keeps them equal)
 
 
 class SiteBuildError(RuntimeError):
@@ -101,9 +104,17 @@ def sphinx_config(
     """The Sphinx configuration of the site (no ``conf.py``: these are passed as overrides)."""
     return {
         "project": "rmcourse",
+        "author": AUTHOR,
         "html_title": pages.SITE_TITLE,
         # githubpages: a .nojekyll file, so GitHub Pages serves _static/ and _sources/
-        "extensions": ["myst_nb", "sphinx.ext.githubpages", "rmcourse.site.extension"],
+        "extensions": [
+            "myst_nb",
+            "sphinx.ext.githubpages",
+            "sphinx_copybutton",
+            "rmcourse.site.extension",
+        ],
+        # copy buttons on code cells and code blocks, not on outputs
+        "copybutton_selector": "div:not(.output) > div.highlight pre",
         "exclude_patterns": ["_build", "**.ipynb_checkpoints"],
         "html_theme": "sphinx_book_theme",
         "html_theme_options": {
@@ -111,6 +122,10 @@ def sphinx_config(
             "home_page_in_toc": True,
             "show_toc_level": 2,
             "search_bar_text": "Search the course…",
+            # No pydata-sphinx-theme header bar (the book theme hides it): its hidden menu button
+            # would come first in the page, and both themes' scripts attach to the first one.
+            "navbar_persistent": [],
+            "extra_footer": f"<p>The course and its code: {LICENCE} licence.</p>",
         },
         "html_static_path": [str(d) for d in static_dirs],
         "html_copy_source": True,  # the download button serves _sources/
@@ -173,8 +188,10 @@ def build_site(sources: SiteSources, out_dir: Path) -> Path:
 def _write_pages(sources: SiteSources, src: Path) -> None:
     (src / "lessons").mkdir(parents=True)
     names = []
+    figures = load_figures()
     for lesson in sources.lessons:
         nb = nbformat.read(lesson, as_version=4)
+        describe_figures(nb, figures.get(lesson.stem, {}))  # captions and alt text
         nbformat.write(nb, src / "lessons" / lesson.name)
         names.append(lesson.stem)
     readme = sources.readme.read_text(encoding="utf-8") if sources.readme else None

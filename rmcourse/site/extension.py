@@ -6,7 +6,7 @@
   appended to that lesson's page, in the quiz's static form (the script makes them playable);
 - the output of every ``your-turn`` cell that calls ``tasks.check("NN-k", ...)`` becomes the
   task's static form (``data-task-id``), which the tasks script makes playable;
-- every page loads the exported questions and tasks and their scripts.
+- every page loads the exported questions and tasks, their scripts and the site's reading aids.
 
 Configured by :mod:`rmcourse.site.build` through ``rmcourse_lesson_questions`` (lesson number ->
 the ids of its questions), ``rmcourse_downloads`` (``{"wheel": name, "zip": name}`` under
@@ -33,7 +33,9 @@ SCRIPTS = (
     "rmcourse-quiz.js",
     f"{TASKS_DIR}/tasks.js",
     "rmcourse-tasks.js",
+    "rmcourse-site.js",
 )
+STYLES = ("rmcourse-quiz.css", "rmcourse-tasks.css", "rmcourse-site.css")
 _SPAN = re.compile(r"`([^`]+)`|\[([^\]]+)\]\(([^)\s]+)\)")
 
 
@@ -159,8 +161,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_config_value("rmcourse_downloads", {}, "env", types=frozenset({dict}))
     app.add_config_value("rmcourse_exercises", [], "env", types=frozenset({list}))
     app.connect("doctree-read", _lesson_page)
-    app.add_css_file("rmcourse-quiz.css")
-    app.add_css_file("rmcourse-tasks.css")
+    for style in STYLES:
+        app.add_css_file(style)
     for script in SCRIPTS:
         app.add_js_file(script, defer="defer")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
