@@ -365,3 +365,26 @@ def solve(candidates: Candidates, beta: float, reward: np.ndarray | None = None)
     expected = (p * r).sum(axis=1)  # (P,)
     return Optimum(float(beta), logp, kl, (p * candidates.gold).sum(axis=1), expected,
                    expected - beta * kl, candidates.coverage)  # fmt: skip
+
+
+def win_rates(candidates: Candidates) -> np.ndarray:
+    """P(y ≻ y') for y' ~ π_ref under the world's Bradley-Terry labels, per answer: (P, N).
+
+    ``Σ_y' π_ref(y') σ(r*(y) − r*(y'))`` over the candidates. Tilting π_ref by it, with β as IPO's
+    τ, gives the optimum of IPO's objective ``E_{y~π, y'~π_ref}[P(y ≻ y')] − τ KL(π ‖ π_ref)``
+    (Azar et al. 2023, pairs drawn from π_ref): ``solve(candidates, tau, reward=win_rates(...))``.
+
+    Examples
+    --------
+    >>> cands = Candidates(["x"], [["a", "b"]], np.log([[0.5, 0.5]]), np.array([[1.0, 0.0]]),
+    ...                    np.ones(1))
+    >>> win_rates(cands).round(4)  # (σ(0) + σ(1)) / 2 and (σ(-1) + σ(0)) / 2
+    array([[0.6155, 0.3845]])
+    """
+    out = np.empty(candidates.gold.shape)
+    for p, (logp, gold) in enumerate(zip(candidates.ref_logprobs, candidates.gold, strict=True)):
+        values, which = np.unique(gold, return_inverse=True)  # r* takes few values: group them
+        mass = np.bincount(which, weights=np.exp(logp), minlength=len(values))  # (U,)
+        beats = 1.0 / (1.0 + np.exp(values[None, :] - values[:, None]))  # (U, U) σ(u − v)
+        out[p] = (beats @ mass)[which]
+    return out

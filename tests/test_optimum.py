@@ -170,3 +170,17 @@ def test_policy_candidates_score_every_answer_as_sequence_logprobs_does():
     assert np.exp(cands.ref_logprobs[0]).sum() == pytest.approx(1.0)
     with pytest.raises(ValueError, match="exactly one colour"):
         optimum.policy_candidates(world, policy, tok, ["what colour ?"])
+
+
+def test_win_rates_against_the_reference_by_hand_and_by_pairs():
+    world = PreferenceWorld(seed=0)
+    cands = optimum.world_candidates(world, [PROMPT])
+    win = optimum.win_rates(cands)
+    assert win.shape == cands.gold.shape
+    p = np.exp(cands.ref_logprobs[0])
+    assert p @ win[0] == pytest.approx(0.5)  # y and y' both from π_ref: a fair coin on average
+    rows = np.random.default_rng(4).choice(len(p), 5, replace=False)
+    for i in rows:  # by the definition, over every answer
+        assert win[0, i] == pytest.approx(p @ sigmoid(cands.gold[0, i] - cands.gold[0]))
+    ipo_target = optimum.solve(cands, 0.1, reward=win)
+    assert ipo_target.kl[0] < optimum.solve(cands, 0.1).kl[0]  # a bounded reward, a smaller KL
