@@ -254,7 +254,9 @@ def policy_candidates(
     """
     space = answer_space(world.config)
     rights = _right_colours(prompts)
-    raw = np.stack([_space_logprobs(policy, tokenizer, space, p, batch_size) for p in prompts])
+    longest = np.flatnonzero(space.closing)  # (M,) the answers with the closing
+    y = encode_responses(tokenizer, [space.texts[i] for i in longest])  # (M, R), once
+    raw = np.stack([_space_logprobs(policy, tokenizer, space, y, p, batch_size) for p in prompts])
     log_mass = _logsumexp(raw)  # (P,)
     gold = np.stack([space.true_rewards(world.config, c) for c in rights])
     return Candidates(list(prompts), [space.texts] * len(rights), raw - log_mass[:, None], gold,
@@ -263,17 +265,21 @@ def policy_candidates(
 
 @torch.no_grad()
 def _space_logprobs(
-    policy: CausalLM, tokenizer: Tokenizer, space: AnswerSpace, prompt: str, batch_size: int
+    policy: CausalLM,
+    tokenizer: Tokenizer,
+    space: AnswerSpace,
+    y: torch.Tensor,
+    prompt: str,
+    batch_size: int,
 ) -> np.ndarray:
     """log π(y|x) of every answer of ``space``: (N,) float64.
 
     An answer without the closing is a prefix of the one with it, plus ``<eos>``: one forward pass
-    over the answers with the closing scores both (half the work of scoring each answer).
+    over the answers with the closing (``y``, encoded) scores both: half the work.
     """
     closing = len(split_words(POLITE_CLOSING))
     longest = np.flatnonzero(space.closing)  # (M,)
     short = _closing_partner(space)[longest]  # (M,) the same answer without the closing
-    y = encode_responses(tokenizer, [space.texts[i] for i in longest])  # (M, R)
     x = encode_prompts(tokenizer, [prompt])  # (1, P)
     n_prompt = int((x != tokenizer.pad_id).sum())
     device = next(policy.parameters()).device
@@ -287,7 +293,7 @@ def _space_logprobs(
         logp = torch.log_softmax(policy(rows[:, :-1]).float(), dim=-1)  # (B, T-1, V)
         per_token = logp.gather(2, rows[:, 1:, None]).squeeze(2)  # (B, T-1)
         per_token = torch.where(is_response[:, 1:].to(device), per_token, 0.0)
-        n_response = is_response.sum(dim=1)  # (B,) words and <eos>
+        n_response = is_response.sum(dim=1).to(device)  # (B,) words and <eos>
         end = n_prompt + n_response - closing - 1  # (B,) the row index of the '.' + 1
         to_dot = torch.arange(per_token.shape[1], device=device)[None, :] < end[:, None] - 1
         eos = logp[torch.arange(len(yb), device=device), end - 1, tokenizer.eos_id]  # (B,)
