@@ -1,8 +1,8 @@
-"""Lesson 07 (DPO): three your-turn tasks, each committed unanswered with its answer behind a
+"""Lesson 07 (DPO): five your-turn tasks, each committed unanswered with its answer behind a
 reveal and every cell that prints an answer committed without outputs; the quiz cell shows the DPO
 questions as they are now; the sections are numbered in order; the key cells keep their checked
 outputs; no wall-clock figure is committed; the claim about implicit rewards at the exact optimum
-holds in the lesson's own toy example."""
+holds in the lesson's own toy example; the exact optimum the lesson prints is rmcourse.optimum's."""
 
 import re
 from pathlib import Path
@@ -11,7 +11,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from rmcourse import quiz, tasks
+from rmcourse import optimum, quiz, tasks
+from rmcourse.data import PreferenceWorld
 from rmcourse.np_loss import sigmoid
 
 LESSON = Path(__file__).resolve().parents[1] / "notebooks" / "07_dpo.ipynb"
@@ -33,7 +34,7 @@ def _text(cell) -> str:
     )
 
 
-def test_three_your_turn_tasks_committed_unanswered_with_a_reveal(cells):
+def test_five_your_turn_tasks_committed_unanswered_with_a_reveal(cells):
     found = []
     for i, cell in enumerate(cells):
         if cell.cell_type != "code" or "your-turn" not in cell.metadata.get("tags", []):
@@ -47,7 +48,7 @@ def test_three_your_turn_tasks_committed_unanswered_with_a_reveal(cells):
         if isinstance(task, tasks.ChoiceTask):
             assert f"({task.answer})" in reveal
         found.append(task_id)
-    assert found == ["07-1", "07-2", "07-3"]
+    assert found == ["07-1", "07-2", "07-3", "07-4", "07-5"]
 
 
 @pytest.mark.parametrize(
@@ -58,6 +59,8 @@ def test_three_your_turn_tasks_committed_unanswered_with_a_reveal(cells):
         "sample_with_log_ratios(",  # 07-3: the KL of every run
         "j_dpo",  # 07-3: the objective, from the runs' KL
         'ax.errorbar(m["kl"]',  # 07-3: the runs on the KL axis
+        "few_pairs = ",  # 07-4: the runs on fewer pairs
+        "ipo_loss(h",  # 07-5: IPO's loss against the margin
     ],
 )
 def test_cells_that_print_an_answer_are_tagged_and_committed_without_outputs(cells, marker):
@@ -70,11 +73,14 @@ def test_cells_that_print_an_answer_are_tagged_and_committed_without_outputs(cel
 def test_the_answers_sit_below_their_tasks(cells):
     order = [c.source for c in cells if c.cell_type == "code"]
     task = {
-        t: next(i for i, s in enumerate(order) if f'"{t}"' in s) for t in ("07-1", "07-2", "07-3")
+        t: next(i for i, s in enumerate(order) if f'"{t}"' in s)
+        for t in ("07-1", "07-2", "07-3", "07-4", "07-5")
     }
     assert task["07-1"] < next(i for i, s in enumerate(order) if "pi_shifted" in s)
     assert task["07-2"] < next(i for i, s in enumerate(order) if "first loss" in s)
     assert task["07-3"] < next(i for i, s in enumerate(order) if "sample_with_log_ratios(" in s)
+    assert task["07-4"] < next(i for i, s in enumerate(order) if "few_pairs = " in s)
+    assert task["07-5"] < next(i for i, s in enumerate(order) if "ipo_loss(h" in s)
 
 
 def test_the_lesson_shows_the_dpo_quiz_and_has_objectives_and_a_summary(cells):
@@ -164,3 +170,24 @@ def test_the_committed_quiz_output_shows_the_current_questions(cells):
     for q in questions:
         assert q.prompt in shown and q.explanation in shown, q.id
         assert all(o.text in shown for o in q.options), q.id
+
+
+def test_the_printed_optimum_is_rmcourse_optimums_for_the_world_sampler_too(cells):
+    """The table of pi*_beta (pi_ref: the SFT policy) sits near pi*_beta of the world's own
+    sampler, which the SFT policy imitates; every prompt is the same kind of question."""
+
+    (cell,) = [c for c in cells if c.cell_type == "code" and "policy_candidates(" in c.source]
+    rows = {
+        float(line.split()[0]): [float(v) for v in line.split()[1:]]
+        for line in _text(cell).splitlines()
+        if re.match(r"\s*\d\.\d\s", line)
+    }
+    assert sorted(rows) == [0.1, 0.3, 1.0]
+    world = PreferenceWorld(seed=0)
+    exact = optimum.world_candidates(world, ["car : red . color ?"])
+    for beta, (kl0, kl1, gold0, gold1, j0, j1) in rows.items():
+        opt = optimum.solve(exact, beta)
+        assert abs(kl0 - opt.kl[0]) < 0.25 and abs(kl1 - opt.kl[0]) < 0.25
+        assert abs(gold0 - opt.gold[0]) < 0.1 and abs(gold1 - opt.gold[0]) < 0.1
+        for kl, gold, j in ((kl0, gold0, j0), (kl1, gold1, j1)):
+            assert j == pytest.approx(gold - beta * kl, abs=0.01)  # J = gold - beta KL

@@ -87,6 +87,7 @@ CONSTANTS = {
     },
     "07": {
         0.68: "beta m = 0.1 x 6.76 (a printed margin), worked in the runs' reveal",
+        200: "the steps of every DPO and IPO run (dpo_config), set in the code",
     },
     "08": {
         35_352: "the number of a transformers issue, in the address of the link to it",

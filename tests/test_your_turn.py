@@ -134,6 +134,8 @@ CASES = [
     ("07-1", 0.0, 10.0, "Z(x)"),
     ("07-2", np.log(2), 0.5, "probability"),
     ("07-3", "a", "c", "expensive"),
+    ("07-4", "a", "b", "larger margin"),
+    ("07-5", 5.0, 10.0, "factor 2"),
     (
         "08-1",
         lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
