@@ -82,7 +82,7 @@ def _run_yourself(
             f"Download the course package [{wheel}](../{DOWNLOAD_DIR}/{wheel}), then "
             f"`pip install {wheel}`, `rmcourse init {COURSE_DIR}` and `jupyter lab {COURSE_DIR}` "
             "(in full on [the landing page](../index.html); on Linux, "
-            f"`pip install {TORCH_CPU}` first saves the CUDA download): this lesson is "
+            f"`pip install {TORCH_CPU}` before the wheel skips PyPI's CUDA build): this lesson is "
             f"`{COURSE_DIR}/notebooks/{lesson}.ipynb`. The notebook of the download button needs "
             "the package too (it does `import rmcourse`): install the wheel first."
         )
