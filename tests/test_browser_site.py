@@ -7,8 +7,9 @@ their feedback, right answers and the score, a typed number, the explorer's slid
 every request the pages make: none may leave 127.0.0.1 or the local files. It plays your-turn
 tasks on the lesson pages, wrong then right, and follows the links to what a student takes home
 (the course wheel, the zip, the exercises). On a phone's screen (390×844) the menu opens and no
-page runs wider than the screen; in dark mode the quiz and the explorer keep a WCAG contrast of
-4.5:1. Skipped only without Debian's /usr/bin/chromium. Screenshots land in the test's tmp_path.
+page runs wider than the screen; in dark mode the quiz, the explorer, the your-turn tasks and a
+lesson's "run it yourself" box keep a WCAG contrast of 4.5:1. Skipped only without Debian's
+/usr/bin/chromium. Screenshots land in the test's tmp_path.
 """
 
 import functools
@@ -524,6 +525,39 @@ def test_in_dark_mode_the_quiz_and_the_explorer_read_at_contrast_4_5(dark, serve
     dark.screenshot(path=str(tmp_path / "site-dark-quiz.png"))
     dark.locator("[data-role=explorer]").scroll_into_view_if_needed()
     dark.screenshot(path=str(tmp_path / "site-dark-explorer.png"))
+
+
+def test_in_dark_mode_the_task_forms_and_the_run_yourself_box_read_at_contrast_4_5(
+    dark, server, tmp_path
+):
+    dark.goto(f"{server}/lessons/01_bradley_terry.html")
+    number, feedback = _task(dark, "01-1")
+    number.wait_for()
+    assert dark.evaluate("document.documentElement.dataset.theme") == "dark"
+    number.locator("[data-role=number]").fill("0.3133")  # a known mistake: the wrong colour
+    number.locator("[data-role=check]").click()
+    assert feedback.inner_text().startswith("✘ ")
+    choice, feedback = _task(dark, "01-3")
+    choice.locator(f"[data-key='{task_by_id('01-3').answer}']").click()  # the right colour
+    assert feedback.inner_text() == "✔ right."
+    box = ".rmcourse-run-yourself"
+    parts = {
+        "task titles": ".rmcourse-live-task strong, .rmcourse-live-task small",
+        "task texts": ".rmcourse-live-task p, .rmcourse-live-task label",
+        "options": ".rmcourse-live-task .rmcourse-option",
+        "number field": ".rmcourse-live-task [data-role=number]",
+        "feedback": ".rmcourse-live-task .rmcourse-verdict",
+        "buttons": ".rmcourse-live-task .rmcourse-button",
+        "run-it-yourself box": f"{box} .admonition-title, {box} p, {box} code, {box} a",
+    }
+    for part, selector in parts.items():
+        ratios = dark.evaluate(CONTRASTS, selector)
+        assert ratios and min(ratios) >= MIN_CONTRAST, (part, min(ratios or [0]))
+    assert dark.locator(".rmcourse-live-task .rmcourse-wrong .rmcourse-verdict").count() == 1
+    dark.locator(box).scroll_into_view_if_needed()
+    dark.screenshot(path=str(tmp_path / "site-dark-run-yourself.png"))
+    number.scroll_into_view_if_needed()
+    dark.screenshot(path=str(tmp_path / "site-dark-tasks.png"))
 
 
 def test_figures_have_captions_and_open_at_full_size_and_code_has_copy_buttons(phone, server):

@@ -14,7 +14,15 @@ import pytest
 from conftest import ROOT
 from rmcourse.cli import main
 from rmcourse.site.course import lesson_paths, take_home_files
-from rmcourse.site.downloads import ZIP_FOLDER
+from rmcourse.site.downloads import ZIP_FOLDER, zip_readme
+from rmcourse.site.extension import _run_yourself
+from rmcourse.site.pages import (
+    TORCH_CPU,
+    hf_install_command,
+    landing_page,
+    run_yourself_text,
+    uses_hf,
+)
 from rmcourse.takehome import COURSE_FILES, course_files, course_source, init_course
 
 LESSONS = [p.name for p in lesson_paths(ROOT / "notebooks")]
@@ -77,6 +85,38 @@ def _shadow_site_packages(target):
     return target
 
 
+def test_the_take_home_texts_give_torchs_cpu_build_and_lesson_08s_extra():
+    pin = next(
+        line
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if line.startswith("torch==")
+    )
+    assert TORCH_CPU.split()[0] == pin  # the version the course is tested with
+    wheel = "rmcourse-0.1.0-py3-none-any.whl"
+    hf = hf_install_command(wheel)
+    assert hf == f"rmcourse-env/bin/pip install '{wheel}[hf]'"
+    landing = landing_page("# T\n", ["01_a"], [], {"wheel": wheel})
+    readme = zip_readme(wheel)
+    for text in (landing, readme):
+        assert TORCH_CPU in text and "python3 -m venv" in text and "3.11" in text
+    assert hf in landing and hf_install_command(wheel, ".venv/bin/pip") in readme
+    checkout = run_yourself_text()  # a checkout has the Makefile; `rmcourse init`'s folder not
+    assert "checkout of the course repository" in checkout and "macOS" in checkout
+    assert "make test" not in checkout  # the developers' full check, not a student's step
+    box = _run_yourself("08_trl", {"wheel": wheel}, [], hf=True).astext()
+    assert hf_install_command(wheel, "pip") in box and TORCH_CPU in box
+    assert "[hf]" not in _run_yourself("01_a", {"wheel": wheel}, [], hf=False).astext()
+
+
+def test_only_lesson_08_is_marked_as_needing_the_hf_extra():
+    marked = []
+    for path in lesson_paths(ROOT / "notebooks"):
+        code = "\n".join(c.source for c in nbformat.read(path, 4).cells if c.cell_type == "code")
+        if uses_hf(code):
+            marked.append(path.stem)
+    assert marked == ["08_trl"]
+
+
 @pytest.mark.slow
 @pytest.mark.kernel
 def test_the_wheel_in_a_fresh_environment_writes_a_course_whose_lesson_01_runs(tmp_path):
@@ -89,6 +129,10 @@ def test_the_wheel_in_a_fresh_environment_writes_a_course_whose_lesson_01_runs(t
         f"rmcourse/{COURSE_FILES}/notebooks/{n}" for n in LESSONS
     ]
     assert wheel.stat().st_size < 4_000_000  # the lessons' figures, the package: small
+    with zipfile.ZipFile(wheel) as built:  # what the pages' `pip install '...whl[hf]'` asks for
+        meta = built.read("rmcourse-0.1.0.dist-info/METADATA").decode()
+    assert "Provides-Extra: hf" in meta
+    assert "Requires-Dist: datasets" in meta and 'extra == "hf"' in meta
     with zipfile.ZipFile(archive) as packed:
         names = packed.namelist()
     assert f"{ZIP_FOLDER}/{wheel.name}" in names and f"{ZIP_FOLDER}/README.txt" in names

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
+from rmcourse.site.pages import HF_PYTHON, TORCH_CPU, hf_install_command
 from rmcourse.takehome import COURSE_FILES, FOLDERS
 
 ZIP_FOLDER = "rmcourse-course"  # the zip's one top-level folder
@@ -106,9 +107,14 @@ def zip_readme(wheel_name: str) -> str:
         "The pair-wise ranking loss of RLHF reward models: the course's lessons (notebooks/) and\n"
         "exercises (exercises/). They import the course package, which is the wheel beside\n"
         "this file. In this folder, with Python >= 3.10:\n\n"
-        "    python -m venv .venv\n"
+        "    python3 -m venv .venv\n"
+        f"    .venv/bin/pip install {TORCH_CPU}\n"
         f"    .venv/bin/pip install {wheel_name}\n"
         "    .venv/bin/jupyter lab .\n\n"
-        "(On Windows: .venv\\Scripts\\ instead of .venv/bin/.) Start with\n"
-        "notebooks/01_bradley_terry.ipynb; exercise NN practises lesson NN.\n"
+        "The second command is optional: it installs torch's CPU build, where a bare install\n"
+        "on Linux takes PyPI's build with the CUDA libraries (gigabytes). Lesson 08 needs\n"
+        f"Python >= {HF_PYTHON} and the Hugging Face packages: also run\n\n"
+        f"    {hf_install_command(wheel_name, '.venv/bin/pip')}\n\n"
+        "(On Windows: .venv\\Scripts\\ instead of .venv/bin/, and py -3.11 for python3.)\n"
+        "Start with notebooks/01_bradley_terry.ipynb; exercise NN practises lesson NN.\n"
     )

@@ -21,7 +21,15 @@ from typing import Any
 from docutils import nodes
 from sphinx.application import Sphinx
 
-from rmcourse.site.pages import COURSE_DIR, DOWNLOAD_DIR, run_yourself_text
+from rmcourse.site.pages import (
+    COURSE_DIR,
+    DOWNLOAD_DIR,
+    HF_PYTHON,
+    TORCH_CPU,
+    hf_install_command,
+    run_yourself_text,
+    uses_hf,
+)
 from rmcourse.site.quiz_export import QUIZ_DIR
 from rmcourse.site.task_export import TASKS_DIR
 
@@ -62,7 +70,10 @@ def _inline(text: str) -> list[nodes.Node]:
     return found
 
 
-def _run_yourself(lesson: str, downloads: dict[str, str], exercises: list[str]) -> nodes.admonition:
+def _run_yourself(
+    lesson: str, downloads: dict[str, str], exercises: list[str], hf: bool = False
+) -> nodes.admonition:
+    """The box under a lesson's title (``hf``: the lesson needs the wheel's ``hf`` extra)."""
     box = nodes.admonition(classes=["tip", "rmcourse-run-yourself"])
     box += nodes.title("Run it yourself", "Run it yourself")
     if "wheel" in downloads:
@@ -70,11 +81,18 @@ def _run_yourself(lesson: str, downloads: dict[str, str], exercises: list[str]) 
         text = (
             f"Download the course package [{wheel}](../{DOWNLOAD_DIR}/{wheel}), then "
             f"`pip install {wheel}`, `rmcourse init {COURSE_DIR}` and `jupyter lab {COURSE_DIR}` "
-            "(in full on [the landing page](../index.html)): this lesson is "
+            "(in full on [the landing page](../index.html); on Linux, "
+            f"`pip install {TORCH_CPU}` before the wheel skips PyPI's CUDA build): this lesson is "
             f"`{COURSE_DIR}/notebooks/{lesson}.ipynb`. The notebook of the download button needs "
             "the package too (it does `import rmcourse`): install the wheel first."
         )
         box += nodes.paragraph("", "", *_inline(text))
+        if hf:
+            text = (
+                f"This lesson needs Python ≥ {HF_PYTHON} and the Hugging Face packages: "
+                f"`{hf_install_command(wheel, 'pip')}`."
+            )
+            box += nodes.paragraph("", "", *_inline(text))
     exercise = next((name for name in exercises if name[:2] == lesson[:2]), None)
     if exercise is not None:
         text = (
@@ -131,8 +149,12 @@ def _lesson_page(app: Sphinx, doctree: nodes.document) -> None:
     if section is None:
         return
     title = next(section.findall(nodes.title))
+    code = "".join(block.astext() for block in doctree.findall(nodes.literal_block))
     box = _run_yourself(
-        docname.split("/")[-1], app.config.rmcourse_downloads, app.config.rmcourse_exercises
+        docname.split("/")[-1],
+        app.config.rmcourse_downloads,
+        app.config.rmcourse_exercises,
+        hf=uses_hf(code),
     )
     title.parent.insert(title.parent.index(title) + 1, box)
     _task_forms(doctree)

@@ -17,6 +17,9 @@ SITE_TITLE = "The pair-wise ranking loss of RLHF reward models"
 JUPYTER_COMMAND = ".venv/bin/jupyter lab notebooks"
 DOWNLOAD_DIR = "download"  # the site's folder of the wheel, the zip and the exercises
 COURSE_DIR = "my-course"  # the folder the take-home commands write the course into
+# torch's CPU build (the pin of constraints.txt): PyPI's default Linux build brings CUDA libraries.
+TORCH_CPU = "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+HF_PYTHON = "3.11"  # lesson 08's [hf] extra (transformers, TRL) needs this Python or later
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 _LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)")
 _LESSON_NAME = re.compile(r"`(\d\d_[A-Za-z0-9_]+)`")
@@ -155,8 +158,8 @@ def run_yourself_text(lesson: str | None = None) -> str:
     """
     notebook = f" and open `{lesson}.ipynb`" if lesson else ""
     return (
-        "In a copy of the course (Linux, Python ≥ 3.10, `make`): `make course` installs it and "
-        "executes every lesson, `make test` checks everything; then "
+        "In a checkout of the course repository (Linux or macOS, Python ≥ 3.10, `make`): "
+        "`make course` installs it and executes every lesson; then "
         f"`{JUPYTER_COMMAND}`{notebook}."
     )
 
@@ -177,15 +180,38 @@ def take_home_commands(wheel: str) -> list[str]:
 
     Examples
     --------
-    >>> take_home_commands("rmcourse-0.1.0-py3-none-any.whl")[1]
+    >>> take_home_commands("rmcourse-0.1.0-py3-none-any.whl")[2]
     'rmcourse-env/bin/pip install rmcourse-0.1.0-py3-none-any.whl'
     """
     return [
         "python3 -m venv rmcourse-env",
+        f"rmcourse-env/bin/pip install {TORCH_CPU}",
         f"rmcourse-env/bin/pip install {wheel}",
         f"rmcourse-env/bin/rmcourse init {COURSE_DIR}",
         f"rmcourse-env/bin/jupyter lab {COURSE_DIR}",
     ]
+
+
+def uses_hf(code: str) -> bool:
+    """Whether a lesson's code imports ``rmcourse.hf`` (it needs the wheel's ``hf`` extra).
+
+    Examples
+    --------
+    >>> uses_hf("from rmcourse.hf import trainers"), uses_hf("from rmcourse import hfx")
+    (True, False)
+    """
+    return re.search(r"^\s*(from|import) rmcourse\.hf\b", code, re.MULTILINE) is not None
+
+
+def hf_install_command(wheel: str, pip: str = "rmcourse-env/bin/pip") -> str:
+    """The command that adds lesson 08's Hugging Face packages (the wheel's ``hf`` extra).
+
+    Examples
+    --------
+    >>> hf_install_command("rmcourse-0.1.0-py3-none-any.whl", "pip")
+    "pip install 'rmcourse-0.1.0-py3-none-any.whl[hf]'"
+    """
+    return f"{pip} install '{wheel}[hf]'"
 
 
 def take_home_markdown(downloads: Mapping[str, str], exercises_page: bool = True) -> str:
@@ -202,6 +228,11 @@ def take_home_markdown(downloads: Mapping[str, str], exercises_page: bool = True
         "```bash",
         *take_home_commands(wheel),
         "```",
+        "",
+        "The second line is optional: on Linux a bare install takes PyPI's torch, whose build "
+        "brings the CUDA libraries (gigabytes); the course runs on a CPU. Lesson 08 uses "
+        f"Hugging Face `transformers` and TRL, which need Python ≥ {HF_PYTHON}; for it, also run "
+        f"`{hf_install_command(wheel)}`.",
         "",
         f"`rmcourse init` writes the lessons into `{COURSE_DIR}/notebooks/` and the exercises "
         f"into `{COURSE_DIR}/exercises/` (it never overwrites a file that is there), then says "
