@@ -6,8 +6,8 @@ centering will do), and the policy keeps its last weights.
 
 - :func:`sft` — maximum likelihood of the world's answers: the mean negative log-prob of the
   response tokens (prompt tokens are context, not targets). The result is the reference pi_ref.
-- :func:`dpo` — a copy of pi_ref trained with :func:`rmcourse.torch_loss.dpo_loss` on preference
-  pairs; pi_ref's log-probs are computed once, before training (TRL's
+- :func:`dpo` — a copy of pi_ref trained with :func:`rmcourse.torch_loss.dpo_loss` (or IPO's
+  loss) on preference pairs; pi_ref's log-probs are computed once, before training (TRL's
   ``precompute_ref_log_probs``), since pi_ref is frozen.
 - :func:`preference_pairs` — pairs a policy wrote, labelled by the world's true reward;
   :func:`implicit_rewards`, :func:`sample_with_log_ratios` — what lesson 07 measures.
@@ -43,6 +43,9 @@ from rmcourse.policy import (
     sequence_logprobs,
     token_logprobs,
 )
+
+LOSSES = {"dpo": torch_loss.dpo_loss, "ipo": torch_loss.ipo_loss}
+"""The preference losses :func:`dpo` trains with, by name."""
 
 
 @dataclass
@@ -125,12 +128,18 @@ def dpo(
     pairs: PreferenceDataset,
     config: LoopConfig,
     beta: float = 0.1,
+    loss: str = "dpo",
 ) -> PolicyTrainResult:
     """Train a copy of ``reference`` with the DPO loss on ``pairs``; ``reference`` stays frozen.
 
-    Logs per step the loss and what :func:`rmcourse.torch_loss.dpo_rewards` gives: the reward
-    accuracy (ties wrong), the mean margin and the mean implicit rewards of both responses.
+    ``loss="ipo"`` trains with :func:`rmcourse.torch_loss.ipo_loss` instead (the same pairs,
+    log-probs and logs). Logs per step the loss and what :func:`rmcourse.torch_loss.dpo_rewards`
+    gives: the reward accuracy (ties wrong), the mean margin and the mean implicit rewards of
+    both responses.
     """
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {tuple(LOSSES)}, got {loss!r}")
+    pair_loss = LOSSES[loss]
     loop.reject_objective_options(config, "dpo")
     if config.reinit:
         raise ValueError("dpo trains a copy of the reference: reinit=True would discard it")
@@ -149,9 +158,9 @@ def dpo(
         idx = idx.to(device)
         args = (pol_c, pol_r, ref_chosen[idx], ref_rejected[idx])
         r_c, r_r = (r.detach() for r in torch_loss.dpo_rewards(*args, beta=beta))
-        loss = torch_loss.dpo_loss(*args, beta=beta)
-        return loss, {
-            "loss": loss.item(),
+        value = pair_loss(*args, beta=beta)
+        return value, {
+            "loss": value.item(),
             "reward_accuracy": torch_loss.accuracy(r_c, r_r),
             "reward_margin": (r_c - r_r).mean().item(),
             "reward_chosen": r_c.mean().item(),

@@ -3,7 +3,8 @@
 The same loss as :mod:`rmcourse.np_loss`, differentiable by autograd, on any device, plus what
 reward-model trainers add to it: a margin (Llama 2), reward centering (Eisenstein et al. 2023;
 TRL's ``center_rewards_coefficient``), the K-wise loss (InstructGPT) and pair-wise accuracy; and
-DPO's loss (Rafailov et al. 2023), which is this same loss applied to the policy's implicit rewards.
+DPO's loss (Rafailov et al. 2023), which is this same loss applied to the policy's implicit rewards,
+and IPO's (Azar et al. 2023), which regresses the same log-ratio margin onto a target.
 
 Precision: every function computes in float32 or wider (:mod:`rmcourse.tensor_checks` says
 how), and ``log sigma`` is always ``F.logsigmoid``, never ``log(sigmoid(.))``, so the loss is
@@ -19,6 +20,8 @@ J. Eisenstein et al., "Helping or herding? Reward model ensembles mitigate but d
 reward hacking", arXiv:2312.09244 (2023).
 R. Rafailov et al., "Direct Preference Optimization: Your language model is secretly a reward
 model", NeurIPS 2023, arXiv:2305.18290.
+M. G. Azar et al., "A General Theoretical Paradigm to Understand Learning from Human
+Preferences", AISTATS 2024, arXiv:2310.12036.
 """
 
 from __future__ import annotations
@@ -347,3 +350,44 @@ def dpo_loss(
         policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta
     )
     return bt_loss(r_chosen, r_rejected, reduction=reduction)
+
+
+def ipo_loss(
+    policy_chosen_logps: torch.Tensor,
+    policy_rejected_logps: torch.Tensor,
+    ref_chosen_logps: torch.Tensor,
+    ref_rejected_logps: torch.Tensor,
+    beta: float = 0.1,
+    reduction: str = "mean",
+) -> torch.Tensor:
+    """Identity Preference Optimisation: regress the log-ratio margin onto 1/(2 beta).
+
+    Per pair ``i``, with ``h = (log pi_theta - log pi_ref)(y_chosen) - (same)(y_rejected)``::
+
+        l_i = (h_i - 1 / (2 * beta)) ** 2
+
+    (Azar et al. 2023, Eq. 17, their tau our beta). Unlike :func:`dpo_loss`, whose loss keeps
+    falling as ``h`` grows, a pair is pulled to a finite margin, so the regularisation holds even
+    when every pair in the data set is won by one side (deterministic preferences). TRL's
+    ``loss_type="ipo"`` is the same on *token-averaged* log-probs; here they are summed, as for
+    DPO. Arguments, checks and dtypes as :func:`dpo_loss`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> pol_c, pol_r = torch.tensor([-3.0, -5.0]), torch.tensor([-6.0, -4.0])
+    >>> ref_c, ref_r = torch.tensor([-4.0, -5.0]), torch.tensor([-5.0, -5.0])
+    >>> ipo_loss(pol_c, pol_r, ref_c, ref_r, beta=0.5, reduction="none")  # h = 2, -1; target 1
+    tensor([1., 4.])
+    """
+    check_reduction(reduction)
+    rho_c, rho_r = dpo_rewards(
+        policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, 1.0
+    )
+    beta = finite_number(beta, "beta", lower=0.0, strict=True)
+    losses = (rho_c - rho_r - 1 / (2 * beta)) ** 2
+    if reduction == "mean":
+        return losses.mean()
+    if reduction == "sum":
+        return losses.sum()
+    return losses

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rmcourse.torch_loss import accuracy, bt_loss, dpo_loss, dpo_rewards
+from rmcourse.torch_loss import accuracy, bt_loss, dpo_loss, dpo_rewards, ipo_loss
 
 F64 = torch.float64
 ALL_FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
@@ -239,3 +239,43 @@ def test_wrong_types_raise_type_error():
         dpo_loss(*args[:3], torch.zeros(2, dtype=torch.long))
     with pytest.raises(TypeError, match="policy_chosen_logps must be a torch.Tensor"):
         dpo_loss([0.0, 0.0], *args[1:])
+
+
+def trl_ipo_loss(chosen_logps, rejected_logps, ref_chosen_logps, ref_rejected_logps, beta):
+    """TRL's DPOTrainer loss, loss_type="ipo" (trl/trainer/dpo_trainer.py), on given log-probs:
+    logits = (chosen - ref_chosen) - (rejected - ref_rejected); (logits - 1/(2 beta))**2, mean."""
+    logits = (chosen_logps - ref_chosen_logps) - (rejected_logps - ref_rejected_logps)
+    return ((logits - 1 / (2 * beta)) ** 2).mean()
+
+
+@pytest.mark.parametrize("beta", [0.05, 0.5, 2.0])
+def test_ipo_loss_equals_its_closed_form_and_trls_on_the_same_log_probs(beta):
+    logps = random_logps(64, seed=3)
+    pol_c, pol_r, ref_c, ref_r = logps
+    h = (pol_c - ref_c) - (pol_r - ref_r)
+    per_pair = ipo_loss(*logps, beta=beta, reduction="none")
+    torch.testing.assert_close(per_pair, (h - 1 / (2 * beta)) ** 2)
+    torch.testing.assert_close(ipo_loss(*logps, beta=beta), trl_ipo_loss(*logps, beta))
+    torch.testing.assert_close(ipo_loss(*logps, beta=beta, reduction="sum"), per_pair.sum())
+
+
+def test_ipo_loss_is_smallest_at_a_finite_margin_where_dpo_keeps_falling():
+    zero = torch.zeros(5, dtype=F64)
+    h = torch.tensor([0.0, 0.5, 1.0, 4.0, 40.0], dtype=F64)  # chosen log-ratio; rejected 0
+    ipo = ipo_loss(h, zero, zero, zero, beta=0.5, reduction="none")
+    dpo = dpo_loss(h, zero, zero, zero, beta=0.5, reduction="none")
+    assert int(ipo.argmin()) == 2 and ipo[2].item() == 0.0  # h = 1 / (2 beta) = 1
+    assert (dpo.diff() < 0).all()  # DPO: every larger margin is a smaller loss
+    h.requires_grad_(True)
+    ipo_loss(h[2:3], zero[:1], zero[:1], zero[:1], beta=0.5).backward()
+    assert h.grad[2].item() == 0.0  # no pull at the target
+
+
+def test_ipo_loss_refuses_bad_input():
+    logps = random_logps(4, seed=1)
+    with pytest.raises(ValueError, match="beta"):
+        ipo_loss(*logps, beta=0.0)
+    with pytest.raises(ValueError, match="reduction"):
+        ipo_loss(*logps, reduction="max")
+    with pytest.raises(ValueError):
+        ipo_loss(logps[0], logps[1][:2], logps[2], logps[3])

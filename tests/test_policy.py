@@ -224,6 +224,23 @@ def test_dpo_starts_at_ln2_and_moves_probability_to_the_chosen_answers():
     assert abs(logp[0].item() - logp[1].item()) < 0.5
 
 
+def test_ipo_holds_the_margin_of_deterministic_pairs_where_dpo_lets_it_grow():
+    torch.manual_seed(0)
+    reference = sft(new_policy(TOK, d_model=16, n_layers=1), TOK, ["q"] * 16,
+                    ["it is red .", "it is blue ."] * 8, config(40)).model  # fmt: skip
+    pairs = PreferenceDataset(["q"] * 16, ["it is red ."] * 16, ["it is blue ."] * 16)
+    margins = {}
+    for loss in ("dpo", "ipo"):
+        result = dpo(reference, TOK, pairs, config(60), beta=0.5, loss=loss)
+        r_red, r_blue = implicit_rewards(result.model, reference, TOK, ["q", "q"],
+                                         ["it is red .", "it is blue ."], beta=0.5)  # fmt: skip
+        margins[loss] = (r_red - r_blue) / 0.5  # h, the log-ratio margin
+    assert margins["ipo"] == pytest.approx(1.0, abs=0.25)  # IPO's target 1 / (2 beta)
+    assert margins["dpo"] > 4.0  # DPO's loss keeps falling as h grows: nothing holds it
+    with pytest.raises(ValueError, match="loss must be one of"):
+        dpo(reference, TOK, pairs, config(2), loss="kto")
+
+
 def test_sft_trains_the_weights_it_is_handed_unless_asked_to_reinit():
     prompts, answers = ["q", "r"] * 8, ["it is red .", "it is blue ."] * 8
     x, y = encode_prompts(TOK, prompts[:2]), encode_responses(TOK, answers[:2])
