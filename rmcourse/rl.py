@@ -26,7 +26,8 @@ the policy gradient with advantage A_i,
 References
 ----------
 A. Ahmadian et al., "Back to Basics: Revisiting REINFORCE Style Optimization for Learning from
-Human Feedback in LLMs", ACL 2024. Z. Shao et al., "DeepSeekMath", 2024 (GRPO). J. Schulman,
+Human Feedback in LLMs", ACL 2024. T. Coste et al., "Reward Model Ensembles Help Mitigate
+Overoptimization", ICLR 2024. Z. Shao et al., "DeepSeekMath", 2024 (GRPO). J. Schulman,
 "Approximating KL Divergence", 2020 (k1, k3). R. J. Williams, "Simple statistical
 gradient-following algorithms", Machine Learning 1992 (REINFORCE).
 """
@@ -196,11 +197,17 @@ def evaluate_policy(
     k1 = (_sequence_logprobs(policy, x, y) - _sequence_logprobs(reference, x, y)).double()
     return {
         "answers": answers,
-        "proxy": score_candidates(reward_model, tokenizer, prompts, [[a] for a in answers])[:, 0],
+        "proxy": _score(reward_model, tokenizer, prompts, answers),
         "gold": world.true_rewards(prompts, [[a] for a in answers])[:, 0],
         "kl": k1.cpu().numpy(),
         "length": np.array([world.response_length(a) for a in answers], dtype=float),
     }
+
+
+def _score(model: torch.nn.Module, tokenizer: Tokenizer, prompts: Sequence[str],
+           answers: Sequence[str]) -> np.ndarray:  # fmt: skip
+    """A reward model's score of each (prompt, answer): (N,) float64."""
+    return score_candidates(model, tokenizer, prompts, [[a] for a in answers])[:, 0]
 
 
 def _token_logprobs(
@@ -277,6 +284,7 @@ def train_rl(
     prompts: Sequence[str],
     config: RLConfig,
     eval_prompts: Sequence[str] | None = None,
+    monitors: Sequence[torch.nn.Module] = (),
 ) -> RLResult:
     """Train a copy of ``reference`` by RL against ``reward_model``; ``reference`` stays frozen.
 
@@ -285,7 +293,11 @@ def train_rl(
     on :func:`policy_gradient_loss`. Logs per step the loss and, over the batch's answers, the
     mean proxy reward, gold r*, k1 and k3 estimates of the KL and answer length in words. With
     ``eval_prompts``, every ``config.eval_every`` steps and after the last, one answer per
-    prompt (:func:`evaluate_policy`, the same seed each time) gives the means in ``evals``.
+    prompt (:func:`evaluate_policy`, the same seed each time) gives the means in ``evals``;
+    with ``monitors`` (more reward models, not trained against), also ``"disagreement"``: the
+    mean over answers of the standard deviation (ddof 1) of the scores of the ensemble
+    ``[reward_model, *monitors]``, each scorer standardised on π_ref's answers to the evaluation
+    prompts (:func:`rmcourse.bon.standardize`'s scale; the signal of Coste et al. 2024).
     """
     if not isinstance(config, RLConfig):
         raise TypeError(f"train_rl needs an RLConfig, got {type(config).__name__}")
@@ -293,12 +305,9 @@ def train_rl(
         raise ValueError("RL trains a copy of the reference: reinit=True would discard it")
     device = resolve_device(config.device)
     reference.to(device).eval()
-    reward_model.to(device).eval()
-    for p in [*reference.parameters(), *reward_model.parameters()]:
-        p.requires_grad_(False)
+    for scorer in (reward_model, *monitors):
+        scorer.to(device).eval()
     policy = copy.deepcopy(reference)
-    for p in policy.parameters():
-        p.requires_grad_(True)
     prompts = list(prompts)
     x_all = encode_prompts(tokenizer, prompts)  # (N, P)
     steps = iter(range(1, 1 << 62))
@@ -330,13 +339,29 @@ def train_rl(
             "length": float(np.mean([world.response_length(a) for a in answers])),
         }
 
+    ensemble = [reward_model, *monitors]
+    if monitors and eval_prompts:
+        ref_answers = evaluate_policy(reference, reference, reward_model, world, tokenizer,
+                                      eval_prompts, seed=config.seed + 7)["answers"]  # fmt: skip
+        scales = [_score(m, tokenizer, eval_prompts, ref_answers) for m in ensemble]
+        scales = [(s.mean(), s.std()) for s in scales]
+
     def evaluate(model: torch.nn.Module) -> dict[str, float]:
         e = evaluate_policy(model, reference, reward_model, world, tokenizer, eval_prompts,
                             seed=config.seed + 7)  # fmt: skip
         kl = e["kl"]
-        return {"proxy": float(e["proxy"].mean()), "gold": float(e["gold"].mean()),
-                "kl": float(kl.mean()), "kl_se": float(kl.std(ddof=1) / np.sqrt(len(kl))),
-                "length": float(e["length"].mean())}  # fmt: skip
+        out = {"proxy": float(e["proxy"].mean()), "gold": float(e["gold"].mean()),
+               "kl": float(kl.mean()), "kl_se": float(kl.std(ddof=1) / np.sqrt(len(kl))),
+               "length": float(e["length"].mean())}  # fmt: skip
+        if monitors:
+            z = np.stack(
+                [
+                    (_score(m, tokenizer, eval_prompts, e["answers"]) - mu) / sd
+                    for m, (mu, sd) in zip(ensemble, scales, strict=True)
+                ]
+            )  # (M, N)
+            out["disagreement"] = float(z.std(axis=0, ddof=1).mean())
+        return out
 
     batches = loop.index_batches(len(prompts), config.batch_size, config.seed)
     run = loop.run(policy, rl_step, batches, config, evaluate if eval_prompts else None)
