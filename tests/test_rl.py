@@ -187,6 +187,8 @@ class CountToken(nn.Module):
         self.unused = nn.Parameter(torch.zeros(1))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        if self.token is None:  # the row's length: a second scorer for the ensemble
+            return (ids != 0).sum(dim=1).float() + 0 * self.unused
         return (ids == self.token).sum(dim=1).float() + 0 * self.unused
 
 
@@ -199,11 +201,14 @@ def test_rl_raises_the_reward_it_reads_and_is_seeded():
     prompts = world.sample(64, seed=5).prompts
     config = rl.RLConfig(steps=40, batch_size=8, k=4, lr=1e-2, warmup_steps=1, beta=0.0,
                          max_new_tokens=6, progress=False, eval_every=40)  # fmt: skip
-    runs = [rl.train_rl(reference, reward, world, tok, prompts, config, prompts[:32])
-            for _ in range(2)]  # fmt: skip
+    runs = [rl.train_rl(reference, reward, world, tok, prompts, config, prompts[:32],
+                        monitors=[CountToken(None)]) for _ in range(2)]  # fmt: skip
     first = runs[0].history
     assert first["kl_k1"][0] == 0.0 and first["kl_k3"][0] == 0.0  # the policy starts at π_ref
     assert np.mean(first["proxy"][-10:]) > np.mean(first["proxy"][:10]) + 0.5
     assert runs[0].evals["kl"][-1] > 0.05
     assert first == runs[1].history  # seeded
     assert set(runs[0].evals) >= {"step", "proxy", "gold", "kl", "kl_se", "length"}
+    # two scorers that disagree (a token count and a length), standardised on pi_ref's answers
+    assert np.isfinite(runs[0].evals["disagreement"]).all()
+    assert min(runs[0].evals["disagreement"]) > 0.0
