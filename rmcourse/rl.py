@@ -149,7 +149,7 @@ def kl_estimates(logprobs: object, ref_logprobs: object) -> tuple[torch.Tensor, 
 class RLConfig(LoopConfig):
     """RL of a policy: the loop's config, ``batch_size`` prompts per step, plus these."""
 
-    beta: float = 0.05  # the KL coefficient (TRL's default for RLOO and GRPO: 0.05)
+    beta: float = 0.05  # the KL coefficient (TRL 1.16's RLOO default; its GRPO default is 0)
     k: int = 4  # answers sampled per prompt; RLOO's baseline needs k >= 2
     advantage: str = "rloo"  # "rloo" (KL in the reward, k1) or "grpo" (KL in the loss, k3)
     max_new_tokens: int = 16
@@ -170,7 +170,8 @@ class RLConfig(LoopConfig):
 class RLResult:
     """The trained policy (last weights), one ``history`` entry per step and one ``evals`` entry
     per evaluation pass (``"step"``, ``"proxy"``, ``"gold"``, ``"kl"``, ``"kl_se"``,
-    ``"length"``: means over the evaluation prompts, one answer each)."""
+    ``"length"``: means over the evaluation prompts, one answer each; ``"disagreement"`` with
+    monitors)."""
 
     model: CausalLM
     history: dict[str, list[float]]
