@@ -20,6 +20,7 @@ other, not even for type hints (``tests/test_layers.py`` checks both), and the m
    :mod:`rmcourse.bon` -- best-of-n; :mod:`rmcourse.plots` -- figures;
    :mod:`rmcourse.policy_train` -- SFT and DPO of the tiny language model;
    :mod:`rmcourse.optimum` -- the optimum π*_β of the KL-regularised objective, computed;
+   :mod:`rmcourse.rl` -- RL of it against a reward model (RLOO, GRPO, KL estimators);
 5. content as data: :mod:`rmcourse.quiz` -- quiz content, static pages, figures, widgets;
    :mod:`rmcourse.tasks` -- the lessons' your-turn tasks and their one ``check``;
 6. :mod:`rmcourse.grading` -- exercises and the autograder; :mod:`rmcourse.notebooks` -- running
@@ -48,6 +49,7 @@ LAYERS: dict[str, int] = {
     "data": 3, "transformer": 3, "model": 3, "policy": 3,
     "loop": 4, "scoring": 4, "train": 4, "checkpoint": 4, "bon": 4, "plots": 4, "policy_train": 4,
     "optimum": 4,
+    "rl": 4,
     "quiz": 5, "tasks": 5,
     "grading": 6, "notebooks": 6, "takehome": 6,
     "hf": 7, "site": 7,

@@ -89,6 +89,14 @@ CONSTANTS = {
         0.68: "beta m = 0.1 x 6.76 (a printed margin), worked in the runs' reveal",
         200: "the steps of every DPO and IPO run (dpo_config), set in the code",
     },
+    "09": {
+        20_000: "the training sets of the SFT policy and of the reward models, set in the code "
+        "(printed as 20,000, which the output parser reads as two numbers)",
+        0.8: "the annotators' length bias b, set in the code",
+        6.0: "a reward given in task 09-1",
+        100: "the number of held-out prompts of every evaluation, set in the code",
+        59_904: "the number of answers the world can write to a prompt (rmcourse.optimum)",
+    },
     "08": {
         35_352: "the number of a transformers issue, in the address of the link to it",
         35_911: "the number of a transformers pull request, named in the text and its link",

@@ -45,6 +45,7 @@ NOTEBOOKS = (
     "04_train_reward_model",
     "06_best_of_n",
     "07_dpo",
+    "09_rl",
 )
 
 NBGRADER_KEYS = {"schema_version", "grade", "solution", "locked", "task", "grade_id"}
@@ -422,6 +423,26 @@ def test_04_solutions_agree_with_the_reference():
         torch.testing.assert_close(p, q - 0.1 * scale * q.grad, rtol=1e-5, atol=1e-7)
 
 
+def test_09_solutions_agree_with_the_reference():
+    from rmcourse import optimum, rl
+
+    ns = solved("09_rl")
+    rng = np.random.default_rng(11)
+    ref = np.log(rng.dirichlet(np.ones(9), size=3))
+    rewards = rng.normal(size=(3, 9)) * 4
+    for beta in (1e-4, 0.05, 1.0, 50.0):
+        np.testing.assert_allclose(ns["tilt"](ref, rewards, beta), optimum.tilt(ref, rewards, beta),
+                                   rtol=1e-9, atol=1e-9)  # fmt: skip
+    for k in (2, 5):
+        r = rng.normal(size=(4, k))
+        np.testing.assert_allclose(ns["rloo_advantages"](r), rl.rloo_advantages(r).numpy(),
+                                   rtol=1e-12, atol=1e-12)  # fmt: skip
+    logp, ref_logp = rng.normal(size=(2, 7)) - 3
+    pairs = zip(ns["kl_estimates"](logp, ref_logp), rl.kl_estimates(logp, ref_logp), strict=True)
+    for got, want in pairs:
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-10, atol=1e-12)
+
+
 # --------------------------------------------------------------------------- pitfalls
 
 # (notebook, the function, a naive version that falls into the exercise's central pitfall,
@@ -561,6 +582,28 @@ PITFALLS = [
         "    loss = dpo_loss(chosen, rejected, ref_chosen_logps, ref_rejected_logps, beta)\n"
         "    optimizer.zero_grad()\n    loss.backward()\n    return loss.item()\n",
         "after step 1: one step should be",
+    ),
+    (
+        "09_rl",
+        "tilt",  # normalise in probability space: exp(r / beta) overflows at a tiny beta
+        "def tilt(ref_logprobs, rewards, beta):\n"
+        "    w = np.exp(ref_logprobs + rewards / beta)\n"
+        "    return np.log(w / w.sum(axis=-1, keepdims=True))\n",
+        "inf / inf is nan",
+    ),
+    (
+        "09_rl",
+        "rloo_advantages",  # the answer's own reward left in its baseline
+        "def rloo_advantages(rewards):\n    return rewards - rewards.mean(axis=1, keepdims=True)\n",
+        "leave the answer out of its own baseline",
+    ),
+    (
+        "09_rl",
+        "kl_estimates",  # rho the policy over the reference: the other direction's estimator
+        "def kl_estimates(logprobs, ref_logprobs):\n"
+        "    log_rho = logprobs - ref_logprobs\n"
+        "    return logprobs - ref_logprobs, np.expm1(log_rho) - log_rho\n",
+        "the reference over the policy",
     ),
 ]
 

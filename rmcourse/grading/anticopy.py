@@ -378,6 +378,11 @@ NOT_FROM_LIBRARY: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "dpo_step": ("rmcourse.policy_train.dpo",),
     },
+    "09_rl": {
+        "tilt": ("rmcourse.optimum.solve",),
+        "rloo_advantages": ("rmcourse.rl.policy_gradient_loss", "rmcourse.rl.train_rl"),
+        "kl_estimates": ("rmcourse.rl.policy_gradient_loss",),
+    },
 }  # fmt: skip
 
 
