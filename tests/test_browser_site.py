@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 
 import nbformat
 import pytest
+from helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, check_figure_shown, press
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, check_figure_shown, press
 from rmcourse.notebooks import clean_notebook, execute_notebook
 from rmcourse.quiz import Explorer, check
 from rmcourse.site.build import SiteSources, build_site

@@ -6,8 +6,8 @@ from __future__ import annotations
 import functools
 
 import pytest
+from helpers import SOLUTIONS, filled_exercise, grade_submissions, untouched_exercise
 
-from conftest import SOLUTIONS, filled_exercise, grade_submissions, untouched_exercise
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.results import SubmissionResult
 from rmcourse.grading.source import load_assignment

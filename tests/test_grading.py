@@ -17,9 +17,9 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from helpers import ROOT, SOLUTIONS, filled_exercise
 
 import rmcourse.np_loss
-from conftest import ROOT, SOLUTIONS, filled_exercise
 from rmcourse.grading import box, command, execute, generate_exercises, grade_command
 from rmcourse.grading.anticopy import copied_exercises, copied_names
 from rmcourse.grading.checks import make_checks

@@ -20,8 +20,8 @@ import re
 
 import nbformat
 import pytest
+from helpers import SOLUTIONS, assignment_names, filled_exercise, grade_submissions, solution_code
 
-from conftest import SOLUTIONS, assignment_names, filled_exercise, grade_submissions, solution_code
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.source import Exercise, is_solution, load_assignment, nbgrader
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import SOLUTIONS, assignment_names, filled_exercise
 
-from conftest import SOLUTIONS, assignment_names, filled_exercise
 from rmcourse.grading import command
 from rmcourse.grading.anticopy import pasted_exercises
 from rmcourse.grading.execute import Limits

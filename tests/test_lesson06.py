@@ -8,8 +8,8 @@ import functools
 import math
 
 import pytest
+from helpers import SOLUTIONS, filled_exercise, grade_submissions, untouched_exercise
 
-from conftest import SOLUTIONS, filled_exercise, grade_submissions, untouched_exercise
 from rmcourse import tasks
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.source import load_assignment

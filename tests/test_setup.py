@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from conftest import ROOT
+from helpers import ROOT
 
 try:
     import tomllib
