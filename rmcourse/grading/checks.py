@@ -18,38 +18,98 @@ uses at the time it is called; a later monkey-patch of ``numpy`` does not reach 
 
 This module is the grading layer's only door to the ML code, and it opens it lazily: the
 ``reference`` modules and ``torch`` are imported on first attribute access, so a lesson that
-never touches torch never imports it.
+never touches torch never imports it. Each is an ``import`` statement of its own (the layer test
+sees them all), run on every access: a module the guard made the kernel forget
+(:mod:`rmcourse.grading.guard`) is imported afresh, unpatched.
 """
 
 from __future__ import annotations
 
 import builtins
-import importlib
 import types
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-# The rmcourse modules a test cell may use as trusted references, by attribute name.
-REFERENCE_MODULES = ("np_loss", "torch_loss", "bt_fit", "data", "model", "scoring", "train")
+# The rmcourse modules a test cell may use as trusted references, by attribute name: each
+# function imports its module when called (``import a.b as m`` goes through ``sys.modules``).
+
+
+def _np_loss() -> types.ModuleType:
+    import rmcourse.np_loss as module
+
+    return module
+
+
+def _torch_loss() -> types.ModuleType:
+    import rmcourse.torch_loss as module
+
+    return module
+
+
+def _bt_fit() -> types.ModuleType:
+    import rmcourse.bt_fit as module
+
+    return module
+
+
+def _data() -> types.ModuleType:
+    import rmcourse.data as module
+
+    return module
+
+
+def _model() -> types.ModuleType:
+    import rmcourse.model as module
+
+    return module
+
+
+def _scoring() -> types.ModuleType:
+    import rmcourse.scoring as module
+
+    return module
+
+
+def _train() -> types.ModuleType:
+    import rmcourse.train as module
+
+    return module
+
+
+REFERENCE_MODULES: dict[str, Callable[[], types.ModuleType]] = {
+    "np_loss": _np_loss,
+    "torch_loss": _torch_loss,
+    "bt_fit": _bt_fit,
+    "data": _data,
+    "model": _model,
+    "scoring": _scoring,
+    "train": _train,
+}
+
+
+def _torch() -> types.ModuleType:
+    import torch
+
+    return torch
 
 
 class _Reference:
     """Lazy attribute access to the trusted rmcourse modules, e.g. ``reference.np_loss``."""
 
-    def __init__(self, import_module: Callable[[str], types.ModuleType]) -> None:
-        self._import_module = import_module
+    def __init__(self, modules: dict[str, Callable[[], types.ModuleType]]) -> None:
+        self._modules = modules
 
     def __getattr__(self, name: str) -> types.ModuleType:
-        if name.startswith("_") or name not in REFERENCE_MODULES:
+        if name.startswith("_") or name not in self._modules:
             raise AttributeError(
-                f"no reference module {name!r}; available: {', '.join(REFERENCE_MODULES)}"
+                f"no reference module {name!r}; available: {', '.join(self._modules)}"
             )
-        return self._import_module(f"rmcourse.{name}")
+        return self._modules[name]()
 
     def __dir__(self) -> list[str]:
-        return list(REFERENCE_MODULES)
+        return list(self._modules)
 
 
 class Checks:
@@ -63,12 +123,13 @@ class Checks:
         self,
         close: Callable[..., None],
         numpy_module: types.ModuleType,
-        import_module: Callable[[str], types.ModuleType],
+        references: dict[str, Callable[[], types.ModuleType]],
+        torch_module: Callable[[], types.ModuleType],
     ) -> None:
         self.close = close
         self.np = numpy_module
-        self.reference = _Reference(import_module)
-        self._import_module = import_module
+        self.reference = _Reference(references)
+        self._torch_module = torch_module
 
     @staticmethod
     def call(function: Callable[..., Any], /, *args: Any, what: str, **kwargs: Any) -> Any:
@@ -88,7 +149,7 @@ class Checks:
     @property
     def torch(self) -> types.ModuleType:
         """The torch module, imported on first use (``ModuleNotFoundError`` when not installed)."""
-        return self._import_module("torch")
+        return self._torch_module()
 
     def __repr__(self) -> str:
         return "<rmcourse grading checks: close, call, np, torch, reference>"
@@ -179,7 +240,7 @@ def make_checks() -> Checks:
                 f"(abs diff {abs(g - w):.3g}, rtol {rtol:g}, atol {atol:g})"
             )
 
-    return Checks(close=close, numpy_module=np, import_module=importlib.import_module)
+    return Checks(close, np, dict(REFERENCE_MODULES), _torch)
 
 
 checks = make_checks()
