@@ -32,64 +32,33 @@ from typing import Any
 
 import numpy as np
 
-# The rmcourse modules a test cell may use as trusted references, by attribute name: each
-# function imports its module when called (``import a.b as m`` goes through ``sys.modules``).
+# The rmcourse modules a test cell may use as trusted references, by attribute name.
+REFERENCE_MODULES = ("np_loss", "torch_loss", "bt_fit", "data", "model", "scoring", "train")
 
 
-def _np_loss() -> types.ModuleType:
-    import rmcourse.np_loss as module
-
+def _import_reference(name: str) -> types.ModuleType:
+    """``rmcourse.NAME`` for a name of :data:`REFERENCE_MODULES`, by an ``import`` statement:
+    through ``sys.modules``, so a module the kernel was made to forget is imported afresh."""
+    if name == "np_loss":
+        import rmcourse.np_loss as module
+    elif name == "torch_loss":
+        import rmcourse.torch_loss as module
+    elif name == "bt_fit":
+        import rmcourse.bt_fit as module
+    elif name == "data":
+        import rmcourse.data as module
+    elif name == "model":
+        import rmcourse.model as module
+    elif name == "scoring":
+        import rmcourse.scoring as module
+    elif name == "train":
+        import rmcourse.train as module
+    else:
+        raise ValueError(f"no reference module {name!r}")
     return module
 
 
-def _torch_loss() -> types.ModuleType:
-    import rmcourse.torch_loss as module
-
-    return module
-
-
-def _bt_fit() -> types.ModuleType:
-    import rmcourse.bt_fit as module
-
-    return module
-
-
-def _data() -> types.ModuleType:
-    import rmcourse.data as module
-
-    return module
-
-
-def _model() -> types.ModuleType:
-    import rmcourse.model as module
-
-    return module
-
-
-def _scoring() -> types.ModuleType:
-    import rmcourse.scoring as module
-
-    return module
-
-
-def _train() -> types.ModuleType:
-    import rmcourse.train as module
-
-    return module
-
-
-REFERENCE_MODULES: dict[str, Callable[[], types.ModuleType]] = {
-    "np_loss": _np_loss,
-    "torch_loss": _torch_loss,
-    "bt_fit": _bt_fit,
-    "data": _data,
-    "model": _model,
-    "scoring": _scoring,
-    "train": _train,
-}
-
-
-def _torch() -> types.ModuleType:
+def _import_torch() -> types.ModuleType:
     import torch
 
     return torch
@@ -98,18 +67,18 @@ def _torch() -> types.ModuleType:
 class _Reference:
     """Lazy attribute access to the trusted rmcourse modules, e.g. ``reference.np_loss``."""
 
-    def __init__(self, modules: dict[str, Callable[[], types.ModuleType]]) -> None:
-        self._modules = modules
+    def __init__(self, import_reference: Callable[[str], types.ModuleType]) -> None:
+        self._import_reference = import_reference
 
     def __getattr__(self, name: str) -> types.ModuleType:
-        if name.startswith("_") or name not in self._modules:
+        if name.startswith("_") or name not in REFERENCE_MODULES:
             raise AttributeError(
-                f"no reference module {name!r}; available: {', '.join(self._modules)}"
+                f"no reference module {name!r}; available: {', '.join(REFERENCE_MODULES)}"
             )
-        return self._modules[name]()
+        return self._import_reference(name)
 
     def __dir__(self) -> list[str]:
-        return list(self._modules)
+        return list(REFERENCE_MODULES)
 
 
 class Checks:
@@ -123,13 +92,13 @@ class Checks:
         self,
         close: Callable[..., None],
         numpy_module: types.ModuleType,
-        references: dict[str, Callable[[], types.ModuleType]],
-        torch_module: Callable[[], types.ModuleType],
+        import_reference: Callable[[str], types.ModuleType],
+        import_torch: Callable[[], types.ModuleType],
     ) -> None:
         self.close = close
         self.np = numpy_module
-        self.reference = _Reference(references)
-        self._torch_module = torch_module
+        self.reference = _Reference(import_reference)
+        self._import_torch = import_torch
 
     @staticmethod
     def call(function: Callable[..., Any], /, *args: Any, what: str, **kwargs: Any) -> Any:
@@ -149,7 +118,7 @@ class Checks:
     @property
     def torch(self) -> types.ModuleType:
         """The torch module, imported on first use (``ModuleNotFoundError`` when not installed)."""
-        return self._torch_module()
+        return self._import_torch()
 
     def __repr__(self) -> str:
         return "<rmcourse grading checks: close, call, np, torch, reference>"
@@ -240,7 +209,7 @@ def make_checks() -> Checks:
                 f"(abs diff {abs(g - w):.3g}, rtol {rtol:g}, atol {atol:g})"
             )
 
-    return Checks(close, np, dict(REFERENCE_MODULES), _torch)
+    return Checks(close, np, _import_reference, _import_torch)
 
 
 checks = make_checks()
