@@ -1,5 +1,6 @@
 """Fixtures shared by the test files (their plain helpers and paths are in ``helpers.py``)."""
 
+import helpers
 import pytest
 import torch
 
@@ -14,3 +15,12 @@ torch.set_num_threads(1)
 def world() -> PreferenceWorld:
     """The colour world every lesson uses (seed 0)."""
     return PreferenceWorld(seed=0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_grades(tmp_path_factory, worker_id):
+    """Under pytest-xdist, a folder of this run that every worker sees, where
+    :func:`helpers.grade_submissions` keeps what it graded."""
+    if worker_id != "master":
+        helpers.SHARED_GRADES = tmp_path_factory.getbasetemp().parent / "grades"
+        helpers.SHARED_GRADES.mkdir(exist_ok=True)

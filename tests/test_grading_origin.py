@@ -22,13 +22,11 @@ import nbformat
 import pytest
 from helpers import SOLUTIONS, assignment_names, filled_exercise, grade_submissions, solution_code
 
-from rmcourse.grading.execute import Limits
 from rmcourse.grading.source import Exercise, is_solution, load_assignment, nbgrader
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 ASSIGNMENTS = assignment_names()
-LIMITS = Limits(cell_timeout=120, submission_timeout=900)
 # where the course library holds the last exercise's function, for the copied-package route
 LIBRARY_MODULE = {"02_numpy_loss": "np_loss", "03_pytorch_loss": "torch_loss"}
 HEADER = "from __main__ import *  # the notebook's names, as the cell would see them\n"
@@ -243,7 +241,7 @@ def _graded(name: str) -> dict:
     for student, (answers, before, _) in EXTRA_STUDENTS.get(name, {}).items():
         nb = filled_exercise(name, answers)
         notebooks[student] = _with_cell_before(nb, *before) if before else nb
-    return grade_submissions(name, notebooks, LIMITS)
+    return grade_submissions(name, notebooks)
 
 
 def _rows(result) -> dict[str, tuple[float, str]]:

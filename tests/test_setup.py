@@ -115,22 +115,36 @@ def _pythons_on_this_machine():
 PYTHONS = _pythons_on_this_machine()
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("version", sorted(PYTHONS))
-def test_the_pins_resolve_for_each_python_found(version, tmp_path):
-    """A resolver dry run: every extra of the project with the constraints, installing nothing."""
+@pytest.fixture(scope="module")
+def resolutions(tmp_path_factory) -> dict[str, tuple[int, str, Path]]:
+    """A resolver dry run per Python found, every extra of the project with the constraints,
+    installing nothing: all at once, since they wait on the package index far more than they
+    compute. Version -> (exit status, stderr, pip's JSON report)."""
     extras = ",".join(
         tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     )
-    report = tmp_path / "report.json"
-    result = subprocess.run(
-        [PYTHONS[version], "-m", "pip", "install", "--dry-run", "--quiet", "--ignore-installed",
-         "--report", str(report), "-c", str(ROOT / "constraints.txt"), f"{ROOT}[{extras}]"],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert result.returncode == 0, (
-        f"Python {version}: the constraints do not resolve\n{result.stderr[-3000:]}"
-    )
+    folder = tmp_path_factory.mktemp("resolve")
+    runs = {}
+    for version, python in PYTHONS.items():
+        report = folder / f"report-{version}.json"
+        command = [python, "-m", "pip", "install", "--dry-run", "--quiet", "--ignore-installed",
+                   "--report", str(report), "-c", str(ROOT / "constraints.txt"),
+                   f"{ROOT}[{extras}]"]  # fmt: skip
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   text=True)  # fmt: skip
+        runs[version] = (process, report)
+    results = {}
+    for version, (process, report) in runs.items():
+        _, stderr = process.communicate(timeout=900)
+        results[version] = (process.returncode, stderr, report)
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", sorted(PYTHONS))
+def test_the_pins_resolve_for_each_python_found(version, resolutions):
+    returncode, stderr, report = resolutions[version]
+    assert returncode == 0, f"Python {version}: the constraints do not resolve\n{stderr[-3000:]}"
     installs = {
         i["metadata"]["name"].lower(): i["metadata"]["version"]
         for i in json.loads(report.read_text())["install"]
