@@ -118,8 +118,10 @@ PYTHONS = _pythons_on_this_machine()
 @pytest.fixture(scope="module")
 def resolutions(tmp_path_factory) -> dict[str, tuple[int, str, Path]]:
     """A resolver dry run per Python found, every extra of the project with the constraints,
-    installing nothing: all at once, since they wait on the package index far more than they
-    compute. Version -> (exit status, stderr, pip's JSON report)."""
+    installing nothing. Each is this environment's pip run for that Python (``pip --python``:
+    its markers and wheel tags, with a pip that resolves in half the time of an old one), all at
+    once, since they wait on the package index more than they compute. Version -> (exit
+    status, stderr, pip's JSON report)."""
     extras = ",".join(
         tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     )
@@ -127,7 +129,8 @@ def resolutions(tmp_path_factory) -> dict[str, tuple[int, str, Path]]:
     runs = {}
     for version, python in PYTHONS.items():
         report = folder / f"report-{version}.json"
-        command = [python, "-m", "pip", "install", "--dry-run", "--quiet", "--ignore-installed",
+        command = [sys.executable, "-m", "pip", "--python", python, "install", "--dry-run",
+                   "--quiet", "--ignore-installed",
                    "--report", str(report), "-c", str(ROOT / "constraints.txt"),
                    f"{ROOT}[{extras}]"]  # fmt: skip
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -145,9 +148,10 @@ def resolutions(tmp_path_factory) -> dict[str, tuple[int, str, Path]]:
 def test_the_pins_resolve_for_each_python_found(version, resolutions):
     returncode, stderr, report = resolutions[version]
     assert returncode == 0, f"Python {version}: the constraints do not resolve\n{stderr[-3000:]}"
+    resolved = json.loads(report.read_text())
+    assert resolved["environment"]["python_version"] == version  # resolved for that Python
     installs = {
-        i["metadata"]["name"].lower(): i["metadata"]["version"]
-        for i in json.loads(report.read_text())["install"]
+        i["metadata"]["name"].lower(): i["metadata"]["version"] for i in resolved["install"]
     }
     pin = re.search(r"^torch==(\S+)\s*$", (ROOT / "constraints.txt").read_text(), re.M).group(1)
     assert installs["torch"].split("+")[0] == pin
