@@ -16,8 +16,9 @@ IPython's ``%magic`` and ``!shell`` lines count as ``pass``). Four rules:
   in each: a call of the same function (``fig, ax = plt.subplots(...)`` in every figure cell),
   the same kind of literal, or a loop variable each time. A loop variable is a temporary; a name
   that is a loop variable in one cell and a lasting value in another (lesson 07's ``b``: β in a
-  loop, later a fixed β) says two things; so do two calls of different functions (lesson 07's
-  ``runs``). The few names whose one meaning the kinds do not show are in :data:`SAME_MEANING`.
+  loop, later a fixed β) says two things; so do two calls of different functions (``runs =
+  train_all()``, later ``runs = sweep(betas)``). The kind is read from the code, not the meaning:
+  the few names whose one meaning the kinds do not show are in :data:`SAME_MEANING`.
 - **no unused import**: a name imported at a cell's top level is used somewhere in the lesson.
 
 Each failure names the notebook, the cell index (as ``nbformat`` counts cells, markdown included)
