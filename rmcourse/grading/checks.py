@@ -16,11 +16,8 @@ student who overwrote ``_grader`` or numpy's functions gains nothing.
 :func:`make_checks` captures every numpy function and the ``AssertionError`` class that ``close``
 uses at the time it is called; a later monkey-patch of ``numpy`` does not reach them.
 
-This module is the grading layer's only door to the ML code, and it opens it lazily: the
-``reference`` modules and ``torch`` are imported on first attribute access, so a lesson that
-never touches torch never imports it. Each is an ``import`` statement of its own (the layer test
-sees them all), run on every access: a module the guard made the kernel forget
-(:mod:`rmcourse.grading.guard`) is imported afresh, unpatched.
+The ``reference`` modules and ``torch`` are imported on first attribute access
+(:mod:`rmcourse.grading.references`), so a lesson that never touches torch never imports it.
 """
 
 from __future__ import annotations
@@ -32,50 +29,21 @@ from typing import Any
 
 import numpy as np
 
-# The rmcourse modules a test cell may use as trusted references, by attribute name.
-REFERENCE_MODULES = ("np_loss", "torch_loss", "bt_fit", "data", "model", "scoring", "train")
-
-
-def _import_reference(name: str) -> types.ModuleType:
-    """``rmcourse.NAME`` for a name of :data:`REFERENCE_MODULES`, by an ``import`` statement:
-    through ``sys.modules``, so a module the kernel was made to forget is imported afresh."""
-    if name == "np_loss":
-        import rmcourse.np_loss as module
-    elif name == "torch_loss":
-        import rmcourse.torch_loss as module
-    elif name == "bt_fit":
-        import rmcourse.bt_fit as module
-    elif name == "data":
-        import rmcourse.data as module
-    elif name == "model":
-        import rmcourse.model as module
-    elif name == "scoring":
-        import rmcourse.scoring as module
-    elif name == "train":
-        import rmcourse.train as module
-    else:
-        raise ValueError(f"no reference module {name!r}")
-    return module
-
-
-def _import_torch() -> types.ModuleType:
-    import torch
-
-    return torch
+from rmcourse.grading.references import REFERENCE_MODULES, import_torch, reference_module
 
 
 class _Reference:
     """Lazy attribute access to the trusted rmcourse modules, e.g. ``reference.np_loss``."""
 
-    def __init__(self, import_reference: Callable[[str], types.ModuleType]) -> None:
-        self._import_reference = import_reference
+    def __init__(self, reference_module: Callable[[str], types.ModuleType]) -> None:
+        self._module_named = reference_module
 
     def __getattr__(self, name: str) -> types.ModuleType:
         if name.startswith("_") or name not in REFERENCE_MODULES:
             raise AttributeError(
                 f"no reference module {name!r}; available: {', '.join(REFERENCE_MODULES)}"
             )
-        return self._import_reference(name)
+        return self._module_named(name)
 
     def __dir__(self) -> list[str]:
         return list(REFERENCE_MODULES)
@@ -92,12 +60,12 @@ class Checks:
         self,
         close: Callable[..., None],
         numpy_module: types.ModuleType,
-        import_reference: Callable[[str], types.ModuleType],
+        reference_module: Callable[[str], types.ModuleType],
         import_torch: Callable[[], types.ModuleType],
     ) -> None:
         self.close = close
         self.np = numpy_module
-        self.reference = _Reference(import_reference)
+        self.reference = _Reference(reference_module)
         self._import_torch = import_torch
 
     @staticmethod
@@ -209,7 +177,7 @@ def make_checks() -> Checks:
                 f"(abs diff {abs(g - w):.3g}, rtol {rtol:g}, atol {atol:g})"
             )
 
-    return Checks(close, np, _import_reference, _import_torch)
+    return Checks(close, np, reference_module, import_torch)
 
 
 checks = make_checks()
