@@ -5,9 +5,10 @@ lowest first; a module imports only from its own layer or lower ones, no two mod
 other, not even for type hints (``tests/test_layers.py`` checks both), and the modules of lessons
 01-02 never import torch:
 
-0. :mod:`rmcourse.validate`, :mod:`rmcourse.fileio` -- number checks, atomic file writes;
-1. :mod:`rmcourse.np_loss` -- the loss, its gradient and the K-wise loss in NumPy;
-   :mod:`rmcourse.metrics` -- a reward model against the truth (NumPy);
+1. NumPy only: :mod:`rmcourse.np_loss` -- the loss, its gradient and the K-wise loss;
+   :mod:`rmcourse.metrics` -- a reward model against the truth; small helpers:
+   :mod:`rmcourse.validate`, :mod:`rmcourse.fileio`, :mod:`rmcourse.imports` -- number checks,
+   atomic file writes, jsonschema without its IRI grammar;
 2. :mod:`rmcourse.torch_loss` -- the same loss in PyTorch, and DPO's; :mod:`rmcourse.tensor_checks`
    -- the checks of its arguments; :mod:`rmcourse.bt_fit` -- tabular Bradley-Terry fit;
    :mod:`rmcourse.device` -- where tensors live;
@@ -26,8 +27,8 @@ other, not even for type hints (``tests/test_layers.py`` checks both), and the m
 6. :mod:`rmcourse.grading` -- exercises and the autograder; :mod:`rmcourse.notebooks` -- running
    lessons; :mod:`rmcourse.takehome` -- the lessons and exercises written out (``rmcourse init``);
 7. :mod:`rmcourse.hf` -- the optional bridge to TRL and more than one process;
-   :mod:`rmcourse.site` -- the course as a static site;
-8. :mod:`rmcourse.cli` -- the ``rmcourse`` command; :mod:`rmcourse.doctor` -- the install report.
+8. :mod:`rmcourse.site` -- the course as a static site; :mod:`rmcourse.cli` -- the ``rmcourse``
+   command; :mod:`rmcourse.doctor` -- the install report.
 
 Within :mod:`rmcourse.grading`, :mod:`rmcourse.quiz` and :mod:`rmcourse.tasks` the same rule holds
 between their modules, by the tiers of :data:`SUBLAYERS` (a package's ``__init__`` sits above
@@ -43,8 +44,7 @@ environment variable. The entry points that want it call :func:`rmcourse.imports
 __version__ = "0.1.0"
 
 LAYERS: dict[str, int] = {
-    "validate": 0, "fileio": 0, "imports": 0,
-    "np_loss": 1, "metrics": 1,
+    "np_loss": 1, "metrics": 1, "validate": 1, "fileio": 1, "imports": 1,
     "torch_loss": 2, "tensor_checks": 2, "bt_fit": 2, "device": 2,
     "data": 3, "transformer": 3, "model": 3, "policy": 3,
     "loop": 4, "scoring": 4, "train": 4, "checkpoint": 4, "bon": 4, "plots": 4, "policy_train": 4,
@@ -52,8 +52,8 @@ LAYERS: dict[str, int] = {
     "rl": 4,
     "quiz": 5, "tasks": 5,
     "grading": 6, "notebooks": 6, "takehome": 6,
-    "hf": 7, "site": 7,
-    "cli": 8, "__main__": 8, "doctor": 8,
+    "hf": 7,
+    "site": 8, "cli": 8, "__main__": 8, "doctor": 8,
 }  # fmt: skip
 """The layer of each top-level module or package of rmcourse (see above)."""
 
@@ -62,8 +62,10 @@ TORCH_FREE: tuple[str, ...] = ("validate", "fileio", "np_loss", "metrics", "bt_f
 
 SUBLAYERS: dict[str, dict[str, int]] = {
     "grading": {
-        # the kernel's box, the _grader namespace, reading Python and notebooks, result records
-        "box": 1, "checks": 1, "origin": 1, "pycode": 1, "results": 1, "source": 1, "worker": 1,
+        # the kernel's box, the trusted references, reading Python and notebooks, result records
+        "box": 1, "origin": 1, "pycode": 1, "references": 1, "results": 1, "source": 1,
+        "worker": 1,
+        "checks": 2,  # the _grader namespace, over the references
         # running cells, the kernel's guard, a student's work, the gradebook
         "execute": 2, "guard": 2, "submission": 2, "gradebook": 2,
         # from a submission to its score

@@ -239,24 +239,16 @@ def _check_mle_exists(w: np.ndarray, l: np.ndarray, n_items: int) -> None:
     """
     wins = np.bincount(w, minlength=n_items)
     losses = np.bincount(l, minlength=n_items)
-    unseen = np.flatnonzero(wins + losses == 0)
-    if unseen.size:
-        raise ValueError(
-            f"no maximum-likelihood scores exist: item(s) {_fmt(unseen)} appear in no "
-            "comparison, so their scores are undetermined; use l2 > 0"
-        )
-    never_lost = np.flatnonzero(losses == 0)
-    if never_lost.size:
-        raise ValueError(
-            f"no maximum-likelihood scores exist: item(s) {_fmt(never_lost)} never lose, so "
-            "their scores would run off to +infinity; use l2 > 0"
-        )
-    never_won = np.flatnonzero(wins == 0)
-    if never_won.size:
-        raise ValueError(
-            f"no maximum-likelihood scores exist: item(s) {_fmt(never_won)} never win, so "
-            "their scores would run off to -infinity; use l2 > 0"
-        )
+    for items, why in (
+        (wins + losses == 0, "appear in no comparison, so their scores are undetermined"),
+        (losses == 0, "never lose, so their scores would run off to +infinity"),
+        (wins == 0, "never win, so their scores would run off to -infinity"),
+    ):
+        if items.any():
+            raise ValueError(
+                f"no maximum-likelihood scores exist: item(s) {_fmt(np.flatnonzero(items))} "
+                f"{why}; use l2 > 0"
+            )
     compared = _reachable(np.concatenate([w, l]), np.concatenate([l, w]), n_items)
     if not compared.all():
         raise ValueError(

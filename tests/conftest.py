@@ -1,43 +1,14 @@
-"""Fixtures, paths and helpers shared by the test files."""
+"""Fixtures shared by the test files (their plain helpers and paths are in ``helpers.py``)."""
 
-from __future__ import annotations
-
-import tempfile
-from pathlib import Path
-from typing import Any
-
-import nbformat
+import helpers
 import pytest
 import torch
 
 from rmcourse.data import PreferenceWorld
-from rmcourse.grading import command
-from rmcourse.grading.execute import Limits
-from rmcourse.grading.generate import make_exercise
-from rmcourse.grading.results import SubmissionResult
-from rmcourse.grading.source import is_solution, nbgrader
 
 # The tests' models are tiny: one thread is faster than two, and leaves the other core to a
 # second pytest worker (make test and make test-fast run two).
 torch.set_num_threads(1)
-
-ROOT = Path(__file__).resolve().parents[1]
-"""The repository's root folder (notebooks/, solutions/, exercises/ live there)."""
-
-SOLUTIONS = ROOT / "solutions"
-
-CHROMIUM = Path("/usr/bin/chromium")
-"""Debian's Chromium, which the browser tests drive (they skip without it)."""
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")
@@ -46,66 +17,10 @@ def world() -> PreferenceWorld:
     return PreferenceWorld(seed=0)
 
 
-def assignment_names() -> list[str]:
-    """The stems of every solution notebook, in order (e.g. ``02_numpy_loss``)."""
-    return sorted(path.stem for path in SOLUTIONS.glob("[0-9]*.ipynb"))
-
-
-def solution_code(name: str) -> dict[str, str]:
-    """grade_id -> code of each solution cell of ``solutions/NAME.ipynb``."""
-    nb = nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4)
-    return {nbgrader(cell)["grade_id"]: cell.source for cell in nb.cells if is_solution(cell)}
-
-
-def filled_exercise(
-    name: str, answers: dict[str, str | None] | None = None
-) -> nbformat.NotebookNode:
-    """The exercise notebook of ``solutions/NAME.ipynb`` filled in with the solution code,
-    ``answers`` (grade_id -> code) replacing it, or deleting the cell where the code is None."""
-    nb = untouched_exercise(name)
-    code = {**solution_code(name), **(answers or {})}
-    cells = []
-    for cell in nb.cells:
-        if is_solution(cell):
-            if code[nbgrader(cell)["grade_id"]] is None:
-                continue
-            cell.source = code[nbgrader(cell)["grade_id"]]
-        cells.append(cell)
-    nb.cells = cells
-    return nb
-
-
-def untouched_exercise(name: str) -> nbformat.NotebookNode:
-    """The exercise notebook of ``solutions/NAME.ipynb`` as a student receives it."""
-    return make_exercise(nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4))
-
-
-def grade_submissions(
-    name: str, submissions: dict[str, nbformat.NotebookNode], limits: Limits
-) -> dict[str, SubmissionResult]:
-    """Grade each submission (student -> notebook) against ``solutions/NAME.ipynb`` the way
-    ``rmcourse grade`` does; the results by student."""
-    with tempfile.TemporaryDirectory(prefix=f"grading-{name}-") as tmp:
-        folder = Path(tmp)
-        for student, notebook in submissions.items():
-            nbformat.write(notebook, folder / f"{student}.ipynb")
-        paths = sorted(folder.glob("*.ipynb"))
-        results = command.grade_folder(
-            paths, SOLUTIONS / f"{name}.ipynb", folder / "gradebook.csv", limits
-        )
-    return {r.student: r for r in results}
-
-
-def check_figure_shown(page: Any, figure: Any, screenshot: Path) -> None:
-    """Scroll a quiz figure (a Playwright ``<img>`` locator) into view, assert that the browser
-    decoded it at full width, and save a screenshot of ``page``."""
-    figure.scroll_into_view_if_needed()
-    assert figure.evaluate("img => img.complete && img.naturalWidth") > 300
-    page.screenshot(path=str(screenshot))
-
-
-def press(control: Any, key: str, times: int) -> None:
-    """Focus a Playwright locator and press ``key`` on it ``times`` times (a slider's arrows)."""
-    control.focus()
-    for _ in range(times):
-        control.press(key)
+@pytest.fixture(scope="session", autouse=True)
+def shared_grades(tmp_path_factory, worker_id):
+    """Under pytest-xdist, a folder of this run that every worker sees, where
+    :func:`helpers.grade_submissions` keeps what it graded."""
+    if worker_id != "master":
+        helpers.SHARED_GRADES = tmp_path_factory.getbasetemp().parent / "grades"
+        helpers.SHARED_GRADES.mkdir(exist_ok=True)

@@ -20,8 +20,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import CHROMIUM, CHROMIUM_ARGS, check_figure_shown, press
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, check_figure_shown, press
 from rmcourse.np_loss import bt_loss
 
 LESSON = Path(__file__).resolve().parents[1] / "notebooks" / "05_quiz.ipynb"

@@ -20,8 +20,8 @@ from urllib.parse import urlparse
 
 import nbformat
 import pytest
+from helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, check_figure_shown, press
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, check_figure_shown, press
 from rmcourse import tasks
 from rmcourse.notebooks import clean_notebook, execute_notebook
 from rmcourse.quiz import Explorer, check

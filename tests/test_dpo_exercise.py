@@ -6,16 +6,14 @@ from __future__ import annotations
 import functools
 
 import pytest
+from helpers import SOLUTIONS, filled_exercise, grade_submissions, untouched_exercise
 
-from conftest import SOLUTIONS, filled_exercise, grade_submissions, untouched_exercise
-from rmcourse.grading.execute import Limits
 from rmcourse.grading.results import SubmissionResult
 from rmcourse.grading.source import load_assignment
 
 pytestmark = pytest.mark.slow
 
 SOLUTION = SOLUTIONS / "07_dpo.ipynb"
-LIMITS = Limits(cell_timeout=60, submission_timeout=300)
 NO_REFERENCE = """def dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps,
              ref_rejected_logps, beta):
     if not beta > 0:
@@ -30,7 +28,7 @@ def _graded() -> dict[str, SubmissionResult]:
         "solved": filled_exercise("07_dpo"),
         "untouched": untouched_exercise("07_dpo"),
         "no_reference": filled_exercise("07_dpo", {"dpo_loss": NO_REFERENCE}),
-    }, LIMITS)  # fmt: skip
+    })  # fmt: skip
 
 
 def test_the_solution_earns_full_marks():

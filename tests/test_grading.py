@@ -11,15 +11,16 @@ import signal
 import subprocess
 import sys
 import time
+import types
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 import torch
+from helpers import ROOT, SOLUTIONS, filled_exercise
 
 import rmcourse.np_loss
-from conftest import ROOT, SOLUTIONS, filled_exercise
 from rmcourse.grading import box, command, execute, generate_exercises, grade_command
 from rmcourse.grading.anticopy import copied_exercises, copied_names
 from rmcourse.grading.checks import make_checks
@@ -100,6 +101,18 @@ def test_reference_is_lazy_and_limited_to_the_rmcourse_modules():
     assert checks.np is np and checks.torch is torch
     with pytest.raises(AttributeError, match="no reference module 'grading'"):
         checks.reference.grading  # noqa: B018
+
+
+def test_reference_imports_afresh_a_module_the_kernel_forgot(monkeypatch):
+    # What the guard leaves before a test cell: a patched rmcourse module imported after the
+    # snapshot, forgotten by sys.modules, and a fake bound on the package.
+    patched = rmcourse.np_loss
+    monkeypatch.setattr(patched, "bt_loss", lambda *args, **kwargs: 0.0)
+    monkeypatch.setattr(rmcourse, "np_loss", types.SimpleNamespace(bt_loss=patched.bt_loss))
+    monkeypatch.delitem(sys.modules, "rmcourse.np_loss")
+    fresh = make_checks().reference.np_loss
+    assert fresh is sys.modules["rmcourse.np_loss"] and fresh is not patched
+    assert fresh.bt_loss(np.array([0.0]), np.array([0.0])) == pytest.approx(np.log(2))
 
 
 # --- source and generation ------------------------------------------------------------------

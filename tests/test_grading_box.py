@@ -21,8 +21,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import SOLUTIONS, assignment_names, filled_exercise
 
-from conftest import SOLUTIONS, assignment_names, filled_exercise
 from rmcourse.grading import box, command, grade_command
 from rmcourse.grading.execute import Limits, Step, run_steps
 from rmcourse.grading.gradebook import read_rows

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import ROOT, filled_exercise, solution_code
 
-from conftest import ROOT, filled_exercise, solution_code
 from rmcourse.grading import box, command
 from rmcourse.grading.execute import Limits
 from rmcourse.grading.generate import make_exercise

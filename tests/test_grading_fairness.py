@@ -23,8 +23,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import ROOT, SOLUTIONS, assignment_names, filled_exercise, solution_code
 
-from conftest import ROOT, SOLUTIONS, assignment_names, filled_exercise, solution_code
 from rmcourse.grading import command
 from rmcourse.grading.anticopy import (
     PASTED_MIN_NODES,

@@ -20,15 +20,13 @@ import re
 
 import nbformat
 import pytest
+from helpers import SOLUTIONS, assignment_names, filled_exercise, grade_submissions, solution_code
 
-from conftest import SOLUTIONS, assignment_names, filled_exercise, grade_submissions, solution_code
-from rmcourse.grading.execute import Limits
 from rmcourse.grading.source import Exercise, is_solution, load_assignment, nbgrader
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 ASSIGNMENTS = assignment_names()
-LIMITS = Limits(cell_timeout=120, submission_timeout=900)
 # where the course library holds the last exercise's function, for the copied-package route
 LIBRARY_MODULE = {"02_numpy_loss": "np_loss", "03_pytorch_loss": "torch_loss"}
 HEADER = "from __main__ import *  # the notebook's names, as the cell would see them\n"
@@ -243,38 +241,52 @@ def _graded(name: str) -> dict:
     for student, (answers, before, _) in EXTRA_STUDENTS.get(name, {}).items():
         nb = filled_exercise(name, answers)
         notebooks[student] = _with_cell_before(nb, *before) if before else nb
-    return grade_submissions(name, notebooks, LIMITS)
+    return grade_submissions(name, notebooks)
 
 
 def _rows(result) -> dict[str, tuple[float, str]]:
     return {e.exercise: (e.points, str(e.status)) for e in result.exercises}
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_a_function_from_elsewhere_earns_nothing_and_says_where_it_came_from(name):
-    results = _graded(name)
-    target = _target(name).grade_id
-    solved = _rows(results["solved"])
-    assert solved[target][0] > 0
-    for route, (_, _, where) in _routes(name).items():
-        rows = _rows(results[route])
-        assert rows == {**solved, target: (0.0, "copied")}, (route, results[route])
-        note = next(e.note for e in results[route].exercises if e.exercise == target)
-        assert note.startswith("0 points: the function must be defined by the notebook's own")
-        assert where in note, (route, note)
+class Origin:
+    """The graded tests of one assignment. Each assignment has its subclass ``TestOrigin_NAME``
+    (made below, for every solution notebook), so that pytest-xdist's ``--dist loadscope``, which
+    sends a module's functions to one worker but each class to any, grades the assignments on
+    both workers."""
+
+    name = ""
+
+    def test_a_function_from_elsewhere_earns_nothing_and_says_where_it_came_from(self):
+        results = _graded(self.name)
+        target = _target(self.name).grade_id
+        solved = _rows(results["solved"])
+        assert solved[target][0] > 0
+        for route, (_, _, where) in _routes(self.name).items():
+            rows = _rows(results[route])
+            assert rows == {**solved, target: (0.0, "copied")}, (route, results[route])
+            note = next(e.note for e in results[route].exercises if e.exercise == target)
+            assert note.startswith("0 points: the function must be defined by the notebook's own")
+            assert where in note, (route, note)
+
+    def test_honest_patterns_earn_what_the_solution_earns(self):
+        results = _graded(self.name)
+        solved = _rows(results["solved"])
+        assert (
+            sum(points for points, _ in solved.values())
+            == load_assignment(SOLUTIONS / f"{self.name}.ipynb").max_points
+        )
+        for student in ("legit", "no_metadata"):
+            assert _rows(results[student]) == solved, results[student]
+            assert "copied" not in results[student].status
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_honest_patterns_earn_what_the_solution_earns(name):
-    results = _graded(name)
-    solved = _rows(results["solved"])
-    assert (
-        sum(points for points, _ in solved.values())
-        == load_assignment(SOLUTIONS / f"{name}.ipynb").max_points
-    )
-    for student in ("legit", "no_metadata"):
-        assert _rows(results[student]) == solved, results[student]
-        assert "copied" not in results[student].status
+for _name in ASSIGNMENTS:
+    globals()[f"TestOrigin_{_name}"] = type(f"TestOrigin_{_name}", (Origin,), {"name": _name})
+
+
+def test_every_assignment_has_its_class_of_origin_tests():
+    classes = {cls.name for cls in Origin.__subclasses__() if cls.__name__.startswith("Test")}
+    assert classes == set(assignment_names())
 
 
 @pytest.mark.parametrize("name", sorted(EXTRA_STUDENTS))

@@ -6,18 +6,17 @@ kind, graded against what the solution earns, in test_grading_fairness.py."""
 from __future__ import annotations
 
 import functools
-import shutil
-import tempfile
-from pathlib import Path
 
-import nbformat
 import pytest
+from helpers import (
+    SOLUTIONS,
+    assignment_names,
+    filled_exercise,
+    grade_submissions,
+    untouched_exercise,
+)
 
-from conftest import SOLUTIONS, assignment_names, filled_exercise
-from rmcourse.grading import command
 from rmcourse.grading.anticopy import pasted_exercises
-from rmcourse.grading.execute import Limits
-from rmcourse.grading.generate import make_exercise
 from rmcourse.grading.results import SubmissionResult
 from rmcourse.grading.source import Assignment, load_assignment
 from rmcourse.grading.submission import student_work
@@ -25,7 +24,6 @@ from rmcourse.grading.submission import student_work
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 ASSIGNMENTS = assignment_names()  # every solution notebook, present and future
-LIMITS = Limits(cell_timeout=60, submission_timeout=300)
 TORCH_PATCHES = (
     "import torch\n"
     "torch.allclose = lambda *a, **k: True\n"
@@ -40,20 +38,10 @@ TORCH_PATCHES = (
 @functools.cache
 def _graded(name: str) -> tuple[Assignment, dict[str, SubmissionResult]]:
     """Grade the solved, the untouched and (lesson 03) a torch-patching submission of ``name``."""
-    folder = Path(tempfile.mkdtemp(prefix=f"grading-{name}-"))
-    nbformat.write(filled_exercise(name), folder / "solved.ipynb")
-    untouched = make_exercise(nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4))
-    nbformat.write(untouched, folder / "untouched.ipynb")
+    notebooks = {"solved": filled_exercise(name), "untouched": untouched_exercise(name)}
     if name == "03_pytorch_loss":
-        nbformat.write(
-            filled_exercise(name, {"ranking_loss": TORCH_PATCHES}), folder / "torch_cheat.ipynb"
-        )
-    solution = SOLUTIONS / f"{name}.ipynb"
-    results = command.grade_folder(
-        sorted(folder.glob("*.ipynb")), solution, folder / "gradebook.csv", LIMITS
-    )
-    shutil.rmtree(folder)
-    return load_assignment(solution), {r.student: r for r in results}
+        notebooks["torch_cheat"] = filled_exercise(name, {"ranking_loss": TORCH_PATCHES})
+    return load_assignment(SOLUTIONS / f"{name}.ipynb"), grade_submissions(name, notebooks)
 
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)

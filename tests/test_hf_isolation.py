@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from helpers import ROOT
 
-from conftest import ROOT
 from rmcourse.hf import OFFLINE_ENV
 
 HF_MODULES = ("transformers", "trl", "datasets", "accelerate", "tokenizers", "huggingface_hub")

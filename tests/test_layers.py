@@ -125,12 +125,7 @@ def test_the_tier_check_resolves_each_form_of_import():
 
 
 # Imports by string (``importlib.import_module(...)``, ``__import__(...)``): the layer checks
-# above cannot see what they import. The library code allowed to use them, and why.
-STRING_IMPORTS_ALLOWED = {
-    # To be removed: it loads the 7 reference modules and torch by name; grading is to know
-    # notebooks, not the ML code (issue 22).
-    "grading/checks.py": "known exception, to be removed",
-}
+# above cannot see what they import, so library code uses none.
 STRING_IMPORTERS = frozenset({"import_module", "__import__", "run_module"})
 
 
@@ -152,18 +147,9 @@ def string_imports(path: Path) -> list[str]:
     return [where for _, where in sorted(found)]
 
 
-@pytest.mark.parametrize(
-    "path",
-    [p for p in SOURCES if p.relative_to(PACKAGE).as_posix() not in STRING_IMPORTS_ALLOWED],
-    ids=lambda p: str(p.relative_to(PACKAGE)),
-)
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_library_code_imports_nothing_by_a_string(path):
     assert not string_imports(path), "imports by a string, which the layer test cannot see"
-
-
-def test_the_allowed_string_imports_still_exist():
-    for name in STRING_IMPORTS_ALLOWED:
-        assert string_imports(PACKAGE / name), f"{name} imports nothing by a string: unlist it"
 
 
 def test_the_string_import_check_sees_each_form(tmp_path):

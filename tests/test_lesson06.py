@@ -8,14 +8,12 @@ import functools
 import math
 
 import pytest
+from helpers import SOLUTIONS, filled_exercise, grade_submissions, untouched_exercise
 
-from conftest import SOLUTIONS, filled_exercise, grade_submissions, untouched_exercise
 from rmcourse import tasks
-from rmcourse.grading.execute import Limits
 from rmcourse.grading.source import load_assignment
 
 SOLUTION = SOLUTIONS / "06_best_of_n.ipynb"
-LIMITS = Limits(cell_timeout=60, submission_timeout=300)
 PITFALLS = {
     # log n alone: the − (n − 1)/n term forgotten
     "bon_kl": "def bon_kl(n):\n    if n < 1:\n        raise ValueError(n)\n"
@@ -46,7 +44,7 @@ def _graded():
         "solved": filled_exercise("06_best_of_n"),
         "untouched": untouched_exercise("06_best_of_n"),
         "pitfalls": filled_exercise("06_best_of_n", PITFALLS),
-    }, LIMITS)  # fmt: skip
+    })  # fmt: skip
     return load_assignment(SOLUTION), results
 
 

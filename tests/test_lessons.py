@@ -10,8 +10,7 @@ import ast
 
 import nbformat
 import pytest
-
-from conftest import ROOT
+from helpers import ROOT
 
 NOTEBOOKS = ROOT / "notebooks"
 NUMPY_LESSONS = ["01_bradley_terry.ipynb", "02_numpy_loss.ipynb"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import ROOT
 
-from conftest import ROOT
 from rmcourse.notebooks import (
     ANSWER_REVEAL_TAG,
     VOLATILE_CELL_METADATA,

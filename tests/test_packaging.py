@@ -10,10 +10,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - the pinned environment is Python 3.11
     tomllib = pytest.importorskip("tomli")
 
+from helpers import ROOT
 from packaging.requirements import Requirement
 from packaging.version import Version
-
-from conftest import ROOT
 
 
 def _canonical(name: str) -> str:

@@ -198,7 +198,8 @@ def test_a_lessons_questions_appear_on_its_page_once(tmp_path):
 
 
 def test_every_figure_of_the_lessons_has_a_caption_and_alt_text_and_no_entry_is_stale():
-    from conftest import ROOT
+    from helpers import ROOT
+
     from rmcourse.site.course import lesson_paths
     from rmcourse.site.figures import describe_figures, figure_cells, load_figures
 
@@ -235,7 +236,8 @@ def test_describe_figures_keeps_a_cells_own_caption_and_flags_an_ambiguous_key()
 
 
 def test_the_footer_licence_is_the_packages():
-    from conftest import ROOT
+    from helpers import ROOT
+
     from rmcourse.site.build import LICENCE
 
     pyproject = (ROOT / "pyproject.toml").read_text()

@@ -29,8 +29,8 @@ import nbformat
 import numpy as np
 import pytest
 import torch
+from helpers import ROOT
 
-from conftest import ROOT
 from rmcourse import bt_fit, np_loss, torch_loss
 from rmcourse import train as rm_train
 from rmcourse.data import PreferenceWorld

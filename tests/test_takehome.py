@@ -10,8 +10,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import ROOT
 
-from conftest import ROOT
 from rmcourse.cli import main
 from rmcourse.site.course import lesson_paths, take_home_files
 from rmcourse.site.downloads import ZIP_FOLDER, zip_readme

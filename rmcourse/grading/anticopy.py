@@ -31,7 +31,7 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from rmcourse.grading.pycode import parse
@@ -59,27 +59,47 @@ def _root(node: ast.AST) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _to_fixed_point(
+    trees: Iterable[ast.AST], binds: Callable[[ast.AST, set[str]], Iterable[str]]
+) -> set[str]:
+    """The names that ``binds(node, names found so far)`` gives over every node of ``trees``,
+    repeated until no new name appears."""
+    found: set[str] = set()
+    nodes = [node for tree in trees for node in ast.walk(tree)]
+    while True:
+        before = len(found)
+        for node in nodes:
+            found.update(binds(node, found))
+        if len(found) == before:
+            return found
+
+
+def _imported(node: ast.AST, keep: Callable[[str, str], bool]) -> list[str]:
+    """The names an import statement binds to rmcourse: ``import rmcourse.x [as m]``, and
+    ``from rmcourse.x import a [as b]`` where ``keep(module, a)``."""
+    if isinstance(node, ast.Import):
+        return [
+            alias.asname or alias.name.split(".")[0]
+            for alias in node.names
+            if _is_rmcourse(alias.name)
+        ]
+    if isinstance(node, ast.ImportFrom) and _is_rmcourse(node.module):
+        return [alias.asname or alias.name for alias in node.names if keep(node.module, alias.name)]
+    return []
+
+
 def _aliases(trees: Iterable[ast.AST]) -> set[str]:
     """Names bound to rmcourse modules (or to attributes reached from them), to a fixed point."""
-    aliases: set[str] = set()
-    nodes = [node for tree in trees for node in ast.walk(tree)]
-    changed = True
-    while changed:
-        before = len(aliases)
-        for node in nodes:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if _is_rmcourse(alias.name):
-                        aliases.add(alias.asname or alias.name.split(".")[0])
-            elif isinstance(node, ast.ImportFrom) and _is_rmcourse(node.module):
-                aliases.update(alias.asname or alias.name for alias in node.names)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
-                value = node.value
-                if value is not None and _root(value) in aliases:
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    aliases.update(t.id for t in targets if isinstance(t, ast.Name))
-        changed = len(aliases) != before
-    return aliases
+
+    def binds(node: ast.AST, aliases: set[str]) -> list[str]:
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.NamedExpr)):
+            if node.value is None or _root(node.value) not in aliases:
+                return []
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            return [t.id for t in targets if isinstance(t, ast.Name)]
+        return _imported(node, lambda module, name: True)
+
+    return _to_fixed_point(trees, binds)
 
 
 def _is_module(dotted: str) -> bool:
@@ -91,27 +111,15 @@ def _is_module(dotted: str) -> bool:
 def _module_aliases(trees: Iterable[ast.AST]) -> set[str]:
     """Names bound to rmcourse modules themselves: ``import rmcourse.np_loss as m``, ``from
     rmcourse import np_loss``, ``m2 = m``, to a fixed point."""
-    modules: set[str] = set()
-    nodes = [node for tree in trees for node in ast.walk(tree)]
-    changed = True
-    while changed:
-        before = len(modules)
-        for node in nodes:
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if _is_rmcourse(alias.name):
-                        modules.add(alias.asname or alias.name.split(".")[0])
-            elif isinstance(node, ast.ImportFrom) and _is_rmcourse(node.module):
-                modules.update(
-                    alias.asname or alias.name
-                    for alias in node.names
-                    if _is_module(f"{node.module}.{alias.name}")
-                )
-            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
-                if node.value.id in modules:
-                    modules.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        changed = len(modules) != before
-    return modules
+
+    def binds(node: ast.AST, modules: set[str]) -> list[str]:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name):
+            if node.value.id not in modules:
+                return []
+            return [t.id for t in node.targets if isinstance(t, ast.Name)]
+        return _imported(node, lambda module, name: _is_module(f"{module}.{name}"))
+
+    return _to_fixed_point(trees, binds)
 
 
 def _owners(tree: ast.AST, names: set[str]) -> dict[ast.AST, str]:

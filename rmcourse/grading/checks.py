@@ -16,37 +16,34 @@ student who overwrote ``_grader`` or numpy's functions gains nothing.
 :func:`make_checks` captures every numpy function and the ``AssertionError`` class that ``close``
 uses at the time it is called; a later monkey-patch of ``numpy`` does not reach them.
 
-This module is the grading layer's only door to the ML code, and it opens it lazily: the
-``reference`` modules and ``torch`` are imported on first attribute access, so a lesson that
-never touches torch never imports it.
+The ``reference`` modules and ``torch`` are imported on first attribute access
+(:mod:`rmcourse.grading.references`), so a lesson that never touches torch never imports it.
 """
 
 from __future__ import annotations
 
 import builtins
-import importlib
 import types
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-# The rmcourse modules a test cell may use as trusted references, by attribute name.
-REFERENCE_MODULES = ("np_loss", "torch_loss", "bt_fit", "data", "model", "scoring", "train")
+from rmcourse.grading.references import REFERENCE_MODULES, import_torch, reference_module
 
 
 class _Reference:
     """Lazy attribute access to the trusted rmcourse modules, e.g. ``reference.np_loss``."""
 
-    def __init__(self, import_module: Callable[[str], types.ModuleType]) -> None:
-        self._import_module = import_module
+    def __init__(self, reference_module: Callable[[str], types.ModuleType]) -> None:
+        self._module_named = reference_module
 
     def __getattr__(self, name: str) -> types.ModuleType:
         if name.startswith("_") or name not in REFERENCE_MODULES:
             raise AttributeError(
                 f"no reference module {name!r}; available: {', '.join(REFERENCE_MODULES)}"
             )
-        return self._import_module(f"rmcourse.{name}")
+        return self._module_named(name)
 
     def __dir__(self) -> list[str]:
         return list(REFERENCE_MODULES)
@@ -63,12 +60,13 @@ class Checks:
         self,
         close: Callable[..., None],
         numpy_module: types.ModuleType,
-        import_module: Callable[[str], types.ModuleType],
+        reference_module: Callable[[str], types.ModuleType],
+        import_torch: Callable[[], types.ModuleType],
     ) -> None:
         self.close = close
         self.np = numpy_module
-        self.reference = _Reference(import_module)
-        self._import_module = import_module
+        self.reference = _Reference(reference_module)
+        self._import_torch = import_torch
 
     @staticmethod
     def call(function: Callable[..., Any], /, *args: Any, what: str, **kwargs: Any) -> Any:
@@ -88,7 +86,7 @@ class Checks:
     @property
     def torch(self) -> types.ModuleType:
         """The torch module, imported on first use (``ModuleNotFoundError`` when not installed)."""
-        return self._import_module("torch")
+        return self._import_torch()
 
     def __repr__(self) -> str:
         return "<rmcourse grading checks: close, call, np, torch, reference>"
@@ -179,7 +177,7 @@ def make_checks() -> Checks:
                 f"(abs diff {abs(g - w):.3g}, rtol {rtol:g}, atol {atol:g})"
             )
 
-    return Checks(close=close, numpy_module=np, import_module=importlib.import_module)
+    return Checks(close, np, reference_module, import_torch)
 
 
 checks = make_checks()

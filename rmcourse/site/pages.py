@@ -9,7 +9,7 @@ the site are kept as their text, so the build (warnings as errors) never meets a
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 SITE_TITLE = "The pair-wise ranking loss of RLHF reward models"
@@ -23,6 +23,16 @@ HF_PYTHON = "3.11"  # lesson 08's [hf] extra (transformers, TRL) needs this Pyth
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 _LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(([^)\s]+)\)")
 _LESSON_NAME = re.compile(r"`(\d\d_[A-Za-z0-9_]+)`")
+
+
+def _lines_and_headings(markdown: str) -> Iterator[tuple[str, re.Match[str] | None]]:
+    """Each line of ``markdown`` (with its newline) and its heading match, ``None`` for a line
+    that is no heading or stands inside a fenced code block."""
+    fenced = False
+    for line in markdown.splitlines(keepends=True):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        yield line, None if fenced else _HEADING.match(line)
 
 
 def split_sections(markdown: str) -> tuple[str, dict[str, str]]:
@@ -40,11 +50,7 @@ def split_sections(markdown: str) -> tuple[str, dict[str, str]]:
     head: list[str] = []
     sections: dict[str, list[str]] = {}
     current = head
-    fenced = False
-    for line in markdown.splitlines(keepends=True):
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
-        match = None if fenced else _HEADING.match(line)
+    for line, match in _lines_and_headings(markdown):
         if match and len(match.group(1)) == 2:
             current = sections.setdefault(match.group(2), [])
             continue
@@ -61,11 +67,7 @@ def shift_headings(markdown: str, by: int) -> str:
     '## a\\n```\\n### b\\n```'
     """
     out = []
-    fenced = False
-    for line in markdown.splitlines(keepends=True):
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
-        match = None if fenced else _HEADING.match(line)
+    for line, match in _lines_and_headings(markdown):
         if match:
             level = min(6, max(1, len(match.group(1)) + by))
             line = "#" * level + " " + match.group(2) + "\n"
