@@ -31,7 +31,7 @@ REVEALED_KEY = "rmcourse_revealed_text"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
 
 
-def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def clean_notebook(nb: nbformat.NotebookNode, executed: bool = False) -> nbformat.NotebookNode:
     """Remove volatile metadata (timings, widget state, UI state) in place and return ``nb``.
 
     Outputs that display a widget view are dropped too: without the kernel or the saved state
@@ -39,7 +39,8 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     they show the answer of a task asked above them, which the student runs them to see. Their
     printed text (streams and plain-text results, not images) is kept in the cell's metadata under
     ``REVEALED_KEY``, which no notebook view displays, so that the numbers a ``<details>`` reveal
-    quotes can still be checked against what the code printed.
+    quotes can still be checked against what the code printed. With ``executed=True`` (``nb`` was
+    just run) the kept text is only what this run printed: a text kept from an earlier run goes.
 
     Examples
     --------
@@ -56,6 +57,8 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     >>> cell = clean_notebook(nb).cells[1]
     >>> cell.outputs, cell.metadata[REVEALED_KEY]
     ([], ['0.835685'])
+    >>> REVEALED_KEY in clean_notebook(nb, executed=True).cells[1].metadata  # printed nothing
+    False
     """
     for key in VOLATILE_NOTEBOOK_METADATA:
         nb.metadata.pop(key, None)
@@ -68,6 +71,8 @@ def clean_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     for cell in nb.cells:
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
+        if executed:
+            cell.metadata.pop(REVEALED_KEY, None)
         if cell.cell_type == "code" and ANSWER_REVEAL_TAG in cell.metadata.get("tags", []):
             if cell.outputs:  # a cell cleaned before keeps the text it had
                 cell.metadata[REVEALED_KEY] = _printed_text(cell.outputs)
@@ -123,7 +128,7 @@ def refresh(paths: Sequence[Path], timeout: int = 600) -> None:
     """Re-execute each notebook in place and write it back without volatile metadata."""
     for path in paths:
         start = time.perf_counter()
-        nb = clean_notebook(execute_notebook(Path(path), timeout=timeout))
+        nb = clean_notebook(execute_notebook(Path(path), timeout=timeout), executed=True)
         nbformat.validate(nb)
         nbformat.write(nb, path)
         print(f"executed {path} in {time.perf_counter() - start:.1f} s")

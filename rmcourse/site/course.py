@@ -63,7 +63,7 @@ def build_course(notebook_dir: Path, out_dir: Path, timeout: int = 600) -> int:
     for path in lessons:
         start = time.perf_counter()
         try:
-            nb = clean_notebook(execute_notebook(path, timeout=timeout))
+            nb = clean_notebook(execute_notebook(path, timeout=timeout), executed=True)
         except Exception as exc:  # report every lesson, then fail
             failed.append(path.name)
             print(f"FAILED   {path.name}: {type(exc).__name__}: {str(exc)[-500:]}", file=sys.stderr)
