@@ -86,8 +86,9 @@ CONSTANTS = {
         "parser reads as two numbers)",
     },
     "07": {
-        0.68: "beta m = 0.1 x 6.76 (a printed margin), worked in the runs' reveal",
-        200: "the steps of every DPO and IPO run (dpo_config), set in the code",
+        160: "the steps of every DPO and IPO run (dpo_config), set in the code",
+        0.75: "the share p of labels y_1 wins, given in task 07-5",
+        0.01: "the step of the grid of IPO's tau, set in the code",
     },
     "09": {
         20_000: "the training sets of the SFT policy and of the reward models, set in the code "

@@ -135,7 +135,8 @@ CASES = [
     ("07-2", np.log(2), 0.5, "probability"),
     ("07-3", "a", "c", "expensive"),
     ("07-4", "a", "b", "larger margin"),
-    ("07-5", 5.0, 10.0, "factor 2"),
+    ("07-5", 2.5, 5.0, "p = 1"),
+    ("07-5", 2.5, 10 * np.log(3), "DPO"),
     (
         "08-1",
         lambda r_c, r_r, m, c: bt_loss(r_c, r_r, margin=m, center_coef=c or 0.0),
