@@ -134,7 +134,7 @@ CASES = [
     ("07-1", 0.0, 10.0, "Z(x)"),
     ("07-2", np.log(2), 0.5, "probability"),
     ("07-3", "a", "c", "expensive"),
-    ("07-4", "a", "b", "larger margin"),
+    ("07-4", "a", "b", "seen more often"),
     ("07-5", 2.5, 5.0, "p = 1"),
     ("07-5", 2.5, 10 * np.log(3), "DPO"),
     (
