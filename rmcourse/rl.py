@@ -4,22 +4,28 @@ The objective, per prompt x, is the KL-regularised one of lesson 07:
 
     max_π  E_{y ~ π(·|x)}[r(x, y)] − β KL(π(·|x) ‖ π_ref(·|x)).
 
-:func:`train_rl` maximises it with REINFORCE through the one loop of :mod:`rmcourse.loop`: each
-step samples k answers per prompt from the policy, scores them with the reward model (the
-*proxy*; the world's true reward r* is recorded beside it as *gold*), and takes one step along
-the policy gradient with advantage A_i,
+With ``advantage="rloo"``, :func:`train_rl` follows the policy gradient of this objective by
+REINFORCE through the one loop of :mod:`rmcourse.loop`: each step samples k answers per prompt
+from the policy, scores them with the reward model (the *proxy*; the world's true reward r* is
+recorded beside it as *gold*), and takes one step along
 
     −∇ mean_i A_i · log π_θ(y_i | x)
 
-(REINFORCE, on-policy: one gradient step per batch of samples, so TRL's clipped ratio
-π_θ/π_old is 1 and its gradient is this one). Two ways to get A_i:
+(on-policy: one gradient step per batch of samples, so TRL's clipped ratio π_θ/π_old is 1 and
+its gradient is this one). Two ways to get A_i:
 
 - RLOO (Ahmadian et al. 2024; TRL's ``RLOOTrainer``): the KL enters the reward per sequence,
   R_i = r(x, y_i) − β k1_i with k1_i = log π_θ(y_i|x) − log π_ref(y_i|x), and
-  A_i = R_i − mean of the other k − 1 answers' R (:func:`rloo_advantages`);
+  A_i = R_i − mean of the other k − 1 answers' R (:func:`rloo_advantages`): an unbiased
+  estimate of the gradient of the objective above;
 - GRPO (Shao et al. 2024; TRL's ``GRPOTrainer``, ``loss_type="grpo"``): A_i = (r_i − group
   mean) / (group std + 1e-4) (:func:`grpo_advantages`), and the KL is a per-token k3 term added
-  to the loss, averaged over each answer's tokens then over answers.
+  to the loss, averaged over each answer's tokens then over answers. That is a different
+  estimator, not an unbiased gradient of the objective: the per-token average weights each
+  answer's ∇log π by 1/|y_i|, a bias tied to length (Liu et al. 2025, Dr. GRPO); dividing by
+  each group's std reweights prompts; and the gradient of k3 in the loss, samples held fixed,
+  has the expectation ∇KL(π_ref ‖ π), not ∇KL(π ‖ π_ref) (Tang & Munos 2025), so with β > 0
+  its fixed point is not π*_β.
 
 :func:`kl_estimates` gives Schulman's k1 and k3 estimators of KL(π ‖ π_ref) from samples of π.
 
@@ -29,7 +35,9 @@ A. Ahmadian et al., "Back to Basics: Revisiting REINFORCE Style Optimization for
 Human Feedback in LLMs", ACL 2024. T. Coste et al., "Reward Model Ensembles Help Mitigate
 Overoptimization", ICLR 2024. Z. Shao et al., "DeepSeekMath", 2024 (GRPO). J. Schulman,
 "Approximating KL Divergence", 2020 (k1, k3). R. J. Williams, "Simple statistical
-gradient-following algorithms", Machine Learning 1992 (REINFORCE).
+gradient-following algorithms", Machine Learning 1992 (REINFORCE). Z. Liu et al.,
+"Understanding R1-Zero-Like Training: A Critical Perspective", 2025 (Dr. GRPO). Y. Tang and
+R. Munos, "On a few pitfalls in KL divergence gradient estimation for RL", 2025.
 """
 
 from __future__ import annotations
@@ -123,7 +131,9 @@ def kl_estimates(logprobs: object, ref_logprobs: object) -> tuple[torch.Tensor, 
 
     - k1 = log π(y) − log π_ref(y): unbiased, but negative for some samples and of high variance;
     - k3 = (ρ − 1) − log ρ with ρ = π_ref(y)/π(y): unbiased too (E_π[ρ] = 1), and ≥ 0 for
-      every sample, so of lower variance when π is close to π_ref.
+      every sample. It is k1 plus the control variate ρ − 1, of mean 0 and, near π_ref,
+      ≈ −k1 to first order: that, not its sign, is why its variance is lower when π is close
+      to π_ref (Schulman 2020); far from π_ref, ρ can be large and k3's variance higher.
 
     Give sequence log-probs (log π(y|x), one per answer) for a per-sequence estimate of the
     sequence KL, or per-token log-probs of the sampled tokens for per-token estimates: by the
@@ -254,7 +264,9 @@ def policy_gradient_loss(
       over each answer's tokens, then over answers (TRL's ``GRPOTrainer``, ``loss_type="grpo"``).
 
     ρ = π_θ/π_old is 1 on-policy (one gradient step per batch of samples), so the loss's value
-    is not the objective's; its gradient is REINFORCE's, −A·∇log π.
+    is not the objective's. With ``"rloo"`` its gradient is REINFORCE's, −mean A·∇log π(y|x);
+    with ``"grpo"`` it is −mean A·(1/|y|)∇log π(y|x) plus β times the gradient of the mean k3,
+    which is not the gradient of the KL-regularised objective (see the module docstring).
     """
     if advantage not in ADVANTAGES:
         raise ValueError(f"advantage must be one of {ADVANTAGES}, got {advantage!r}")
@@ -294,11 +306,12 @@ def train_rl(
     on :func:`policy_gradient_loss`. Logs per step the loss and, over the batch's answers, the
     mean proxy reward, gold r*, k1 and k3 estimates of the KL and answer length in words. With
     ``eval_prompts``, every ``config.eval_every`` steps and after the last, one answer per
-    prompt (:func:`evaluate_policy`, the same seed each time) gives the means in ``evals``;
-    with ``monitors`` (more reward models, not trained against), also ``"disagreement"``: the
-    mean over answers of the standard deviation (ddof 1) of the scores of the ensemble
-    ``[reward_model, *monitors]``, each scorer standardised on π_ref's answers to the evaluation
-    prompts (:func:`rmcourse.bon.standardize`'s scale; the signal of Coste et al. 2024).
+    prompt (:func:`evaluate_policy`, the same seed each time) gives the means in ``evals``,
+    whose first entry (step 0) is π_ref's own answers; with ``monitors`` (more reward models,
+    not trained against), also ``"disagreement"``: the mean over answers of the standard
+    deviation (ddof 1) of the scores of the ensemble ``[reward_model, *monitors]``, each scorer
+    standardised on π_ref's answers to the evaluation prompts (:func:`rmcourse.bon.standardize`'s
+    scale; the signal of Coste et al. 2024).
     """
     if not isinstance(config, RLConfig):
         raise TypeError(f"train_rl needs an RLConfig, got {type(config).__name__}")
@@ -340,30 +353,33 @@ def train_rl(
             "length": float(np.mean([world.response_length(a) for a in answers])),
         }
 
-    ensemble = [reward_model, *monitors]
-    if monitors and eval_prompts:
-        ref_answers = evaluate_policy(reference, reference, reward_model, world, tokenizer,
-                                      eval_prompts, seed=config.seed + 7)["answers"]  # fmt: skip
-        scales = [_score(m, tokenizer, eval_prompts, ref_answers) for m in ensemble]
-        scales = [(s.mean(), s.std()) for s in scales]
+    if eval_prompts:  # π_ref's answers: step 0 of ``evals``, and the monitors' scales
+        e_ref = evaluate_policy(reference, reference, reward_model, world, tokenizer,
+                                eval_prompts, seed=config.seed + 7)  # fmt: skip
+        ref_scores = [e_ref["proxy"], *(_score(m, tokenizer, eval_prompts, e_ref["answers"])
+                                        for m in monitors)]  # fmt: skip
+        scales = [(s.mean(), s.std()) for s in ref_scores]
 
-    def evaluate(model: torch.nn.Module) -> dict[str, float]:
-        e = evaluate_policy(model, reference, reward_model, world, tokenizer, eval_prompts,
-                            seed=config.seed + 7)  # fmt: skip
+    def summarise(e: dict[str, object], scores: list[np.ndarray]) -> dict[str, float]:
         kl = e["kl"]
         out = {"proxy": float(e["proxy"].mean()), "gold": float(e["gold"].mean()),
                "kl": float(kl.mean()), "kl_se": float(kl.std(ddof=1) / np.sqrt(len(kl))),
                "length": float(e["length"].mean())}  # fmt: skip
         if monitors:
-            z = np.stack(
-                [
-                    (_score(m, tokenizer, eval_prompts, e["answers"]) - mu) / sd
-                    for m, (mu, sd) in zip(ensemble, scales, strict=True)
-                ]
-            )  # (M, N)
-            out["disagreement"] = float(z.std(axis=0, ddof=1).mean())
+            z = np.stack([(s - mu) / sd for s, (mu, sd) in zip(scores, scales, strict=True)])
+            out["disagreement"] = float(z.std(axis=0, ddof=1).mean())  # z: (M, N)
         return out
+
+    def evaluate(model: torch.nn.Module) -> dict[str, float]:
+        e = evaluate_policy(model, reference, reward_model, world, tokenizer, eval_prompts,
+                            seed=config.seed + 7)  # fmt: skip
+        scores = [e["proxy"], *(_score(m, tokenizer, eval_prompts, e["answers"]) for m in monitors)]
+        return summarise(e, scores)
 
     batches = loop.index_batches(len(prompts), config.batch_size, config.seed)
     run = loop.run(policy, rl_step, batches, config, evaluate if eval_prompts else None)
-    return RLResult(policy, run.history, run.val_history, run.seconds, str(run.device))
+    evals = run.val_history
+    if eval_prompts:  # step 0: π_ref itself (its k1 is 0), from the answers sampled above
+        first = {"step": 0, **summarise(e_ref, ref_scores)}
+        evals = {key: [first[key], *values] for key, values in evals.items()}
+    return RLResult(policy, run.history, evals, run.seconds, str(run.device))

@@ -97,6 +97,8 @@ CONSTANTS = {
         6.0: "a reward given in task 09-1",
         100: "the number of held-out prompts of every evaluation, set in the code",
         59_904: "the number of answers the world can write to a prompt (rmcourse.optimum)",
+        3.5: "the mean of task 09-1's four rewards, worked in its answer",
+        256: "the answers each RL policy writes to the plane's prompt (N_PLANE), set in the code",
     },
     "08": {
         35_352: "the number of a transformers issue, in the address of the link to it",

@@ -209,6 +209,8 @@ def test_rl_raises_the_reward_it_reads_and_is_seeded():
     assert runs[0].evals["kl"][-1] > 0.05
     assert first == runs[1].history  # seeded
     assert set(runs[0].evals) >= {"step", "proxy", "gold", "kl", "kl_se", "length"}
+    assert runs[0].evals["step"] == [0, 40]  # step 0 is pi_ref's own answers: k1 exactly 0
+    assert runs[0].evals["kl"][0] == 0.0 and runs[0].evals["kl_se"][0] == 0.0
     # two scorers that disagree (a token count and a length), standardised on pi_ref's answers
     assert np.isfinite(runs[0].evals["disagreement"]).all()
     assert min(runs[0].evals["disagreement"]) > 0.0
