@@ -99,6 +99,8 @@ CONSTANTS = {
         59_904: "the number of answers the world can write to a prompt (rmcourse.optimum)",
         3.5: "the mean of task 09-1's four rewards, worked in its answer",
         256: "the answers each RL policy writes to the plane's prompt (N_PLANE), set in the code",
+        200: "the steps of the plane's DPO and IPO runs (pref_config), set in the code",
+        160: "the steps of lesson 07's DPO and IPO runs, set in that lesson's code",
     },
     "08": {
         35_352: "the number of a transformers issue, in the address of the link to it",
