@@ -166,7 +166,7 @@ def test_quiz_answers_in_jupyterlab(jupyter_lab, tmp_path):
                 timeout=STARTUP_S * 1000,
             )
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            last = page.locator(".rmcourse-q-regularized-when .rmcourse-checkboxes")
+            last = page.locator(".rmcourse-q-q20 .rmcourse-checkboxes")
             last.wait_for(state="visible", timeout=RUN_ALL_S * 1000)
             page.wait_for_function(
                 "() => window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.status"
@@ -186,7 +186,7 @@ def test_quiz_answers_in_jupyterlab(jupyter_lab, tmp_path):
             assert _wait_text(page.locator(".rmcourse-score").first, "1 attempt\\)") == (
                 f"Score: 0 of {n_questions} solved (1 attempt)"
             )
-            question = page.locator(".rmcourse-q-least-loss-seed")
+            question = page.locator(".rmcourse-q-q01")
             question.get_by_role("button", name="Try again").click()
             _wait_text(feedback, r"^\s*$")
             feedback = _choose(page, "q01", "a")
@@ -204,7 +204,7 @@ def test_quiz_answers_in_jupyterlab(jupyter_lab, tmp_path):
             )
 
             # A numeric question: typed values, how far off, then right.
-            numeric = page.locator(".rmcourse-q-calculate-single-pair")
+            numeric = page.locator(".rmcourse-q-q05")
             box = numeric.locator(".widget-text input")
             box.fill("0.5")
             box.press("Enter")
@@ -216,7 +216,7 @@ def test_quiz_answers_in_jupyterlab(jupyter_lab, tmp_path):
             page.screenshot(path=str(tmp_path / "quiz-numeric.png"))
 
             # A diagnosis question shows its training curves.
-            figure = page.locator(".rmcourse-q-diagnose-stuck-ln2 img")
+            figure = page.locator(".rmcourse-q-q07 img")
             check_figure_shown(page, figure, tmp_path / "quiz-diagnose.png")
 
             # The explorer: move the r(x, y_w) slider with the keyboard, read the loss.
