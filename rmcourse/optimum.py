@@ -45,6 +45,7 @@ from rmcourse.data.world import (
     POLITE_OPENERS,
     RUDE_OPENERS,
     WorldConfig,
+    stated_colours,
 )
 from rmcourse.policy import CausalLM, encode_prompts, encode_responses, join_rows
 from rmcourse.validate import finite_number
@@ -194,15 +195,7 @@ def answer_space(config: WorldConfig | None = None) -> AnswerSpace:
 
 
 def _right_colours(prompts: Sequence[str]) -> list[int]:
-    if isinstance(prompts, str) or len(prompts) == 0:
-        raise ValueError(f"prompts must be a non-empty list of prompts, got {prompts!r}")
-    rights = []
-    for prompt in prompts:
-        stated = [w for w in split_words(prompt) if w in COLORS]
-        if len(stated) != 1:
-            raise ValueError(f"prompt must state exactly one colour, got {prompt!r}")
-        rights.append(COLORS.index(stated[0]))
-    return rights
+    return [COLORS.index(colour) for colour in stated_colours(prompts)]
 
 
 # --------------------------------------------------------------------------- candidates

@@ -52,6 +52,24 @@ FILLERS: tuple[str, ...] = ("really", "very", "quite", "truly", "totally")
 POLITE_CLOSING = "have fun !"
 
 
+def stated_colours(prompts: Sequence[str]) -> list[str]:
+    """The colour each prompt states (a right answer repeats it); a clear error for a prompt that
+    states none or several, or for a single string given as the list.
+
+    >>> stated_colours(["my car is red . what color is it ?", "hat : blue . color ?"])
+    ['red', 'blue']
+    """
+    if isinstance(prompts, str) or len(prompts) == 0:
+        raise ValueError(f"prompts must be a non-empty list of prompts, got {prompts!r}")
+    rights = []
+    for prompt in prompts:
+        stated = [w for w in split_words(prompt) if w in COLORS]
+        if len(stated) != 1:
+            raise ValueError(f"prompt must state exactly one colour, got {prompt!r}")
+        rights.append(stated[0])
+    return rights
+
+
 @dataclass(frozen=True)
 class WorldConfig:
     """Weights of the true reward and how often each part of an answer appears."""
@@ -266,14 +284,7 @@ class PreferenceWorld:
         (1, 3)
         """
         positive_int(n, "n")
-        if isinstance(prompts, str) or len(prompts) == 0:
-            raise ValueError(f"prompts must be a non-empty list of prompts, got {prompts!r}")
-        rights = []
-        for prompt in prompts:
-            stated = [w for w in split_words(prompt) if w in COLORS]
-            if len(stated) != 1:
-                raise ValueError(f"prompt must state exactly one colour, got {prompt!r}")
-            rights.append(stated[0])
+        rights = stated_colours(prompts)
         rng = np.random.default_rng([self.seed, seed])
         return [self._responses(right, n, rng) for right in rights]
 

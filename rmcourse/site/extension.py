@@ -37,6 +37,7 @@ QUESTION_ID = re.compile(r"data-question-id=['\"]([^'\"]+)['\"]")
 LESSON_DOC = re.compile(r"^lessons/(\d\d)_\w+$")
 TASK_CALL = re.compile(r"tasks\.check\(\s*[\"'](\d\d-\d+)[\"']")
 SCRIPTS = (
+    "rmcourse-common.js",  # before the quiz and the tasks scripts, which use it
     f"{QUIZ_DIR}/questions.js",
     "rmcourse-quiz.js",
     f"{TASKS_DIR}/tasks.js",

@@ -10,30 +10,9 @@
 (function () {
   "use strict";
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (name) {
-      if (name === "text") node.textContent = attrs[name];
-      else node.setAttribute(name, attrs[name]);
-    });
-    (children || []).forEach(function (child) {
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
-
-  /* Python's format(x, "g"): six significant digits, trailing zeros dropped. */
-  function formatG(x) {
-    if (x === 0) return "0";
-    var exponent = Math.floor(Math.log10(Math.abs(Number(x.toPrecision(6)))));
-    if (exponent < -4 || exponent >= 6) {
-      var parts = x.toExponential(5).split("e");
-      var mantissa = parts[0].replace(/\.?0+$/, "");
-      var exp = Number(parts[1]);
-      return mantissa + "e" + (exp < 0 ? "-" : "+") + String(Math.abs(exp)).padStart(2, "0");
-    }
-    return String(Number(x.toPrecision(6)));
-  }
+  var common = typeof window !== "undefined" && window.rmcourseCommon
+    ? window.rmcourseCommon : require("./rmcourse-common.js");  // under Node: the judge's test
+  var el = common.el, formatG = common.formatG;
 
   /* The decimals of the shortest form of the typed number, as rmcourse.tasks counts them. */
   function decimalsOf(value) {

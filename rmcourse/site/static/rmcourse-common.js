@@ -1,0 +1,37 @@
+/* What the quiz and the tasks scripts share: building elements, and Python's format(x, "g").
+ *
+ * Loaded before both on every page (window.rmcourseCommon); under Node (tests/test_site_tasks.py)
+ * a module.
+ */
+(function (root) {
+  "use strict";
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") node.textContent = attrs[name];
+      else node.setAttribute(name, attrs[name]);
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  /* Python's format(x, "g"): six significant digits, trailing zeros dropped. */
+  function formatG(x) {
+    if (x === 0) return "0";
+    var exponent = Math.floor(Math.log10(Math.abs(Number(x.toPrecision(6)))));
+    if (exponent < -4 || exponent >= 6) {
+      var parts = x.toExponential(5).split("e");
+      var mantissa = parts[0].replace(/\.?0+$/, "");
+      var exp = Number(parts[1]);
+      return mantissa + "e" + (exp < 0 ? "-" : "+") + String(Math.abs(exp)).padStart(2, "0");
+    }
+    return String(Number(x.toPrecision(6)));
+  }
+
+  var common = {el: el, formatG: formatG};
+  if (typeof module !== "undefined" && module.exports) module.exports = common;
+  else root.rmcourseCommon = common;
+})(typeof window !== "undefined" ? window : this);
