@@ -31,7 +31,17 @@
     return String(Number(x.toPrecision(6)));
   }
 
-  var common = {el: el, formatG: formatG};
+  /* Empties a feedback area and colours it by the verdict; shows an input error and returns false
+   * for one (nothing more to show), true otherwise. */
+  function startFeedback(area, verdict) {
+    area.textContent = "";
+    var right = !verdict.error && verdict.correct;
+    area.className = "rmcourse-feedback " + (right ? "rmcourse-right" : "rmcourse-wrong");
+    if (verdict.error) area.appendChild(el("div", {text: verdict.error}));
+    return !verdict.error;
+  }
+
+  var common = {el: el, formatG: formatG, startFeedback: startFeedback};
   if (typeof module !== "undefined" && module.exports) module.exports = common;
   else root.rmcourseCommon = common;
 })(typeof window !== "undefined" ? window : this);

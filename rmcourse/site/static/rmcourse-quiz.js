@@ -66,13 +66,7 @@
   }
 
   function showFeedback(area, q, verdict) {
-    area.textContent = "";
-    if (verdict.error) {
-      area.className = "rmcourse-feedback rmcourse-wrong";
-      area.appendChild(el("div", {text: verdict.error}));
-      return;
-    }
-    area.className = "rmcourse-feedback " + (verdict.correct ? "rmcourse-right" : "rmcourse-wrong");
+    if (!common.startFeedback(area, verdict)) return;  // an input error, shown
     var lines = verdict.message.split("\n");
     var head = el("div", {"class": "rmcourse-verdict"});
     lines.forEach(function (line, i) {

@@ -57,13 +57,7 @@
   }
 
   function showFeedback(area, verdict) {
-    area.textContent = "";
-    if (verdict.error) {
-      area.className = "rmcourse-feedback rmcourse-wrong";
-      area.appendChild(el("div", {text: verdict.error}));
-      return;
-    }
-    area.className = "rmcourse-feedback " + (verdict.correct ? "rmcourse-right" : "rmcourse-wrong");
+    if (!common.startFeedback(area, verdict)) return;  // an input error, shown
     area.appendChild(el("div", {"class": "rmcourse-verdict",
                                 text: (verdict.correct ? "✔ " : "✘ ") + verdict.message}));
   }
