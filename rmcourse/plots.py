@@ -154,7 +154,7 @@ def plot_calibration(
             )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    return _label(ax, title, "predicted P(chosen preferred) = σ(r_c − r_r)", "observed frequency")
+    return _label(ax, title, "predicted P(first answer chosen) = σ(r₁ − r₂)", "observed frequency")
 
 
 def plot_accuracy_by_bucket(

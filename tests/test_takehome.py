@@ -94,7 +94,7 @@ def test_the_take_home_texts_give_torchs_cpu_build_and_lesson_08s_extra():
     assert TORCH_CPU.split()[0] == pin  # the version the course is tested with
     wheel = "rmcourse-0.1.0-py3-none-any.whl"
     hf = hf_install_command(wheel)
-    assert hf == f"rmcourse-env/bin/pip install '{wheel}[hf]'"
+    assert hf == f'rmcourse-env/bin/pip install "{wheel}[hf]"'
     landing = landing_page("# T\n", ["01_a"], [], {"wheel": wheel})
     readme = zip_readme(wheel)
     for text in (landing, readme):

@@ -150,7 +150,7 @@ def _lesson_page(app: Sphinx, doctree: nodes.document) -> None:
     if section is None:
         return
     title = next(section.findall(nodes.title))
-    code = "".join(block.astext() for block in doctree.findall(nodes.literal_block))
+    code = "\n".join(block.astext() for block in doctree.findall(nodes.literal_block))
     box = _run_yourself(
         docname.split("/")[-1],
         app.config.rmcourse_downloads,

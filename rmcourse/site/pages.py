@@ -211,9 +211,9 @@ def hf_install_command(wheel: str, pip: str = "rmcourse-env/bin/pip") -> str:
     Examples
     --------
     >>> hf_install_command("rmcourse-0.1.0-py3-none-any.whl", "pip")
-    "pip install 'rmcourse-0.1.0-py3-none-any.whl[hf]'"
+    'pip install "rmcourse-0.1.0-py3-none-any.whl[hf]"'
     """
-    return f"{pip} install '{wheel}[hf]'"
+    return f'{pip} install "{wheel}[hf]"'
 
 
 def take_home_markdown(downloads: Mapping[str, str], exercises_page: bool = True) -> str:
@@ -231,10 +231,12 @@ def take_home_markdown(downloads: Mapping[str, str], exercises_page: bool = True
         *take_home_commands(wheel),
         "```",
         "",
-        "The second line is optional: on Linux a bare install takes PyPI's torch, whose build "
-        "brings the CUDA libraries (gigabytes); the course runs on a CPU. Lesson 08 uses "
-        f"Hugging Face `transformers` and TRL, which need Python ≥ {HF_PYTHON}; for it, also run "
-        f"`{hf_install_command(wheel)}`.",
+        "The second line is optional (its CPU-only index has not been tested by the authors): on "
+        "Linux a bare install takes PyPI's torch, whose build brings the CUDA libraries "
+        "(gigabytes); the course runs on a CPU. Lesson 08 uses Hugging Face `transformers` and "
+        f"TRL, which need Python ≥ {HF_PYTHON} (on an older Python the extra installs nothing): "
+        f"create the environment with `python{HF_PYTHON} -m venv rmcourse-env` (on Windows "
+        f"`py -{HF_PYTHON} -m venv rmcourse-env`) and also run `{hf_install_command(wheel)}`.",
         "",
         f"`rmcourse init` writes the lessons into `{COURSE_DIR}/notebooks/` and the exercises "
         f"into `{COURSE_DIR}/exercises/` (it never overwrites a file that is there), then says "
