@@ -7,7 +7,7 @@ typed by hand.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -30,6 +30,37 @@ def _label(ax: Axes, title: str, xlabel: str, ylabel: str, legend: bool = True) 
     if legend:
         ax.legend()
     return ax
+
+
+def _paired(
+    a: np.ndarray, b: np.ndarray, name_a: str, name_b: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """``a`` and ``b`` as float arrays of one shape; ValueError naming both shapes otherwise."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"{name_a} {a.shape} and {name_b} {b.shape} differ")
+    return a, b
+
+
+def _nonempty_1d(values: np.ndarray, name: str, dtype: type | None = None) -> np.ndarray:
+    """``values`` as an array (of ``dtype`` when given); ValueError unless 1-d and not empty."""
+    arr = np.asarray(values, dtype=dtype)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-d array, got shape {arr.shape}")
+    return arr
+
+
+def _styles(
+    labels: Iterable[str], colors: Mapping[str, str] | None, what: str
+) -> dict[str, dict[str, str]]:
+    """Each label's colour from ``colors``, which must give every label one (ValueError naming
+    the ``what`` it leaves out); without ``colors``, none (each line takes the axes' next one)."""
+    if colors is None:
+        return {label: {} for label in labels}
+    uncoloured = sorted(set(labels) - set(colors))
+    if uncoloured:
+        raise ValueError(f"colors gives no colour to the {what} {uncoloured}")
+    return {label: {"color": colors[label]} for label in labels}
 
 
 def plot_learning_curves(
@@ -112,12 +143,9 @@ def plot_reward_scatter(
     >>> ax.get_xlabel(), ax.get_ylabel()
     ('true reward r*(x, y)', 'learned reward r(x, y)')
     """
-    true_reward = np.asarray(true_reward, dtype=float)
-    learned_reward = np.asarray(learned_reward, dtype=float)
-    if true_reward.shape != learned_reward.shape:
-        raise ValueError(
-            f"true_reward {true_reward.shape} and learned_reward {learned_reward.shape} differ"
-        )
+    true_reward, learned_reward = _paired(
+        true_reward, learned_reward, "true_reward", "learned_reward"
+    )
     ax = _new_axes(ax)
     ax.scatter(true_reward, learned_reward, s=6, alpha=0.4)
     return _label(ax, title, "true reward r*(x, y)", "learned reward r(x, y)", legend=False)
@@ -136,14 +164,12 @@ def plot_calibration(
     --------
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> ax = plot_calibration(np.array([0.2, 0.5, 0.8]), np.array([0.25, 0.5, 0.7]))
-    >>> len(ax.get_lines())
-    2
+    >>> counts = np.array([40, 25, 35])  # pairs per bin, written beside its point
+    >>> ax = plot_calibration(np.array([0.2, 0.5, 0.8]), np.array([0.25, 0.5, 0.7]), counts)
+    >>> len(ax.get_lines()), [text.get_text() for text in ax.texts]
+    (2, ['40', '25', '35'])
     """
-    predicted = np.asarray(predicted, dtype=float)
-    observed = np.asarray(observed, dtype=float)
-    if predicted.shape != observed.shape:
-        raise ValueError(f"predicted {predicted.shape} and observed {observed.shape} differ")
+    predicted, observed = _paired(predicted, observed, "predicted", "observed")
     ax = _new_axes(ax)
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfect calibration")
     ax.plot(predicted, observed, marker="o", label="model")
@@ -233,23 +259,18 @@ def plot_bon_curves(
     >>> ax.containers[0].lines[0].get_color()
     'C3'
     """
-    x = np.asarray(x, dtype=float)
-    if x.ndim != 1 or x.size == 0:
-        raise ValueError(f"x must be a non-empty 1-d array, got shape {x.shape}")
+    x = _nonempty_1d(x, "x", dtype=float)
     unknown = set(dashed) - set(curves)
     if unknown:
         raise ValueError(f"dashed names curves that are not drawn: {sorted(unknown)}")
-    uncoloured = sorted(set(curves) - set(colors)) if colors is not None else []
-    if uncoloured:
-        raise ValueError(f"colors gives no colour to the curves {uncoloured}")
+    styles = _styles(curves, colors, "curves")
     ax = _new_axes(ax)
     for label, (mean, err) in curves.items():
         mean = np.asarray(mean, dtype=float)
         if mean.shape != x.shape or (err is not None and np.shape(err) != x.shape):
             raise ValueError(f"curve {label!r} must have the shape of x, {x.shape}")
-        style = {"color": colors[label]} if colors is not None else {}
         ax.errorbar(x, mean, yerr=err, marker="o", markersize=3, capsize=2, label=label,
-                    linestyle="--" if label in dashed else "-", **style)  # fmt: skip
+                    linestyle="--" if label in dashed else "-", **styles[label])  # fmt: skip
     return _label(ax, title, xlabel, ylabel)
 
 
@@ -275,12 +296,8 @@ def plot_reward_by_length(
     >>> ax.get_lines()[0].get_ydata().tolist()
     [1.0, -1.0]
     """
-    lengths = np.asarray(lengths)
-    if lengths.ndim != 1 or lengths.size == 0:
-        raise ValueError(f"lengths must be a non-empty 1-d array, got shape {lengths.shape}")
-    uncoloured = sorted(set(rewards) - set(colors)) if colors is not None else []
-    if uncoloured:
-        raise ValueError(f"colors gives no colour to the series {uncoloured}")
+    lengths = _nonempty_1d(lengths, "lengths")
+    styles = _styles(rewards, colors, "series")
     ax = _new_axes(ax)
     values = np.unique(lengths)
     for label, reward in rewards.items():
@@ -288,7 +305,6 @@ def plot_reward_by_length(
         if reward.shape != lengths.shape:
             raise ValueError(f"rewards[{label!r}] has shape {reward.shape}, not {lengths.shape}")
         centred = reward - reward.mean()
-        style = {"color": colors[label]} if colors is not None else {}
         ax.plot(values, [centred[lengths == v].mean() for v in values], marker="o", label=label,
-                **style)  # fmt: skip
+                **styles[label])  # fmt: skip
     return _label(ax, title, "answer length (words)", "mean reward − its overall mean")

@@ -1,4 +1,5 @@
-/* What the quiz and the tasks scripts share: building elements, and Python's format(x, "g").
+/* What the quiz and the tasks scripts share: building elements, Python's format(x, "g"), reading
+ * a typed number and starting a feedback area.
  *
  * Loaded before both on every page (window.rmcourseCommon); under Node (tests/test_site_tasks.py)
  * a module.
@@ -31,6 +32,13 @@
     return String(Number(x.toPrecision(6)));
   }
 
+  /* A typed answer as a number: the value of a plain decimal or e-notation number (surrounding
+   * white space ignored), null for any other text. */
+  function readNumber(typed) {
+    var text = typed.trim();
+    return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : null;
+  }
+
   /* Empties a feedback area and colours it by the verdict; shows an input error and returns false
    * for one (nothing more to show), true otherwise. */
   function startFeedback(area, verdict) {
@@ -41,7 +49,7 @@
     return !verdict.error;
   }
 
-  var common = {el: el, formatG: formatG, startFeedback: startFeedback};
+  var common = {el: el, formatG: formatG, readNumber: readNumber, startFeedback: startFeedback};
   if (typeof module !== "undefined" && module.exports) module.exports = common;
   else root.rmcourseCommon = common;
 })(typeof window !== "undefined" ? window : this);

@@ -43,11 +43,10 @@
 
   /* The verdict on a typed number: the same comparisons and words as rmcourse.quiz.check. */
   function judgeNumber(q, typed) {
-    var text = typed.trim();
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+    var value = common.readNumber(typed);
+    if (value === null) {
       return {error: "question '" + q.id + "' takes a number, '" + typed + "' is not one"};
     }
-    var value = Number(text);
     var off = Math.abs(value - q.answer);
     if (off <= q.tolerance) {
       return {correct: true, message: "Correct: " + formatG(value) + " is " + off.toFixed(4) +

@@ -27,11 +27,10 @@
 
   /* The verdict on a typed number: rmcourse.tasks.NumberTask.judge, step by step. */
   function judgeNumber(task, typed) {
-    var text = typed.trim();
-    if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text)) {
+    var value = common.readNumber(typed);
+    if (value === null) {
       return {error: "task " + task.id + " takes a number, '" + typed + "' is not one"};
     }
-    var value = Number(text);
     if (Math.abs(value - task.answer) <= task.tolerance) return {correct: true, message: "right."};
     var i;
     for (i = 0; i < task.mistakes.length; i++) {
