@@ -127,27 +127,25 @@ def _read_steps(
     return out
 
 
-def score_exercise(
+def _score_exercise(
     exercise: Exercise,
-    plan: Plan,
-    results: Sequence[StepResult],
+    out: _Outcome,
+    install: StepResult | None,
     work: StudentWork,
     copied: dict[str, str],
-    cell_timeout: float,
-    pasted: str = "",
+    pasted: str,
+    secret_lines: frozenset[str],
 ) -> ExerciseResult:
-    """One exercise's points, status, note and checks; ``pasted`` says what a function of the
-    student's matches (the course library's or the solution's), for review."""
+    """One exercise's points, status, note and checks, from what its steps said (``out``) and
+    the guard's install step; ``pasted`` says what a function of the student's matches (the
+    course library's or the solution's), for review; feedback quotes no ``secret_lines``."""
     grade_id = exercise.grade_id
-    out = _read_steps(exercise, plan, results, cell_timeout)
-    notes = [feedback.withhold_secrets(n, plan.secret_lines) for n in out.notes]
+    notes = [feedback.withhold_secrets(n, secret_lines) for n in out.notes]
     if grade_id in work.duplicates:
         notes.insert(0, feedback.duplicate_note(work.duplicates[grade_id]))
     if grade_id in work.by_name:
         notes.insert(0, feedback.by_name_note(work.by_name[grade_id], exercise.names))
     zeroed = ""
-    roles = zip(plan.roles, results, strict=True)
-    install = next((result for role, result in roles if role.kind == "install"), None)
     if install is not None and install.outcome != OK:  # before any student code: not theirs
         out.problems.add(Status.GRADER_ERROR)
         notes.insert(0, feedback.install_failed_note(install))
@@ -176,7 +174,7 @@ def score_exercise(
             passed, why = False, feedback.NOT_ANSWERED
         elif zeroed and passed:
             passed, why = False, feedback.not_counted(zeroed)
-        text = "passed" if passed else feedback.withhold_secrets(why, plan.secret_lines)
+        text = "passed" if passed else feedback.withhold_secrets(why, secret_lines)
         checks.append(CheckResult(test.grade_id, test.points if passed else 0.0, test.points, text))
     points = sum(c.points for c in checks)
     status = next(
@@ -196,11 +194,25 @@ def score(
     copied: dict[str, str],
     cell_timeout: float,
 ) -> tuple[ExerciseResult, ...]:
-    """Each exercise's result (see :func:`score_exercise`), in the assignment's order."""
+    """Each exercise's points, status, note and checks, in the assignment's order.
+
+    The guard's install is one step for all exercises. ``copied`` maps an exercise whose function
+    comes from rmcourse to how (:func:`rmcourse.grading.anticopy.copied_exercises`); a function
+    of the student's that matches the course library's or the solution's
+    (:func:`rmcourse.grading.anticopy.pasted_exercises`) marks its exercise for review.
+    """
+    roles = zip(plan.roles, results, strict=True)
+    install = next((result for role, result in roles if role.kind == "install"), None)
     pasted = pasted_exercises(work, assignment)
     return tuple(
-        score_exercise(
-            exercise, plan, results, work, copied, cell_timeout, pasted.get(exercise.grade_id, "")
+        _score_exercise(
+            exercise,
+            _read_steps(exercise, plan, results, cell_timeout),
+            install,
+            work,
+            copied,
+            pasted.get(exercise.grade_id, ""),
+            plan.secret_lines,
         )
         for exercise in assignment.exercises
     )
