@@ -145,11 +145,7 @@ def bt_loss(
     losses = -F.logsigmoid(logits)
     if coef:
         losses = losses + coef * (r_c + r_r) ** 2
-    if reduction == "mean":
-        return losses.mean()
-    if reduction == "sum":
-        return losses.sum()
-    return losses
+    return _reduce(losses, reduction)
 
 
 def ranking_loss(rewards: torch.Tensor) -> torch.Tensor:
@@ -385,7 +381,11 @@ def ipo_loss(
         policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, 1.0
     )
     beta = finite_number(beta, "beta", lower=0.0, strict=True)
-    losses = (rho_c - rho_r - 1 / (2 * beta)) ** 2
+    return _reduce((rho_c - rho_r - 1 / (2 * beta)) ** 2, reduction)
+
+
+def _reduce(losses: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Per-pair losses combined as ``reduction`` (already checked) says: mean, sum or none."""
     if reduction == "mean":
         return losses.mean()
     if reduction == "sum":
