@@ -1,6 +1,7 @@
 """Fixtures shared by the test files (their plain helpers and paths are in ``helpers.py``)."""
 
 import helpers
+import pins
 import pytest
 import torch
 
@@ -24,3 +25,10 @@ def shared_grades(tmp_path_factory, worker_id):
     if worker_id != "master":
         helpers.SHARED_GRADES = tmp_path_factory.getbasetemp().parent / "grades"
         helpers.SHARED_GRADES.mkdir(exist_ok=True)
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected
+def pytest_collection_modifyitems(config, items):
+    """Start the resolver dry runs of tests/test_setup.py as soon as they are sure to be read."""
+    if any(pins.TEST in item.nodeid for item in items):
+        pins.start_once(pins.run_folder(config), pins.pythons_on_this_machine())

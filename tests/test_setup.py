@@ -3,11 +3,10 @@
 import importlib.util
 import json
 import re
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
+import pins
 import pytest
 from helpers import ROOT
 
@@ -16,7 +15,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
-SUPPORTED = ((3, 10), (3, 11), (3, 12), (3, 13))
+SUPPORTED = pins.SUPPORTED
 
 
 def _installer():
@@ -91,56 +90,16 @@ def test_a_reachable_cpu_index_installs_the_pinned_cpu_build(monkeypatch, capsys
     assert "--no-deps" in cmd  # the dependencies come from the normal install that follows
 
 
-def _pythons_on_this_machine():
-    found = {}
-    for major, minor in SUPPORTED:
-        name = f"python{major}.{minor}"
-        candidates = [
-            shutil.which(name),
-            *sorted(Path.home().glob(f".pyenv/versions/{major}.{minor}.*/bin/{name}")),
-        ]
-        for candidate in candidates:
-            if (
-                candidate
-                and subprocess.run(
-                    [str(candidate), "-c", "import pip"], capture_output=True
-                ).returncode
-                == 0
-            ):
-                found[f"{major}.{minor}"] = str(candidate)
-                break
-    return found
-
-
-PYTHONS = _pythons_on_this_machine()
+PYTHONS = pins.pythons_on_this_machine()
 
 
 @pytest.fixture(scope="module")
-def resolutions(tmp_path_factory) -> dict[str, tuple[int, str, Path]]:
-    """A resolver dry run per Python found, every extra of the project with the constraints,
-    installing nothing. Each is this environment's pip run for that Python (``pip --python``:
-    its markers and wheel tags, with a pip that resolves in half the time of an old one), all at
-    once, since they wait on the package index more than they compute. Version -> (exit
-    status, stderr, pip's JSON report)."""
-    extras = ",".join(
-        tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    )
-    folder = tmp_path_factory.mktemp("resolve")
-    runs = {}
-    for version, python in PYTHONS.items():
-        report = folder / f"report-{version}.json"
-        command = [sys.executable, "-m", "pip", "--python", python, "install", "--dry-run",
-                   "--quiet", "--ignore-installed",
-                   "--report", str(report), "-c", str(ROOT / "constraints.txt"),
-                   f"{ROOT}[{extras}]"]  # fmt: skip
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                   text=True)  # fmt: skip
-        runs[version] = (process, report)
-    results = {}
-    for version, (process, report) in runs.items():
-        _, stderr = process.communicate(timeout=900)
-        results[version] = (process.returncode, stderr, report)
-    return results
+def resolutions(request) -> dict[str, tuple[int, str, Path]]:
+    """The resolver dry run of each Python found (:mod:`pins`; started when this test run
+    collected the test, else now): version -> (exit status, stderr, pip's JSON report)."""
+    folder = pins.run_folder(request.config)
+    pins.start_once(folder, PYTHONS)
+    return pins.wait(folder, sorted(PYTHONS))
 
 
 @pytest.mark.slow
