@@ -77,6 +77,24 @@ def untouched_exercise(name: str) -> nbformat.NotebookNode:
     return make_exercise(nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4))
 
 
+def answered_exercise(name: str, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """The exercise notebook of ``solutions/NAME.ipynb`` with only ``answers`` (grade_id ->
+    code) filled in: every other solution cell stays the stub students receive, an unanswered
+    exercise whose tests the grader does not run."""
+    nb = untouched_exercise(name)
+    for cell in nb.cells:
+        if is_solution(cell) and nbgrader(cell)["grade_id"] in answers:
+            cell.source = answers[nbgrader(cell)["grade_id"]]
+    return nb
+
+
+SLOW_TO_GRADE = ("04_train_reward_model", "07_dpo")
+"""The assignments whose whole notebook takes several seconds of kernel time to grade (their
+later exercises train models), while the tests of their first exercise are quick and it calls
+no other exercise's function: a test that needs one exercise graded, not all, answers only the
+first there (:func:`answered_exercise`); the other assignments' tests grade whole notebooks."""
+
+
 GRADING_LIMITS = Limits(cell_timeout=120, submission_timeout=900)
 """The limits the tests grade whole notebooks with: generous, for a loaded two-core machine."""
 

@@ -1,6 +1,8 @@
 """The box student kernels run in: escape attempts, as a curious student writes them in answer
 cells with /proc, os and plain imports, end with nothing outside read or touched and the right
 grades, on every assignment; where no box can be made, `rmcourse grade` refuses in one line.
+The attacked class answers every exercise, or on the assignments slow to grade
+(``helpers.SLOW_TO_GRADE``) the first one only, whose tests run after the attack.
 
 (Copying the installed library, or writing a module and importing it, is tested with the origin
 of functions, in the anti-copy tests.)"""
@@ -21,12 +23,19 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import SOLUTIONS, assignment_names, filled_exercise
+from helpers import (
+    SLOW_TO_GRADE,
+    SOLUTIONS,
+    answered_exercise,
+    assignment_names,
+    filled_exercise,
+    solution_code,
+)
 
 from rmcourse.grading import box, command, grade_command
 from rmcourse.grading.execute import Limits, Step, run_steps
 from rmcourse.grading.gradebook import read_rows
-from rmcourse.grading.source import is_solution
+from rmcourse.grading.source import is_solution, load_assignment
 
 BOXED, WHY = box.available()
 needs_box = pytest.mark.skipif(BOXED is None, reason=f"no box can be made here: {WHY}")
@@ -103,7 +112,7 @@ except OSError:
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        time.sleep(3)
+        time.sleep({delay})
         try:
             open({late!r}, "w").write("late")
         except OSError:
@@ -155,10 +164,30 @@ def _lingering(linger: str) -> list[int]:
     return found
 
 
+# The survivor writes its file LATE_S after the attack cell ran; the test looks for it
+# LOOK_AFTER_S after the class was graded (zoe after mal), when a survivor would have written.
+LATE_S, LOOK_AFTER_S = 1.0, 1.5
+
+
+def _answered(name: str) -> dict[str, float]:
+    """The exercises the class answers, with their points: all, or the first on a slow
+    assignment."""
+    exercises = load_assignment(SOLUTIONS / f"{name}.ipynb").exercises
+    exercises = exercises[:1] if name in SLOW_TO_GRADE else exercises
+    return {exercise.grade_id: exercise.max_points for exercise in exercises}
+
+
+def _solved(name: str) -> nbformat.NotebookNode:
+    """The class's notebook: the solution's code in the solution cells of :func:`_answered`."""
+    if name in SLOW_TO_GRADE:
+        return answered_exercise(name, {e: solution_code(name)[e] for e in _answered(name)})
+    return filled_exercise(name)
+
+
 def _attack_class(tmp_path: Path, name: str, listener: Listener) -> dict:
-    """A class of `mal` (the full solution plus the attack cell after the first answer) and
-    `zoe` (the full solution, graded after mal), a gradebook with an earlier row, a fake
-    scratch folder of another grading and a canary file in the home."""
+    """A class of `mal` (the solution plus the attack cell after the first answer) and `zoe`
+    (the solution, graded after mal), a gradebook with an earlier row, a fake scratch folder
+    of another grading and a canary file in the home."""
     token = secrets.token_hex(8)
     subs, out_dir = tmp_path / "subs", tmp_path / "grades"
     subs.mkdir()
@@ -175,13 +204,13 @@ def _attack_class(tmp_path: Path, name: str, listener: Listener) -> dict:
         "token": token, "subs": str(subs), "gradebook": str(gradebook), "home": str(home),
         "canary": canary, "written": f".rmcourse-box-written-{token}", "port": listener.port,
         "late": str(tmp_path / "late.txt"), "linger": f"{7000 + secrets.randbelow(10**6)}.25",
-        "solutions": str(SOLUTIONS),
+        "solutions": str(SOLUTIONS), "delay": LATE_S,
     }  # fmt: skip
-    mal = filled_exercise(name)
+    mal = _solved(name)
     first = next(i for i, cell in enumerate(mal.cells) if is_solution(cell))
     mal.cells.insert(first + 1, nbformat.v4.new_code_cell(ATTACK.format(**things)))
     nbformat.write(mal, subs / "mal.ipynb")
-    nbformat.write(filled_exercise(name), subs / "zoe.ipynb")
+    nbformat.write(_solved(name), subs / "zoe.ipynb")
     things["before"] = {p.name: p.read_bytes() for p in subs.iterdir()}
     things["cleanup"] = [home / canary, home / things["written"], Path("/tmp") / things["written"]]
     things["other"] = other
@@ -194,7 +223,7 @@ def _grade_class(name: str, things: dict, limits: Limits) -> dict:
     results = command.grade_folder(
         paths, SOLUTIONS / f"{name}.ipynb", Path(things["gradebook"]), limits, jobs=1
     )
-    time.sleep(4)  # the survivor would write its file 3 s after its kernel ended
+    time.sleep(LOOK_AFTER_S)  # a survivor would have written its file by now
     return {r.student: r for r in results}
 
 
@@ -238,7 +267,8 @@ def _no_escape(tmp_path: Path, name: str, kind: str) -> None:
         assert not Path(things["late"]).exists()
         assert _lingering(things["linger"]) == []
         for student in ("mal", "zoe"):  # right grades: the attack cost its author nothing
-            assert results[student].points == results[student].max_points, results[student]
+            earned = {e.exercise: e.points for e in results[student].exercises if e.points}
+            assert earned == _answered(name), results[student]  # full marks where answered
         rows = read_rows(Path(things["gradebook"]))
         assert {r["box"] for r in rows if r["student"] != "xprior"} == {kind}
     finally:

@@ -33,7 +33,10 @@ FULL = {"log_sigmoid": 3, "bt_loss": 5, "bt_loss_grad": 4, "ranking_loss": 3}
 # keeps it, the row has status review, with the tests' points (log_sigmoid's is one line).
 SOLUTION_STATUS = {"log_sigmoid": "passed", "bt_loss": "review", "bt_loss_grad": "review",
                    "ranking_loss": "review"}  # fmt: skip
-LIMITS = Limits(cell_timeout=8, submission_timeout=90, memory_bytes=int(1.5 * 2**30))
+# The infinite loop runs into the cell timeout twice (bt_loss_grad's two test cells call it): a
+# short one. Measured on two cores at load 8, every other cell of the corpus ends within 0.5 s,
+# and a cell that kills its kernel is seen dead within 1.0 s.
+LIMITS = Limits(cell_timeout=3, submission_timeout=90, memory_bytes=int(1.5 * 2**30))
 
 WRONG_RANKING = "def ranking_loss(rewards):\n    return 0.0\n"
 GRAD_PREFIX = "def bt_loss_grad(r_chosen, r_rejected, margin=0.0, weights=None):\n"

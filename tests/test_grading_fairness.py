@@ -23,16 +23,24 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import ROOT, SOLUTIONS, assignment_names, filled_exercise, solution_code
+from helpers import (
+    GRADING_LIMITS,
+    ROOT,
+    SOLUTIONS,
+    assignment_names,
+    filled_exercise,
+    grade_submissions,
+    solution_code,
+)
 
-from rmcourse.grading import command
+from rmcourse.grading import command, gradebook
 from rmcourse.grading.anticopy import (
     PASTED_MIN_NODES,
     _shape,
     copied_exercises,
     pasted_exercises,
 )
-from rmcourse.grading.execute import ERROR, Limits, StepResult
+from rmcourse.grading.execute import ERROR, StepResult
 from rmcourse.grading.feedback import descriptions, hidden_failure, withhold_secrets
 from rmcourse.grading.plan import plan
 from rmcourse.grading.results import SubmissionResult
@@ -40,7 +48,7 @@ from rmcourse.grading.source import Assignment, is_solution, load_assignment, nb
 from rmcourse.grading.submission import student_work
 
 ASSIGNMENTS = assignment_names()
-LIMITS = Limits(cell_timeout=120, submission_timeout=900)
+LIMITS = GRADING_LIMITS
 
 
 @functools.cache
@@ -429,13 +437,14 @@ def _spying(name: str, dump: Path) -> nbformat.NotebookNode:
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def graded(request, tmp_path_factory):
     """Every kind of honest (and one spying) notebook of one assignment, graded with --jobs 2:
-    (assignment, gradebook path, history dump path, results by student)."""
+    (assignment, gradebook path, history dump path, results by student). The solution's grading
+    is the one the other test files share (``helpers.grade_submissions``), recorded in the
+    gradebook as ``rmcourse grade`` records it."""
     name = request.param
     folder = tmp_path_factory.mktemp(f"fairness-{name}")
     (folder / "in").mkdir()
     dump = folder / "history.json"
     notebooks = {
-        "solved": _filled(name),
         "ordinary": _ordinary(name),
         "no_metadata": _without_metadata(_reformatted(_filled(name), "all")),
         "crash": _crashing(name),
@@ -444,9 +453,12 @@ def graded(request, tmp_path_factory):
     for student, nb in notebooks.items():
         nbformat.write(nb, folder / "in" / f"{student}.ipynb")
     out = folder / "gradebook.csv"
+    solved = grade_submissions(name, {"solved": _filled(name)}, LIMITS)["solved"]
+    gradebook.record(out, solved)
     paths = sorted((folder / "in").glob("*.ipynb"))
     honest = [p for p in paths if p.stem != "spy"]
-    results = command.grade_folder(honest, SOLUTIONS / f"{name}.ipynb", out, LIMITS, jobs=2)
+    results = [solved]
+    results += command.grade_folder(honest, SOLUTIONS / f"{name}.ipynb", out, LIMITS, jobs=2)
     # unboxed: the spy writes its kernel's history to `dump`, outside the box's scratch folder
     unboxed = replace(LIMITS, box=None)
     results += command.grade_folder([folder / "in" / "spy.ipynb"], SOLUTIONS / f"{name}.ipynb",

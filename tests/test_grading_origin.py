@@ -9,31 +9,62 @@ function, a foreign ``__code__`` put into the cell's function, a callable object
 ``__code__`` -- earns 0 points with status ``copied`` and a note naming where the code came from.
 The legitimate patterns earn what the solution earns: helpers in other cells, a function defined
 twice, a decorator made with ``functools``, a lambda, the solution notebook itself with every
-cell's metadata lost. One class grading per assignment; the routes replace the assignment's last
-exercise, which no other exercise calls, so the other rows must stay the solution's.
+cell's metadata lost. One class grading per assignment. On most assignments the routes (and the
+legitimate helper) replace the last exercise in the whole notebook, which no other exercise
+calls, so the other rows must stay the solution's. On the assignments that are slow to grade
+(``helpers.SLOW_TO_GRADE``: their later exercises train models) they replace the first exercise,
+which calls no other, in a notebook that answers it alone, so the other rows must be unanswered
+with 0 points; the solution and the metadata-less solution stay whole notebooks there too.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 
 import nbformat
 import pytest
-from helpers import SOLUTIONS, assignment_names, filled_exercise, grade_submissions, solution_code
+from helpers import (
+    SLOW_TO_GRADE,
+    SOLUTIONS,
+    answered_exercise,
+    assignment_names,
+    filled_exercise,
+    grade_submissions,
+    solution_code,
+)
 
 from rmcourse.grading.source import Exercise, is_solution, load_assignment, nbgrader
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
 ASSIGNMENTS = assignment_names()
-# where the course library holds the last exercise's function, for the copied-package route
+# where the course library holds the target exercise's function, for the copied-package route
 LIBRARY_MODULE = {"02_numpy_loss": "np_loss", "03_pytorch_loss": "torch_loss"}
 HEADER = "from __main__ import *  # the notebook's names, as the cell would see them\n"
 
 
 def _target(name: str) -> Exercise:
-    return load_assignment(SOLUTIONS / f"{name}.ipynb").exercises[-1]
+    """The exercise the routes replace: the last one, or the first on a slow assignment."""
+    exercises = load_assignment(SOLUTIONS / f"{name}.ipynb").exercises
+    return exercises[0] if name in SLOW_TO_GRADE else exercises[-1]
+
+
+def _notebook(name: str, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """The exercise notebook with ``answers`` (grade_id -> code): the solution's code in every
+    other solution cell, or (slow assignments) the stub, unanswered."""
+    if name in SLOW_TO_GRADE:
+        return answered_exercise(name, answers)
+    return filled_exercise(name, answers)
+
+
+def _others(name: str, solved: dict[str, tuple[float, str]]) -> dict[str, tuple[float, str]]:
+    """The rows of the exercises a route's notebook leaves as they are: the solution's (whole
+    notebook), or unanswered with 0 points (slow assignments)."""
+    if name in SLOW_TO_GRADE:
+        return {exercise: (0.0, "unanswered") for exercise in solved}
+    return solved
 
 
 ON_PATH = "import sys\nsys.path.insert(0, '')\n"
@@ -141,7 +172,7 @@ def _with_cell_before(nb: nbformat.NotebookNode, grade_id: str, code: str):
 
 
 def _legit(name: str) -> nbformat.NotebookNode:
-    """The last answer as a helper in a cell of its own, an old attempt kept, and the final
+    """The target's answer as a helper in a cell of its own, an old attempt kept, and the final
     function decorated with a decorator made with functools (lesson 02: log_sigmoid a lambda)."""
     target = _target(name)
     code = solution_code(name)[target.grade_id]
@@ -162,7 +193,7 @@ def _legit(name: str) -> nbformat.NotebookNode:
         answers["log_sigmoid"] = (
             "log_sigmoid = lambda x: -np.logaddexp(0.0, -np.asarray(x, dtype=np.float64))\n"
         )
-    return _with_cell_before(filled_exercise(name, answers), target.grade_id, helper)
+    return _with_cell_before(_notebook(name, answers), target.grade_id, helper)
 
 
 def _solution_without_metadata(name: str) -> nbformat.NotebookNode:
@@ -236,7 +267,7 @@ def _graded(name: str) -> dict:
         "no_metadata": _solution_without_metadata(name),
     }
     for route, (answers, before, _) in _routes(name).items():
-        nb = filled_exercise(name, answers)
+        nb = _notebook(name, answers)
         notebooks[route] = _with_cell_before(nb, target.grade_id, before) if before else nb
     for student, (answers, before, _) in EXTRA_STUDENTS.get(name, {}).items():
         nb = filled_exercise(name, answers)
@@ -261,9 +292,10 @@ class Origin:
         target = _target(self.name).grade_id
         solved = _rows(results["solved"])
         assert solved[target][0] > 0
+        others = _others(self.name, solved)
         for route, (_, _, where) in _routes(self.name).items():
             rows = _rows(results[route])
-            assert rows == {**solved, target: (0.0, "copied")}, (route, results[route])
+            assert rows == {**others, target: (0.0, "copied")}, (route, results[route])
             note = next(e.note for e in results[route].exercises if e.exercise == target)
             assert note.startswith("0 points: the function must be defined by the notebook's own")
             assert where in note, (route, note)
@@ -275,8 +307,10 @@ class Origin:
             sum(points for points, _ in solved.values())
             == load_assignment(SOLUTIONS / f"{self.name}.ipynb").max_points
         )
-        for student in ("legit", "no_metadata"):
-            assert _rows(results[student]) == solved, results[student]
+        target = _target(self.name).grade_id
+        legit = {**_others(self.name, solved), target: solved[target]}
+        for student, rows in (("legit", legit), ("no_metadata", solved)):
+            assert _rows(results[student]) == rows, results[student]
             assert "copied" not in results[student].status
 
 
@@ -305,11 +339,26 @@ def test_the_library_under_another_name_earns_nothing_and_honest_extras_full_mar
 
 
 def test_every_route_is_tried_on_every_assignment():
+    assert set(SLOW_TO_GRADE) <= set(ASSIGNMENTS)
     for name in ASSIGNMENTS:
         routes = _routes(name)
         assert len(routes) == 8 + (name in LIBRARY_MODULE)
+        exercises = load_assignment(SOLUTIONS / f"{name}.ipynb").exercises
         solution_cells = sum(is_solution(c) for c in filled_exercise(name).cells)
-        assert solution_cells == len(load_assignment(SOLUTIONS / f"{name}.ipynb").exercises)
+        assert solution_cells == len(exercises)
+        # what the expected rows rely on: the other exercises' code does not call the target
+        # (whole notebook); the target's code calls no other exercise (target answered alone)
+        target = _target(name)
+        code = solution_code(name)
+        for exercise in exercises:
+            if exercise != target:
+                caller, callee = (target, exercise) if name in SLOW_TO_GRADE else (exercise, target)
+                names = {
+                    n.id
+                    for n in ast.walk(ast.parse(code[caller.grade_id]))
+                    if isinstance(n, ast.Name)
+                }
+                assert not names & set(callee.names), (name, caller.grade_id, callee.grade_id)
 
 
 # --- the check itself, without a kernel ------------------------------------------------------
