@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rmcourse.data import Tokenizer
+from rmcourse.data.tokenizer import padded
 from rmcourse.transformer import Transformer, check_sizes, in_float32, init_weights
 from rmcourse.validate import positive_int
 
@@ -110,11 +111,11 @@ def _encode_rows(
     """``text <end_id>`` rows, right-padded: (N, L) int64; ``what`` names the texts in errors."""
     if len(texts) == 0:
         raise ValueError(f"no {what} to encode")
-    rows = [[*tokenizer.encode(text), end_id] for text in texts]
-    out = torch.full((len(rows), max(len(r) for r in rows)), tokenizer.pad_id, dtype=torch.long)
-    for i, row in enumerate(rows):
-        out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
-    return out  # (N, L)
+    encoded: dict[str, list[int]] = {}  # texts repeat (k answers per prompt): split each once
+    for text in texts:
+        if text not in encoded:
+            encoded[text] = [*tokenizer.encode(text), end_id]
+    return torch.from_numpy(padded([encoded[text] for text in texts], tokenizer.pad_id))  # (N, L)
 
 
 def encode_prompts(tokenizer: Tokenizer, prompts: Sequence[str]) -> torch.Tensor:
