@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rmcourse.data import Tokenizer
+from rmcourse.data.tokenizer import padded
 from rmcourse.transformer import Transformer, check_sizes, in_float32, init_weights
 from rmcourse.validate import positive_int
 
@@ -110,11 +111,11 @@ def _encode_rows(
     """``text <end_id>`` rows, right-padded: (N, L) int64; ``what`` names the texts in errors."""
     if len(texts) == 0:
         raise ValueError(f"no {what} to encode")
-    rows = [[*tokenizer.encode(text), end_id] for text in texts]
-    out = torch.full((len(rows), max(len(r) for r in rows)), tokenizer.pad_id, dtype=torch.long)
-    for i, row in enumerate(rows):
-        out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
-    return out  # (N, L)
+    encoded: dict[str, list[int]] = {}  # texts repeat (k answers per prompt): split each once
+    for text in texts:
+        if text not in encoded:
+            encoded[text] = [*tokenizer.encode(text), end_id]
+    return torch.from_numpy(padded([encoded[text] for text in texts], tokenizer.pad_id))  # (N, L)
 
 
 def encode_prompts(tokenizer: Tokenizer, prompts: Sequence[str]) -> torch.Tensor:
@@ -276,17 +277,22 @@ def sample(
     out = torch.full((B, max_new_tokens), pad, dtype=torch.long, device=device)  # (B, R)
     done = torch.zeros(B, dtype=torch.bool, device=device)  # (B,)
     generator = torch.Generator(device=device).manual_seed(seed)
-    arange = torch.arange(B, device=device)
+    uniform = torch.full((B, model.config.vocab_size), 1.0 / model.config.vocab_size,
+                         device=device)  # (B, V)  # fmt: skip
     for t in range(max_new_tokens):
         done |= position >= width  # rows at max_len stop
         if bool(done.all()):
             break
-        logits = model(rows[:, : int(position.max().clamp(max=width))])  # (B, T', V)
-        last = logits[arange, (position - 1).clamp(max=width - 1)].float() / temperature  # (B, V)
-        token = torch.multinomial(F.softmax(last, dim=-1), 1, generator=generator).squeeze(1)
+        live = (~done).nonzero().squeeze(1)  # (L,) the rows still writing: only they run
+        pos = position[live]  # (L,)
+        logits = model(rows[live, : int(position.max().clamp(max=width))])  # (L, T', V)
+        last = logits[torch.arange(len(live), device=device), pos - 1].float() / temperature
+        probs = uniform.clone()  # (B, V); a finished row draws too (the same random numbers
+        probs[live] = F.softmax(last, dim=-1)  # are used whoever is done), then writes <pad>
+        token = torch.multinomial(probs, 1, generator=generator).squeeze(1)
         token = torch.where(done, pad, token)  # (B,)
         out[:, t] = token
-        rows[arange[~done], position[~done]] = token[~done]
+        rows[live, pos] = token[live]
         position = position + (~done).long()
         done |= token == eos
     return out.cpu()

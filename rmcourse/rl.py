@@ -205,7 +205,10 @@ def evaluate_policy(
     x = encode_prompts(tokenizer, prompts)  # (N, P)
     y = sample(policy, x, seed=seed)  # (N, R)
     answers = decode_responses(tokenizer, y)
-    k1 = (_sequence_logprobs(policy, x, y) - _sequence_logprobs(reference, x, y)).double()
+    if policy is reference:  # log π/π_ref = 0 on π_ref's own answers: no forward passes
+        k1 = torch.zeros(len(y), dtype=torch.float64)
+    else:
+        k1 = (_sequence_logprobs(policy, x, y) - _sequence_logprobs(reference, x, y)).double()
     return {
         "answers": answers,
         "proxy": _score(reward_model, tokenizer, prompts, answers),

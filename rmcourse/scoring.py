@@ -44,14 +44,25 @@ def score_pairs(
     device: torch.device | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rewards of the chosen and of the rejected responses, as float64 NumPy arrays (N,)."""
+    chosen, rejected = encode_dataset(tokenizer, dataset, model.config.max_len)
+    return score_rows(model, torch.cat([chosen, rejected]), tokenizer.pad_id, batch_size, device)
+
+
+@torch.no_grad()
+def score_rows(
+    model: RewardModel,
+    rows: torch.Tensor,
+    pad_id: int,
+    batch_size: int = 1024,
+    device: torch.device | str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`score_pairs` of rows already encoded: the chosen rows (N, T), then the rejected."""
     device = next(model.parameters()).device if device is None else torch.device(device)
     was_training = model.training
     model.eval()
-    chosen, rejected = encode_dataset(tokenizer, dataset, model.config.max_len)
-    rows = torch.cat([chosen, rejected])  # (2N, T)
     out = []
     for start in range(0, len(rows), batch_size):
-        ids = trim_padding(rows[start : start + batch_size], tokenizer.pad_id).to(device)
+        ids = trim_padding(rows[start : start + batch_size], pad_id).to(device)
         with autocast(device):
             out.append(model(ids).float().cpu())
     model.train(was_training)

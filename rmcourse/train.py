@@ -22,7 +22,7 @@ from rmcourse import loop, metrics, torch_loss
 from rmcourse.data import PreferenceDataset, Tokenizer
 from rmcourse.device import resolve_device
 from rmcourse.model import RewardModel
-from rmcourse.scoring import encode_dataset, pair_metrics, score_pairs, trim_padding
+from rmcourse.scoring import encode_dataset, pair_metrics, score_pairs, score_rows, trim_padding
 
 
 @dataclass
@@ -95,8 +95,10 @@ def train(
         )
         return loss, pair_metrics(r_chosen, r_rejected)  # the logged loss: plain Bradley-Terry
 
-    def validation(model: nn.Module) -> dict[str, float]:
-        return pair_metrics(*map(torch.from_numpy, score_pairs(model, tokenizer, val_data)))
+    val_rows = torch.cat(encode_dataset(tokenizer, val_data, model.config.max_len))  # (2M, T)
+
+    def validation(model: nn.Module) -> dict[str, float]:  # score_pairs, encoded once
+        return pair_metrics(*map(torch.from_numpy, score_rows(model, val_rows, tokenizer.pad_id)))
 
     batches = loop.index_batches(len(chosen), config.batch_size, config.seed)
     run = loop.run(model, bradley_terry, batches, config, evaluate=validation, keep_best=True)

@@ -24,6 +24,19 @@ def split_words(text: str) -> list[str]:
     return _WORD_RE.findall(text.lower())
 
 
+def padded(rows: Sequence[Sequence[int]], pad_id: int) -> np.ndarray:
+    """``rows`` of ids, right-padded with ``pad_id`` to the longest: (N, L) int64.
+
+    Examples
+    --------
+    >>> padded([[4, 5, 3], [6]], pad_id=0)
+    array([[4, 5, 3],
+           [6, 0, 0]])
+    """
+    width = max(len(r) for r in rows)
+    return np.array([[*r, *[pad_id] * (width - len(r))] for r in rows], dtype=np.int64)
+
+
 class Tokenizer:
     """Word-level tokenizer: one id per word, ids 0-3 for ``<pad> <unk> <sep> <eos>``.
 
@@ -95,20 +108,22 @@ class Tokenizer:
         """
         if len(prompts) != len(responses):
             raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
+        encoded: dict[str, list[int]] = {}  # prompts (and answers) repeat: split each once
         rows = []
         for prompt, response in zip(prompts, responses, strict=True):
-            tail = [self.sep_id, *self.encode(response), self.eos_id]
+            if response not in encoded:
+                encoded[response] = self.encode(response)
+            tail = [self.sep_id, *encoded[response], self.eos_id]
             if len(tail) > max_len:
                 raise ValueError(
                     f"response of {len(tail) - 2} words does not fit max_len={max_len}: "
                     f"{response[:60]!r}"
                 )
-            head = self.encode(prompt)
+            if prompt not in encoded:
+                encoded[prompt] = self.encode(prompt)
+            head = encoded[prompt]
             rows.append(head[max(0, len(head) + len(tail) - max_len) :] + tail)
-        out = np.full((len(rows), max(len(r) for r in rows)), self.pad_id, dtype=np.int64)
-        for i, row in enumerate(rows):
-            out[i, : len(row)] = row
-        return out
+        return padded(rows, self.pad_id)
 
     def to_json(self) -> str:
         """The vocabulary as JSON (``Tokenizer.from_json`` reads it back)."""

@@ -52,6 +52,9 @@ FILLERS: tuple[str, ...] = ("really", "very", "quite", "truly", "totally")
 POLITE_CLOSING = "have fun !"
 
 
+_WRONG_COLORS = {right: [col for col in COLORS if col != right] for right in COLORS}
+
+
 def stated_colours(prompts: Sequence[str]) -> list[str]:
     """The colour each prompt states (a right answer repeats it); a clear error for a prompt that
     states none or several, or for a single string given as the list.
@@ -224,10 +227,11 @@ class PreferenceWorld:
         if rng.random() < c.p_correct:
             color = right
         else:
-            wrong = [col for col in COLORS if col != right]
+            wrong = _WRONG_COLORS[right]
             color = wrong[rng.integers(len(wrong))]
-        n_fillers = rng.integers(c.max_fillers + 1)
-        fillers = [FILLERS[i] for i in rng.integers(len(FILLERS), size=n_fillers)]
+        n_fillers = int(rng.integers(c.max_fillers + 1))
+        # one draw per filler: the numbers ``integers(5, size=n_fillers)`` draws, at less cost
+        fillers = [FILLERS[rng.integers(len(FILLERS))] for _ in range(n_fillers)]
         parts.append(" ".join(["it is", *fillers, color, "."]))
         if rng.random() < c.p_closing:
             parts.append(POLITE_CLOSING)
@@ -248,6 +252,7 @@ class PreferenceWorld:
         finite_number(length_bias, "length_bias")
         rng = np.random.default_rng([self.seed, seed])
         prompts, chosen, rejected, r_chosen, r_rejected = [], [], [], [], []
+        p_first: dict[float, float] = {}  # σ(logit) of each logit met: few distinct values
         for _ in range(n_pairs):
             right, prompt = self._prompt(rng)
             y1, f1 = self._response(right, rng)
@@ -258,7 +263,9 @@ class PreferenceWorld:
             logit = r1 - r2
             if length_bias:
                 logit += length_bias * (self.response_length(y1) - self.response_length(y2))
-            if rng.random() < sigmoid(np.float64(logit)):
+            if logit not in p_first:
+                p_first[logit] = sigmoid(np.float64(logit))
+            if rng.random() < p_first[logit]:
                 c, r, rc, rr = y1, y2, r1, r2
             else:
                 c, r, rc, rr = y2, y1, r2, r1

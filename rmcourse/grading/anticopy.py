@@ -367,11 +367,11 @@ NOT_FROM_LIBRARY: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "04_train_reward_model": {
         "encode_batch": ("rmcourse.scoring.encode_dataset",),
-        "reward_pairs": ("rmcourse.scoring.score_pairs",),
+        "reward_pairs": ("rmcourse.scoring.score_pairs", "rmcourse.scoring.score_rows"),
         "train_step": ("rmcourse.train.bradley_terry",),
         "evaluate": (
-            "rmcourse.scoring.score_pairs", "rmcourse.scoring.pair_metrics",
-            "rmcourse.train.evaluate_rewards",
+            "rmcourse.scoring.score_pairs", "rmcourse.scoring.score_rows",
+            "rmcourse.scoring.pair_metrics", "rmcourse.train.evaluate_rewards",
         ),
         "fit": ("rmcourse.train.train", "rmcourse.train.bradley_terry", "rmcourse.loop.run"),
     },
