@@ -7,7 +7,6 @@ A plain module, not ``conftest.py``: pytest puts ``tests/`` on ``sys.path`` (roo
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import pickle
 import tempfile
@@ -122,34 +121,41 @@ def grade_submissions(
     A submission is graded on its own (its result depends on it, the solution and the limits
     only), so a notebook graded before in this test run, by this process or another worker
     (:data:`SHARED_GRADES`), is not graded again: the test files that grade the solution, the
-    untouched exercise, ... of an assignment share one kernel run of each."""
+    untouched exercise, ... of an assignment share one kernel run of each. Each notebook is
+    graded under a lock of its own, so a worker waits only while another grades that notebook,
+    not its whole batch."""
     keys = {student: _grading_key(name, nb, limits) for student, nb in submissions.items()}
-    locks = contextlib.ExitStack()
-    with locks:
-        if SHARED_GRADES is not None:  # one worker grades a notebook, the others wait for it
-            for key in sorted(set(keys.values()) - set(_graded)):
-                locks.enter_context(FileLock(SHARED_GRADES / f"{key}.lock"))
-                stored = SHARED_GRADES / f"{key}.pickle"
-                if stored.exists():
-                    _graded[key] = pickle.loads(stored.read_bytes())
-        todo = {}  # one student per notebook not graded yet
-        for student, key in keys.items():
-            if key not in _graded and key not in todo.values():
-                todo[student] = key
-        with tempfile.TemporaryDirectory(prefix=f"grading-{name}-") as tmp:
-            folder = Path(tmp)
-            for student in todo:
-                nbformat.write(submissions[student], folder / f"{student}.ipynb")
-            paths = sorted(folder.glob("*.ipynb"))
-            results = command.grade_folder(
-                paths, SOLUTIONS / f"{name}.ipynb", folder / "gradebook.csv", limits
-            ) if paths else []  # fmt: skip
-        for result in results:
-            key = keys[result.student]
-            _graded[key] = result
-            if SHARED_GRADES is not None:
-                (SHARED_GRADES / f"{key}.pickle").write_bytes(pickle.dumps(result))
+    first: dict[str, str] = {}  # notebook -> the first student who handed it in
+    for student, key in keys.items():
+        first.setdefault(key, student)
+    for key, student in first.items():
+        if key in _graded:
+            continue
+        if SHARED_GRADES is None:
+            _graded[key] = _grade_one(name, student, submissions[student], limits)
+            continue
+        with FileLock(SHARED_GRADES / f"{key}.lock"):  # one worker grades it, the others wait
+            stored = SHARED_GRADES / f"{key}.pickle"
+            if stored.exists():
+                _graded[key] = pickle.loads(stored.read_bytes())
+            else:
+                _graded[key] = _grade_one(name, student, submissions[student], limits)
+                stored.write_bytes(pickle.dumps(_graded[key]))
     return {student: replace(_graded[key], student=student) for student, key in keys.items()}
+
+
+def _grade_one(
+    name: str, student: str, notebook: nbformat.NotebookNode, limits: Limits
+) -> SubmissionResult:
+    """``notebook`` handed in by ``student``, graded as ``rmcourse grade`` does, in a folder
+    of its own."""
+    with tempfile.TemporaryDirectory(prefix=f"grading-{name}-") as tmp:
+        path = Path(tmp) / f"{student}.ipynb"
+        nbformat.write(notebook, path)
+        [result] = command.grade_folder(
+            [path], SOLUTIONS / f"{name}.ipynb", Path(tmp) / "gradebook.csv", limits
+        )
+    return result
 
 
 def check_figure_shown(page: Any, figure: Any, screenshot: Path) -> None:
