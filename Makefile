@@ -58,9 +58,10 @@ lint: setup
 	$(BIN)/ruff check rmcourse tests benchmarks scripts conftest.py
 	$(BIN)/ruff format --check rmcourse tests benchmarks scripts conftest.py
 
+# PYTEST_ARGS: more pytest options, e.g. --junitxml=FILE for benchmarks/test_time.py
 test: setup browser bubblewrap lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=25 --doctest-modules $(PYTEST_NB) \
-	  rmcourse tests notebooks solutions exercises
+	  $(PYTEST_ARGS) rmcourse tests notebooks solutions exercises
 
 # The edit-test loop: everything except notebooks, kernels, the browser and slow tests (< 1 min).
 # Without nbval: it reads notebooks only.
