@@ -449,6 +449,19 @@ CONTRASTS = """(selector) => {
 }"""
 
 
+# Of every displayed formula (MathJax's container scrolls): (wider than its box, fades out on
+# the left, fades out on the right); then how many other elements carry those classes.
+FORMULA_EDGES = """() => {
+  const shown = [...document.querySelectorAll(".bd-article mjx-container[display='true']")]
+    .filter((box) => box.getClientRects().length);
+  const faded = document.querySelectorAll('.rmcourse-more-left, .rmcourse-more-right');
+  return [shown.map((box) => [box.scrollWidth - box.clientWidth > 1,
+                              box.classList.contains('rmcourse-more-left'),
+                              box.classList.contains('rmcourse-more-right')]),
+          [...faded].filter((el) => !shown.includes(el)).length];
+}"""
+
+
 def _site_pages(site):
     pages = [p.relative_to(site).as_posix() for p in site.glob("*.html")]
     pages += [f"lessons/{p.name}" for p in sorted((site / "lessons").glob("*.html"))]
@@ -474,6 +487,7 @@ def test_on_a_phone_the_menu_opens_and_no_page_runs_off_the_screen(phone, server
     lessons = [p.stem for p in lesson_paths(ROOT / "notebooks")]
     pages = _site_pages(site)
     assert {f"lessons/{stem}.html" for stem in lessons} <= set(pages)
+    scrolling = []  # pages with a formula wider than the phone's column
     for name in pages:
         phone.goto(f"{server}/{name}")
         if phone.locator("span.math, div.math").count():
@@ -481,6 +495,25 @@ def test_on_a_phone_the_menu_opens_and_no_page_runs_off_the_screen(phone, server
         if name == "lessons/05_quiz.html":
             phone.locator(".rmcourse-live-question").first.wait_for()
         assert phone.evaluate(OVERFLOWING) == [], name
+        phone.evaluate("document.fonts.ready.then(() => true)")  # widths final, classes set
+        formulas, others = phone.evaluate(FORMULA_EDGES)
+        # at the start of its box a formula fades out on the right exactly when it scrolls
+        assert all(right == wider and not left for wider, left, right in formulas), name
+        assert others == 0, name
+        if any(wider for wider, _, _ in formulas):
+            scrolling.append(name)
+    assert scrolling, "no page has a formula wider than a phone: the fading is untested"
+    phone.goto(f"{server}/{scrolling[0]}")
+    _typeset(phone)
+    wide = phone.locator("mjx-container.rmcourse-more-right").first
+    wide.scroll_into_view_if_needed()
+    phone.screenshot(path=str(tmp_path / "phone-wide-formula.png"))
+    wide.screenshot(path=str(tmp_path / "wide-formula-start.png"))
+    formula = wide.element_handle()  # the locator matches by the class that scrolling takes off
+    formula.evaluate("box => { box.scrollLeft = box.scrollWidth; }")  # to its end
+    phone.wait_for_function("box => box.classList.contains('rmcourse-more-left')", arg=formula)
+    assert "rmcourse-more-right" not in formula.get_attribute("class")
+    formula.screenshot(path=str(tmp_path / "wide-formula-end.png"))
     phone.goto(f"{server}/lessons/05_quiz.html")
     number = phone.locator(".rmcourse-live-question[data-question-id='q05'] [data-role=number]")
     number.scroll_into_view_if_needed()
