@@ -4,7 +4,8 @@ For each prompt x, ``max_π E_π[r] − β KL(π ‖ π_ref)`` is reached by the
 
     π*_β(y|x) = π_ref(y|x) exp(r(x, y)/β) / Z(x),    Z(x) = Σ_y π_ref(y|x) exp(r(x, y)/β),
 
-and its value is β log Z(x) (Rafailov et al. 2023, Eq. 4; lesson 07). The world's answers to a
+(Rafailov et al. 2023, Eq. 4; lesson 07), and its value is β log Z(x): on π*_β,
+log π*_β/π_ref = r/β − log Z(x), so E[r] − β KL = β log Z(x). The world's answers to a
 prompt are finitely many: an opener (none, 3 polite, 2 rude) × a hedge (none, 3) × a colour (8)
 × a filler sequence (Σ_{k≤3} 5^k = 156) × a closing or none (2) = 59,904 answers
 (:func:`answer_space`). So π*_β is computed exactly, over:

@@ -14,7 +14,8 @@ recorded beside it as *gold*), and takes one step along
 (on-policy: one gradient step per batch of samples, so TRL's clipped ratio π_θ/π_old is 1 and
 its gradient is this one). Two ways to get A_i:
 
-- RLOO (Ahmadian et al. 2024; TRL's ``RLOOTrainer``): the KL enters the reward per sequence,
+- RLOO (Kool et al. 2019's leave-one-out baseline, for RLHF Ahmadian et al. 2024; TRL's
+  ``RLOOTrainer``): the KL enters the reward per sequence,
   R_i = r(x, y_i) − β k1_i with k1_i = log π_θ(y_i|x) − log π_ref(y_i|x), and
   A_i = R_i − mean of the other k − 1 answers' R (:func:`rloo_advantages`): an unbiased
   estimate of the gradient of the objective above;
@@ -37,7 +38,9 @@ Overoptimization", ICLR 2024. Z. Shao et al., "DeepSeekMath", 2024 (GRPO). J. Sc
 "Approximating KL Divergence", 2020 (k1, k3). R. J. Williams, "Simple statistical
 gradient-following algorithms", Machine Learning 1992 (REINFORCE). Z. Liu et al.,
 "Understanding R1-Zero-Like Training: A Critical Perspective", 2025 (Dr. GRPO). Y. Tang and
-R. Munos, "On a few pitfalls in KL divergence gradient estimation for RL", 2025.
+R. Munos, "On a few pitfalls in KL divergence gradient estimation for RL", 2025. W. Kool, H. van
+Hoof, M. Welling, "Buy 4 REINFORCE Samples, Get a Baseline for Free!", ICLR workshop 2019 (the
+leave-one-out baseline).
 """
 
 from __future__ import annotations
@@ -91,9 +94,9 @@ def rloo_advantages(rewards: object) -> torch.Tensor:
     """REINFORCE leave-one-out advantages: r_i − mean of the other k − 1 rewards of its prompt.
 
     ``rewards`` (prompts, k), array-like; returns a tensor of the same shape. The baseline of
-    answer i does not depend on y_i, so the policy gradient stays unbiased (Ahmadian et al.
-    2024); the advantages of a prompt sum to 0. Equals TRL's ``RLOOTrainer`` (without its
-    optional ``normalize_advantages``).
+    answer i does not depend on y_i, so the policy gradient stays unbiased (Kool et al. 2019;
+    Ahmadian et al. 2024); the advantages of a prompt sum to 0. Equals TRL's ``RLOOTrainer``
+    (without its optional ``normalize_advantages``).
 
     Examples
     --------

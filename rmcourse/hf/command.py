@@ -3,18 +3,20 @@
 The same command runs on one process or many, unchanged::
 
     rmcourse hf-train --data p.jsonl --out run/
-    torchrun --nproc_per_node 2 -m rmcourse hf-train --data p.jsonl --out run/
+    torchrun --standalone --nproc_per_node 2 -m rmcourse hf-train --data p.jsonl --out run/
     accelerate launch --multi_gpu --num_processes 2 -m rmcourse hf-train --data p.jsonl --out run/
 
 On CPUs too, ``--multi_gpu`` is the switch that starts torchrun's launcher (gloo joins the
-processes); ``accelerate launch --cpu`` starts a single process whatever ``--num_processes``
-says. ``world_size`` in ``metrics.json`` tells how many processes trained.
+processes, or MPI where torch was built with it); ``accelerate launch --cpu`` starts a single
+process whatever ``--num_processes`` says (unless it is given an MPI host file). ``world_size``
+in ``metrics.json`` tells how many processes trained.
 
 Under a launcher, TRL's trainers (through ``accelerate``) join the process group the launcher set
-up (gloo on CPUs, NCCL on GPUs) and wrap the model in ``DistributedDataParallel``: each process
-trains on its own ``batch_size`` pairs a step and the gradients are averaged, so every process
-ends with the same weights. Process 0 writes ``metrics.json`` and the model (``model/``,
-``save_pretrained``); every process writes ``rank<R>.json`` with a digest of its weights.
+up (gloo on CPUs, or MPI where torch was built with it; NCCL on GPUs) and wrap the model in
+``DistributedDataParallel``: each process trains on its own ``batch_size`` pairs a step and the
+gradients are averaged, so every process ends with the same weights. Process 0 writes
+``metrics.json`` and the model (``model/``, ``save_pretrained``); every process writes
+``rank<R>.json`` with a digest of its weights.
 """
 
 from __future__ import annotations
