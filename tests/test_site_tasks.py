@@ -39,13 +39,16 @@ def test_the_export_holds_every_task_and_the_checkers_verdicts(tmp_path):
 
 
 def _typed_values(task: NumberTask) -> list[str]:
-    """What a student may type: the answer, its roundings, each mistake, far-off values."""
+    """What a student may type: the answer, its roundings, each mistake, its roundings and the
+    values half a unit beside them (the rounding of no mistake), far-off values."""
     values = [task.answer, task.answer + 3 * task.tolerance, task.answer - 1.7, 1e-7, -250.0]
     values += [value for value, _ in task.mistakes]
     typed = [repr(float(v)) for v in values] + [str(round(task.answer))]
     for decimals in range(1, task.decimals_needed + 2):
         typed.append(f"{task.answer:.{decimals}f}")
         typed += [f"{value:.{decimals}f}" for value, _ in task.mistakes]
+        typed += [f"{value + side * 0.5 * 10.0**-decimals:.{decimals}f}"
+                  for value, _ in task.mistakes for side in (-1, 1)]  # fmt: skip
     return typed
 
 

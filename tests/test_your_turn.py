@@ -158,7 +158,7 @@ CASES = [
     ("09-1", 10 / 3, 2.5, "own baseline"),
     ("09-1", 10 / 3, 4.0, "k − 1"),
     ("09-1", 10 / 3, 1.0502, "GRPO"),
-    ("09-2", "b", "a", "filler"),
+    ("09-2", "b", "a", "proxy alone likes"),
     ("09-2", "b", "c", "prices"),
     ("01-2", np.log(3), np.log10(3), "natural logarithm"),
     ("01-2", np.log(3), 1 / 3, "solve it for Δ"),
@@ -285,6 +285,23 @@ def test_a_rounding_that_also_fits_a_known_mistake_asks_for_more_decimals():
     task = tasks.NumberTask("t", answer=0.52, hint="h", mistakes=[(0.48, "m")], tolerance=1e-3)
     verdict = tasks.judge({"t": task}, "t", 0.5)
     assert verdict.status == "wrong" and "too few decimals" in verdict.message
+
+
+def test_a_listed_mistake_written_with_fewer_decimals_gets_its_hint():
+    # 08-3's answer is 0 within 1e-6; ln 2 (the loss of a tie, not its gradient) is a mistake
+    for written in (0.693, 0.69, 0.7, 0.6931, 0.69315):
+        verdict = tasks.check("08-3", written)
+        assert verdict.status == "wrong" and "That is the loss of a tie" in verdict.message, written
+    assert "loss of a tie" not in tasks.check("08-3", 0.8).message  # rounds no mistake
+
+
+def test_a_short_value_near_several_mistakes_or_half_a_unit_away_gets_no_mistakes_hint():
+    # 01-2 lists P = 0.75 itself: 0.7 and 0.8 are half a unit away, a rounding of neither
+    for written in (0.7, 0.8):
+        assert "probability P itself" not in tasks.check("01-2", written).message, written
+    # 04-2 lists 0.0596 and 0.1192: 0.1 could be the rounding of both
+    both = tasks.check("04-2", 0.1)
+    assert both.status == "wrong" and "too few decimals to tell what was computed" in both.message
 
 
 LESSON_03_RIGHT_ANSWERS = [

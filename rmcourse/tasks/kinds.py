@@ -62,7 +62,10 @@ class NumberTask:
     """A number to predict or compute; ``mistakes`` maps a typical wrong value to its hint.
 
     An answer counts as right within ``tolerance``. A value written with fewer decimals than the
-    tolerance needs, that rounds the right answer, is told so (e.g. ``1.3`` for 1.3133).
+    tolerance needs, that rounds the right answer, is told so (e.g. ``1.3`` for 1.3133); one
+    that is the rounding of exactly one listed mistake (not half a unit from it) gets that
+    mistake's hint (``0.693`` for ln 2, where the tolerance is 1e-6), one that could be the
+    rounding of several is asked for more decimals.
     """
 
     id: str
@@ -89,6 +92,16 @@ class NumberTask:
                 f"right to the {decimals} decimal{'s' * (decimals > 1)} you gave; "
                 f"give {needed} decimals (answers within ±{self.tolerance:g} count)."
             )
+        if 1 <= decimals < needed:
+            # the mistakes this value is a rounding of (a value half a unit away is not)
+            near = [hint for wrong, hint in self.mistakes if _nearest(wrong, value, decimals)]
+            if len(near) == 1:
+                return False, f"not quite. {near[0]}"
+            if near:
+                return False, (
+                    f"{value:.{decimals}f} has too few decimals to tell what was computed: "
+                    f"give {needed} decimals."
+                )
         return False, f"not quite. {self.hint} (Answers within ±{self.tolerance:g} count.)"
 
     @property
@@ -297,6 +310,12 @@ def _decimals(scalar: Any) -> int:
 
 def _rounds_to(value: float, written: float, decimals: int) -> bool:
     return abs(value - written) <= 0.5 * 10.0**-decimals + 1e-12
+
+
+def _nearest(value: float, written: float, decimals: int) -> bool:
+    """``written`` is ``value`` rounded to ``decimals``, and the only such rounding (a value
+    exactly half a unit away, like 0.75 from 0.7 and 0.8, rounds to neither)."""
+    return abs(value - written) < 0.5 * 10.0**-decimals - 1e-12
 
 
 def _as_float_array(result: Any, rtol: float) -> tuple[np.ndarray | None, float]:

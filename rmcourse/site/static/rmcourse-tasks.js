@@ -25,6 +25,11 @@
     return Math.abs(value - written) <= 0.5 * Math.pow(10, -decimals) + 1e-12;
   }
 
+  /* written is value rounded to decimals, and the only such rounding (not half a unit away). */
+  function nearest(value, written, decimals) {
+    return Math.abs(value - written) < 0.5 * Math.pow(10, -decimals) - 1e-12;
+  }
+
   /* The verdict on a typed number: rmcourse.tasks.NumberTask.judge, step by step. */
   function judgeNumber(task, typed) {
     var value = common.readNumber(typed);
@@ -50,6 +55,14 @@
       return {correct: false, message: "right to the " + decimals + " decimal" +
         (decimals > 1 ? "s" : "") + " you gave; give " + needed + " decimals (answers within ±" +
         formatG(task.tolerance) + " count)."};
+    }
+    if (decimals >= 1 && decimals < needed) {
+      var near = task.mistakes.filter(function (m) { return nearest(m.value, value, decimals); });
+      if (near.length === 1) return {correct: false, message: "not quite. " + near[0].hint};
+      if (near.length > 1) {
+        return {correct: false, message: value.toFixed(decimals) + " has too few decimals " +
+          "to tell what was computed: give " + needed + " decimals."};
+      }
     }
     return {correct: false, message: "not quite. " + task.hint + " (Answers within ±" +
       formatG(task.tolerance) + " count.)"};
