@@ -7,8 +7,8 @@ import torch
 
 from rmcourse.data import PreferenceWorld
 
-# The tests' models are tiny: one thread is faster than two, and leaves the other cores to the
-# other pytest workers (make test runs one per core and one more, make test-fast two).
+# The tests' models are tiny: one thread is faster than two, and leaves the other core to a
+# second pytest worker (make test and make test-fast run two).
 torch.set_num_threads(1)
 
 
