@@ -6,10 +6,11 @@ even under bf16 autocast (:func:`rmcourse.transformer.in_float32`).
 
 The transformer is an encoder (every token attends to every non-pad token, nanoGPT's block
 without the causal mask). Its reward is read from the hidden state of the last non-pad token,
-``<eos>``, the way reward models built on language models read theirs (TRL's
-``AutoModelForSequenceClassification`` reads the last non-pad token): that token attends to the
-prompt and the response alike, so it can check the answer against the question, and unlike a
-mean over tokens its read-out is not diluted by the length of the response.
+``<eos>``, the way reward models built on language models read theirs (transformers'
+``AutoModelForSequenceClassification``, which TRL's ``RewardTrainer`` trains, reads the last
+non-pad token): that token attends to the prompt and the response alike, so it can check the
+answer against the question, and unlike a mean over tokens its read-out is not diluted by the
+length of the response.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class RewardModelConfig:
     n_heads: int = 2
     n_layers: int = 2  # one layer failed to compare the two colours within a minute (std-0.02 init)
     d_ff: int = 64  # 2x rather than GPT's 4x: the world is small, and CPU time is the budget
-    dropout: float = 0.0  # fresh samples every epoch and a tiny model: nothing to regularise
+    dropout: float = 0.0  # off: a tiny model; train keeps the best validation step anyway
 
     def __post_init__(self) -> None:
         check_sizes(self)
