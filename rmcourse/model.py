@@ -7,8 +7,8 @@ even under bf16 autocast (:func:`rmcourse.transformer.in_float32`).
 The transformer is an encoder (every token attends to every non-pad token, nanoGPT's block
 without the causal mask). Its reward is read from the hidden state of the last non-pad token,
 ``<eos>``, the way reward models built on language models read theirs (transformers'
-``AutoModelForSequenceClassification``, which TRL's ``RewardTrainer`` trains, reads the last
-non-pad token): that token attends to the prompt and the response alike, so it can check the
+``*ForSequenceClassification`` of decoder models, which TRL's ``RewardTrainer`` trains, read the
+last non-pad token): that token attends to the prompt and the response alike, so it can check the
 answer against the question, and unlike a mean over tokens its read-out is not diluted by the
 length of the response.
 """

@@ -9,8 +9,8 @@ mask. Both read out through :meth:`Transformer.read_out`, in float32 under autoc
 References
 ----------
 A. Karpathy, nanoGPT (the block and the layout); A. Radford et al., "Language Models are
-Unsupervised Multitask Learners", 2019 (GPT-2: pre-norm blocks; its code initialises with std
-0.02, the value of GPT-1's paper, A. Radford et al., "Improving Language Understanding by
+Unsupervised Multitask Learners", 2019 (GPT-2: pre-norm blocks; its code initialises its weights
+with std 0.02, the value of GPT-1's paper, A. Radford et al., "Improving Language Understanding by
 Generative Pre-Training", 2018).
 """
 
