@@ -85,12 +85,29 @@ def clean_notebook(nb: nbformat.NotebookNode, executed: bool = False) -> nbforma
 
 
 def _printed_text(outputs: Sequence[nbformat.NotebookNode]) -> list[str]:
-    """The text of each stream and each plain-text result among ``outputs``."""
-    texts = []
+    """The text of each run of stream outputs and of each plain-text result among ``outputs``.
+
+    A kernel splits what a cell prints into stream outputs wherever it flushes, which varies
+    from run to run: consecutive stream outputs are joined before the text is stripped.
+
+    >>> chunks = [nbformat.v4.new_output("stream", text=t) for t in ("a: ", "1.5\\n", "b: 2\\n")]
+    >>> _printed_text(chunks)
+    ['a: 1.5\\nb: 2']
+    """
+    texts, stream = [], ""
     for output in outputs:
         text = output.get("text") or output.get("data", {}).get("text/plain", "")
-        if text:
-            texts.append(text.strip() if isinstance(text, str) else "".join(text).strip())
+        text = text if isinstance(text, str) else "".join(text)
+        if output.get("output_type") == "stream":
+            stream += text
+            continue
+        if stream.strip():
+            texts.append(stream.strip())
+        stream = ""
+        if text.strip():
+            texts.append(text.strip())
+    if stream.strip():
+        texts.append(stream.strip())
     return texts
 
 

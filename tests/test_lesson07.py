@@ -4,6 +4,7 @@ questions as they are now; the sections are numbered in order; the key cells kee
 outputs; no wall-clock figure is committed; the claim about implicit rewards at the exact optimum
 holds in the lesson's own toy example; the exact optimum the lesson prints is rmcourse.optimum's."""
 
+import html
 import re
 from pathlib import Path
 
@@ -164,11 +165,13 @@ def test_the_sections_are_numbered_one_to_eight_in_order(cells):
 
 def test_the_committed_quiz_output_shows_the_current_questions(cells):
     (cell,) = [c for c in cells if c.cell_type == "code" and 'quiz.show("dpo")' in c.source]
-    shown = _text(cell)
+    shown = _text(cell)  # the plain-text form: questions and options, no answers
+    page = "".join(o.get("data", {}).get("text/html", "") for o in cell.outputs)
     questions = [q for q in quiz.load_questions() if q.scenario == "dpo"]
     assert len(questions) >= 4
     for q in questions:
-        assert q.prompt in shown and q.explanation in shown, q.id
+        assert q.prompt in shown and q.explanation not in shown, q.id
+        assert html.escape(q.explanation, quote=False) in page, q.id  # behind the toggle
         assert all(o.text in shown for o in q.options), q.id
 
 

@@ -15,7 +15,7 @@ import pytest
 from rmcourse import quiz
 from rmcourse.np_loss import bt_loss, bt_loss_grad
 from rmcourse.quiz.content import SCENARIOS, question_by_id, select_questions
-from rmcourse.quiz.static import question_text
+from rmcourse.quiz.static import HIDDEN_ANSWER, question_text
 from rmcourse.quiz.widgets import Score
 
 LN2 = math.log(2)
@@ -373,7 +373,8 @@ def test_static_forms_hold_every_question_and_answer_behind_a_toggle():
     assert page.count("<details>") == len(lesson_05) == 20
     for q in lesson_05:
         assert f"[{q.id}]" in page and f"[{q.id}]" in text
-    assert "Answer: 0.2014 (± 0.002)" in text
+    assert "0.2014" not in text and "Answer:" not in text  # the text form keeps answers hidden
+    assert text.count(HIDDEN_ANSWER) == len(lesson_05)
     assert page.count("data:image/png;base64,") == 4  # the four training logs
     assert "<b>Answer:</b> (a, b)" not in page and "<b>Answer:</b> (a), (b)" in page
 

@@ -19,14 +19,18 @@ RIGHT_COLOUR = "#1a7f37"
 WRONG_COLOUR = "#b42318"
 
 
+HIDDEN_ANSWER = "(The answer is behind the HTML form's toggle, or run the cell and answer.)"
+
+
 def question_text(question: Question) -> str:
-    """One question as plain text, its answer and explanation at the end.
+    """One question as plain text, without its answer: a reader that falls back to text (a
+    terminal, a text export of the notebook) sees the question before any answer.
 
     Examples
     --------
     >>> from rmcourse.quiz.content import question_by_id
-    >>> print(question_text(question_by_id("q05")).splitlines()[-2])
-    Answer: 0.2014 (± 0.002)
+    >>> print(question_text(question_by_id("q05")).splitlines()[-1])
+    (The answer is behind the HTML form's toggle, or run the cell and answer.)
     """
     q = question
     lines = [f"[{q.id}] {q.title}", q.prompt]
@@ -34,12 +38,9 @@ def question_text(question: Question) -> str:
         for panel in q.log["panels"]:
             for name, values in panel["series"].items():
                 lines.append(f"  {name}: " + ", ".join(f"{v:g}" for v in values))
-    if q.kind == "numeric":
-        lines.append(f"Answer: {q.answer:.4f} (± {q.tolerance:g})")
-    else:
+    if q.kind != "numeric":
         lines += [f"  ({o.key}) {o.text}" for o in q.options]
-        lines.append("Answer: " + ", ".join(f"({k})" for k in _answer_keys(q)))
-    lines.append(q.explanation)
+    lines.append(HIDDEN_ANSWER)
     return "\n".join(lines)
 
 

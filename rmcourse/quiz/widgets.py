@@ -242,7 +242,7 @@ class QuizView:
         return "<div class='rmcourse-quiz-static'>" + "\n".join(parts) + "</div>"
 
     def to_text(self) -> str:
-        """Every question as plain text, with its answer."""
+        """Every question as plain text, without its answer (:func:`question_text`)."""
         return "\n\n".join(question_text(w.question) for w in self.questions.values())
 
     def mimebundles(self) -> list[dict[str, Any]]:
