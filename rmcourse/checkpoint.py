@@ -55,6 +55,11 @@ def _renamed(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torc
             for k, v in state.items()}  # fmt: skip
 
 
+BEFORE_OPTIONS = {"positions": "learned", "mlp": "gelu", "head_std": 0.02}
+"""The shape of every reward model saved before the config named it (a checkpoint's config
+names every field it had, so these fill only what an older one lacks)."""
+
+
 def load(directory: str | Path, device: str = "cpu") -> tuple[nn.Module, Tokenizer]:
     """Read back what :func:`save` wrote: the model (in eval mode) and its tokenizer."""
     directory = Path(directory)
@@ -62,7 +67,7 @@ def load(directory: str | Path, device: str = "cpu") -> tuple[nn.Module, Tokeniz
         if not (directory / name).is_file():
             raise ValueError(f"{directory} is not a checkpoint: {name} is missing")
     config = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-    model = build_model(config["kind"], RewardModelConfig(**config["model"]))
+    model = build_model(config["kind"], RewardModelConfig(**{**BEFORE_OPTIONS, **config["model"]}))
     tokenizer = Tokenizer.from_json((directory / "tokenizer.json").read_text(encoding="utf-8"))
     state = torch.load(directory / "model.pt", map_location="cpu", weights_only=True)
     model.load_state_dict(_renamed(state, model))

@@ -21,7 +21,14 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, runtime_checkable
 import torch
 from torch import nn
 
-from rmcourse.transformer import Transformer, check_sizes, in_float32, init_weights
+from rmcourse.transformer import (
+    MLPS,
+    POSITIONS,
+    Transformer,
+    check_sizes,
+    in_float32,
+    init_weights,
+)
 
 if TYPE_CHECKING:
     from rmcourse.data.tokenizer import Tokenizer
@@ -29,11 +36,16 @@ if TYPE_CHECKING:
 
 @dataclass
 class RewardModelConfig:
-    """Size of the transformer reward model (defaults: ~20 k parameters, fast on a CPU).
+    """Size and shape of the transformer reward model (defaults: 21,824 parameters, fast on a CPU).
 
-    The defaults were chosen by the quality reached per CPU-second (benchmarks/train_bench.py):
+    The sizes were chosen by the quality reached per CPU-second (benchmarks/train_bench.py):
     d_model=64 learns in fewer pairs, but costs 2.5x more per pair than 32 (both compared under
     the earlier std-0.02 initialisation; with the current one, a wider model did not help either).
+    The shape follows the Llama family: rotary positions and the gated (SwiGLU) MLP, for GPT-2's
+    learned position vectors and GELU MLP (``positions="learned", mlp="gelu", d_ff=64``, 19,712
+    parameters). Learned position vectors that start as large as the word embeddings cost the
+    model many steps, and the gated MLP of width 60 with rotary positions ends higher
+    (benchmarks/trl_side_by_side.py, its README section; lesson 04, section 10).
     """
 
     vocab_size: int
@@ -43,13 +55,22 @@ class RewardModelConfig:
     d_model: int = 32
     n_heads: int = 2
     n_layers: int = 2  # one layer failed to compare the two colours within a minute (std-0.02 init)
-    d_ff: int = 64  # 2x rather than GPT's 4x: the world is small, and CPU time is the budget
+    d_ff: int = 60  # the MLP's hidden width: 2x rather than GPT's 4x, the world is small
     dropout: float = 0.0  # off: a tiny model; train keeps the best validation step anyway
+    positions: str = "rotary"  # or "learned": a vector per position added to the tokens (GPT-2's)
+    mlp: str = "swiglu"  # or "gelu" (GPT-2's); hidden width d_ff either way
+    head_std: float | None = 0.02  # the head's start, small: the loss starts near ln 2 (None: 1/d)
 
     def __post_init__(self) -> None:
         check_sizes(self)
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.positions not in POSITIONS:
+            raise ValueError(f"positions must be one of {POSITIONS}, got {self.positions!r}")
+        if self.mlp not in MLPS:
+            raise ValueError(f"mlp must be one of {MLPS}, got {self.mlp!r}")
+        if self.head_std is not None and not self.head_std > 0:
+            raise ValueError(f"head_std must be positive or None, got {self.head_std}")
 
     def to_dict(self) -> dict:
         """The config as a JSON-able dict."""
@@ -93,9 +114,12 @@ class TransformerRewardModel(nn.Module):
         self.config = config
         # No bias in the last LayerNorm or the head: a bias there only adds one constant to
         # every reward, which the pair-wise loss (a function of r_c - r_r) never sees.
-        self.transformer = Transformer(config, config.dropout, causal=False, norm_bias=False)
+        self.transformer = Transformer(
+            config, config.dropout, causal=False, norm_bias=False, positions=config.positions,
+            mlp=config.mlp,
+        )  # fmt: skip
         self.head = nn.Linear(config.d_model, 1, bias=False)
-        init_weights(self, config.d_model, self.head)
+        init_weights(self, config.d_model, self.head, config.head_std)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """``input_ids`` (B, T) right-padded rows -> rewards (B,)."""
@@ -162,7 +186,9 @@ def build_model(kind: str, config: RewardModelConfig) -> nn.Module:
     return MODEL_KINDS[kind](config)
 
 
-def new_model(tokenizer: Tokenizer, kind: str = "transformer", **sizes: int | float) -> nn.Module:
+def new_model(
+    tokenizer: Tokenizer, kind: str = "transformer", **sizes: int | float | str | None
+) -> nn.Module:
     """A fresh reward model of ``kind`` for ``tokenizer``'s vocabulary; ``sizes`` override defaults.
 
     Examples

@@ -1,5 +1,7 @@
 """Checkpoints: what load reads back scores as the saved model did; bad input is refused."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -46,6 +48,27 @@ def test_a_checkpoint_saved_before_the_stack_became_a_submodule_still_loads(tmp_
     assert "tok_emb.weight" in old and "blocks.0.attn.qkv.weight" in old
     torch.save(old, tmp_path / "ckpt" / "model.pt")
     loaded, _ = load(tmp_path / "ckpt")
+    a, b = score_pairs(model, tok, data[2]), score_pairs(loaded, tok, data[2])
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_a_checkpoint_saved_before_the_shape_options_loads_as_the_model_it_was(
+    tmp_path, world, data
+):
+    """A config.json written before ``positions``, ``mlp`` and ``head_std`` existed is the model
+    of that time (learned positions, GELU MLP), not today's default shape."""
+    tok = world.tokenizer()
+    torch.manual_seed(0)
+    model = new_model(tok, positions="learned", mlp="gelu", **TINY).eval()
+    save(tmp_path / "ckpt", model, tok)
+    path = tmp_path / "ckpt" / "config.json"
+    config = json.loads(path.read_text())
+    for key in ("positions", "mlp", "head_std"):
+        del config["model"][key]
+    path.write_text(json.dumps(config))
+    loaded, _ = load(tmp_path / "ckpt")
+    assert (loaded.config.positions, loaded.config.mlp) == ("learned", "gelu")
     a, b = score_pairs(model, tok, data[2]), score_pairs(loaded, tok, data[2])
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])

@@ -17,7 +17,7 @@ from rmcourse.model import (
     new_model,
 )
 from rmcourse.policy import CausalLM, PolicyConfig
-from rmcourse.transformer import Transformer
+from rmcourse.transformer import SwiGLU, Transformer
 
 
 @pytest.fixture(scope="module")
@@ -195,11 +195,11 @@ def test_parameter_groups_decay_matrices_only(tok):
     assert (decay["weight_decay"], no_decay["weight_decay"]) == (0.1, 0.0)
     names = {id(p): n for n, p in model.named_parameters()}
     decayed = {names[id(p)] for p in decay["params"]}
-    assert decayed == {"head.weight", "transformer.blocks.0.attn.qkv.weight",
-                       "transformer.blocks.0.attn.proj.weight", "transformer.blocks.0.mlp.0.weight",
-                       "transformer.blocks.0.mlp.2.weight", "transformer.blocks.1.attn.qkv.weight",
-                       "transformer.blocks.1.attn.proj.weight", "transformer.blocks.1.mlp.0.weight",
-                       "transformer.blocks.1.mlp.2.weight"}  # fmt: skip
+    assert decayed == {"head.weight"} | {
+        f"transformer.blocks.{b}.{layer}.weight"
+        for b in (0, 1)
+        for layer in ("attn.qkv", "attn.proj", "mlp.gate", "mlp.up", "mlp.down")
+    }
     assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
 
 
@@ -227,3 +227,46 @@ def test_both_heads_sit_on_one_transformer_stack(tok):
     assert [b.attn.causal for b in policy.transformer.blocks] == [True, True]
     # a reward's last LayerNorm has no bias (one constant on every reward); the policy's has one
     assert reward_model.transformer.ln_f.bias is None and policy.transformer.ln_f.bias is not None
+
+
+def test_rotary_positions_make_hidden_states_depend_on_offsets_only(tok):
+    """With rotary positions the stack has no position vectors, and the same real tokens moved
+    right by masked padding give the same hidden states: attention sees only the offsets between
+    tokens. Learned position vectors give other states there."""
+    ids = torch.from_numpy(tok.encode_pairs(PROMPTS[:1], RESPONSES[:1], max_len=32))
+    n = int((ids != tok.pad_id).sum())
+    real = ids[:, :n]
+    shifted = torch.cat([torch.full((1, 5), tok.pad_id), real], dim=1)  # 5 masked keys first
+    for positions, same in (("rotary", True), ("learned", False)):
+        torch.manual_seed(0)
+        config = RewardModelConfig(vocab_size=len(tok), pad_id=tok.pad_id, positions=positions)
+        stack = TransformerRewardModel(config).transformer.eval()
+        assert (stack.pos_emb is None) == (positions == "rotary")
+        with torch.no_grad():
+            h = stack(real, real != tok.pad_id)  # (1, n, C)
+            h_shifted = stack(shifted, shifted != tok.pad_id)[:, 5:]  # the same tokens
+        assert torch.allclose(h, h_shifted, atol=1e-5) == same, positions
+
+
+def test_the_llama_options_build_the_sizes_they_name(tok):
+    """Rotary positions, the gated MLP of width 60 and the head at N(0, 1/d_model): 21,824
+    parameters (the tiny Llama of lesson 08 has 22,208); the MLP has no biases."""
+    torch.manual_seed(0)
+    model = new_model(tok, positions="rotary", mlp="swiglu", d_ff=60, head_std=None)
+    assert count_parameters(model) == 21_824
+    mlp = model.transformer.blocks[0].mlp
+    assert isinstance(mlp, SwiGLU) and [m.bias for m in (mlp.gate, mlp.up, mlp.down)] == [None] * 3
+    assert model.head.weight.std().item() == pytest.approx(32**-0.5, rel=0.3)
+    assert [b.attn.rotary for b in model.transformer.blocks] == [True, True]
+    ids = torch.from_numpy(tok.encode_pairs(PROMPTS, RESPONSES, max_len=32))
+    assert model.eval()(ids).shape == (3,)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"positions": "alibi"}, "positions must be one of"), ({"mlp": "relu"}, "mlp must be one"),
+     ({"head_std": 0.0}, "head_std must be positive")],
+)  # fmt: skip
+def test_unknown_options_are_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RewardModelConfig(vocab_size=10, **kwargs)
