@@ -95,6 +95,12 @@ class TransformerRewardModel(nn.Module):
         self.transformer = Transformer(config, config.dropout, causal=False, norm_bias=False)
         self.head = nn.Linear(config.d_model, 1, bias=False)
         init_weights(self, config.d_model, self.head)
+        # Positions start at zero (the policy's keep init_weights' N(0, 1/d_model)): added to the
+        # token embeddings at full size they blur which word is which, and the model must undo
+        # that before it can match the colour answered with the colour asked about. Zero, the
+        # positions are learnt only as far as the loss needs them (benchmarks/trl_side_by_side.py
+        # --variant pos-normal: 300 steps at 0.85 of the Bayes ceiling rather than 0.97).
+        nn.init.zeros_(self.transformer.pos_emb.weight)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """``input_ids`` (B, T) right-padded rows -> rewards (B,)."""
