@@ -139,13 +139,16 @@ def test_bad_input_is_rejected(transformer):
 
 @pytest.mark.parametrize("d_model", [16, 64])
 def test_init_scales_with_width_and_the_head_starts_small(tok, d_model):
-    """Weights start at std 1/sqrt(d_model) (not GPT-2's 0.02), biases at 0, the head near 0."""
+    """Weights start at std 1/sqrt(d_model) (not GPT-2's 0.02), biases at 0, the head near 0,
+    the position embeddings at 0 (random ones cost the reward model many steps)."""
     torch.manual_seed(0)
     config = RewardModelConfig(vocab_size=len(tok), d_model=d_model, n_heads=2, d_ff=2 * d_model)
     model = TransformerRewardModel(config)
     for name, p in model.named_parameters():
         if name == "head.weight":
             assert p.std().item() == pytest.approx(0.02, rel=0.5)
+        elif name == "transformer.pos_emb.weight":
+            assert torch.all(p == 0), name
         elif name.endswith(".bias") and "ln" not in name:
             assert torch.all(p == 0), name
         elif p.ndim == 2:
