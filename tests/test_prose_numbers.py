@@ -91,6 +91,8 @@ CONSTANTS = {
     "08": {
         35_352: "the number of a transformers issue, in the address of the link to it",
         35_911: "the number of a transformers pull request, named in the text and its link",
+        20_000: "lesson 04's training pairs, which benchmarks/trl_side_by_side.py trains on",
+        1_200: "a step budget of benchmarks/trl_side_by_side.py, set in its code",
     },
 }
 
