@@ -2,16 +2,18 @@
 
 Usage::
 
-    python benchmarks/trl_side_by_side.py [--steps 300 1200] [--seconds 5 10 20] [--seeds 0 1 2]
-        [--variant default pos-normal ...] [--no-trl] [--device cpu|cuda]
+    python benchmarks/trl_side_by_side.py [--steps 300 1200] [--seeds 0 1 2]
+        [--variant default pos-normal ...] [--seconds 10 20] [--no-trl] [--device cpu|cuda]
 
 The same pairs for both (lesson 04's: 20,000 training, 1,000 validation, 4,000 test pairs of the
-colour world), batch 64, one torch thread each, float32. Each trainer runs at equal steps (each
-``--steps`` budget) and at equal seconds: rmcourse with a ``--seconds`` budget, TRL with as many
-steps as its measured steps per second give in the wall-clock seconds rmcourse took (so the
-step-budget runs come first). ``seconds`` is the wall-clock time of the whole training call
-(rmcourse: ``train()``, its data encoding and validation passes included; TRL: building the
-``RewardTrainer``, which tokenizes the pairs, and ``.train()``).
+colour world), batch 64, one torch thread each, float32. Equal steps: each trainer runs each
+``--steps`` budget. Equal seconds: right after each TRL run, rmcourse trains (each variant, the
+same seed) for as many seconds as TRL's ``.train()`` took, so that both see the same load of a
+shared machine. ``seconds`` is the wall-clock time of the whole training call (rmcourse:
+``train()``, its data encoding and validation passes included; TRL: building the
+``RewardTrainer``, which tokenizes the pairs, and ``.train()``); ``train_seconds`` the training
+loop's alone (rmcourse: its steps; TRL: ``.train()``). ``--seconds`` adds rmcourse-only runs
+with those training-time budgets.
 
 Each ``--variant`` is a name of :data:`VARIANTS`, or several joined by ``+``
 (``pos-normal+causal``): an ablation of lesson 04's model or recipe towards the Llama's or TRL's.
@@ -111,6 +113,7 @@ class Variant:
     edits: list[Callable[[nn.Module], None]] = field(default_factory=list)
     config: dict = field(default_factory=dict)
     betas: tuple[float, float] | None = None
+    sizes: dict = field(default_factory=dict)  # RewardModelConfig fields
 
     def __add__(self, other: Variant) -> Variant:
         if self.model_class is not TransformerRewardModel and (
@@ -119,7 +122,7 @@ class Variant:
             raise ValueError("two variants that each replace the model class cannot be joined")
         cls = other.model_class if self.model_class is TransformerRewardModel else self.model_class
         return Variant(cls, self.edits + other.edits, {**self.config, **other.config},
-                       other.betas or self.betas)  # fmt: skip
+                       other.betas or self.betas, {**self.sizes, **other.sizes})  # fmt: skip
 
 
 VARIANTS: dict[str, Variant] = {
@@ -140,6 +143,9 @@ VARIANTS: dict[str, Variant] = {
     "lr-1e-3": Variant(config={"lr": 1e-3}),
     "lr-1e-2": Variant(config={"lr": 1e-2}),
     "no-warmup": Variant(config={"warmup_steps": 0}),
+    "trl-recipe": Variant(config={"min_lr_ratio": 0.0}, betas=(0.9, 0.999)),
+    # more parameters, still fewer than the Llama's 22,208
+    "d_ff-80": Variant(sizes={"d_ff": 80}),
 }
 
 
@@ -174,7 +180,7 @@ def run_rmcourse(data, spec: str, seed: int, device: str, steps=None, seconds=No
     tok = world.tokenizer()
     v = variant(spec)
     torch.manual_seed(seed)
-    model = new_model(tok)
+    model = new_model(tok, **v.sizes)
     if v.model_class is not TransformerRewardModel:
         torch.manual_seed(seed)
         model = v.model_class(model.config)
@@ -205,11 +211,13 @@ def run_trl(data, seed: int, device: str, steps: int) -> dict:
                                     use_cpu=device == "cpu", logging_steps=10**6)  # fmt: skip
     start = time.perf_counter()
     trainer = trainers.reward_trainer(model, tok, train_ds, config)
+    train_start = time.perf_counter()
     trainer.train()
     wall = time.perf_counter() - start
+    train_seconds = time.perf_counter() - train_start
     ev = trainers.evaluate_reward_model(model, tok, test_ds)
     return {"trainer": "trl", "variant": "tiny-llama", "seed": seed, "ratio": ev.ratio,
-            "steps": trainer.state.global_step, "seconds": wall,
+            "steps": trainer.state.global_step, "seconds": wall, "train_seconds": train_seconds,
             "parameters": model.num_parameters()}  # fmt: skip
 
 
@@ -235,7 +243,7 @@ def emit(record: dict) -> None:
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, nargs="*", default=[300, 1200])
-    parser.add_argument("--seconds", type=float, nargs="*", default=[5.0, 10.0, 20.0])
+    parser.add_argument("--seconds", type=float, nargs="*", default=[], help="rmcourse only")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variant", nargs="+", default=["default"], help="rmcourse side")
     parser.add_argument("--no-trl", action="store_true", help="rmcourse variants only")
@@ -243,8 +251,6 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
     for spec in args.variant:
         variant(spec)  # a bad name fails before anything runs
-    if args.seconds and not args.steps and not args.no_trl:
-        parser.error("TRL's equal-seconds runs take their steps per second from --steps runs")
     torch.set_num_threads(1)
     if not args.no_trl:
         import rmcourse.hf
@@ -260,24 +266,25 @@ def main(argv: list[str] | None = None) -> list[dict]:
         summaries.append(summary(runs, budget))
         emit(summaries[-1])
 
-    trl_rate = None  # steps per wall-clock second, from the longest step budget
     for steps in args.steps:
         for spec in args.variant:
             record([run_rmcourse(data, spec, s, args.device, steps=steps) for s in args.seeds],
                    f"{steps} steps")  # fmt: skip
-        if not args.no_trl:
-            runs = [run_trl(data, s, args.device, steps) for s in args.seeds]
-            record(runs, f"{steps} steps")
-            trl_rate = sum(r["steps"] for r in runs) / sum(r["seconds"] for r in runs)
+        if args.no_trl:
+            continue
+        trl_runs, paired = [], {spec: [] for spec in args.variant}
+        for seed in args.seeds:  # each TRL run, then rmcourse for the seconds it trained
+            trl_runs.append(run_trl(data, seed, args.device, steps))
+            seconds = trl_runs[-1]["train_seconds"]
+            for spec in args.variant:
+                paired[spec].append(run_rmcourse(data, spec, seed, args.device, seconds=seconds))
+        record(trl_runs, f"{steps} steps")
+        for spec in args.variant:
+            record(paired[spec], f"TRL's {steps}-step seconds")
     for seconds in args.seconds:
-        walls = []
         for spec in args.variant:
             runs = [run_rmcourse(data, spec, s, args.device, seconds=seconds) for s in args.seeds]
             record(runs, f"{seconds:g} s")
-            walls += [r["seconds"] for r in runs]
-        if not args.no_trl:
-            steps = max(1, round(statistics.mean(walls) * trl_rate))
-            record([run_trl(data, s, args.device, steps) for s in args.seeds], f"{seconds:g} s")
     return summaries
 
 
