@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from rmcourse import loop
@@ -104,6 +105,29 @@ def _silu(model: nn.Module) -> None:
         block.mlp[1] = nn.SiLU()
 
 
+class SwiGLU(nn.Module):
+    """Llama's gated MLP, ``down(silu(gate(x)) * up(x))``, without biases."""
+
+    def __init__(self, d_model: int, hidden: int) -> None:
+        super().__init__()
+        self.gate = nn.Linear(d_model, hidden, bias=False)
+        self.up = nn.Linear(d_model, hidden, bias=False)
+        self.down = nn.Linear(hidden, d_model, bias=False)
+        for layer in (self.gate, self.up, self.down):
+            nn.init.normal_(layer.weight, mean=0.0, std=d_model**-0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.down(F.silu(self.gate(x)) * self.up(x))  # (B, T, C)
+
+
+def _swiglu(hidden: int) -> Callable[[nn.Module], None]:
+    def edit(model: nn.Module) -> None:
+        for block in model.transformer.blocks:
+            block.mlp = SwiGLU(model.config.d_model, hidden)
+
+    return edit
+
+
 @dataclass
 class Variant:
     """An ablation: a model class, edits to its fresh weights or layers, TrainConfig changes,
@@ -134,6 +158,7 @@ VARIANTS: dict[str, Variant] = {
     # the Llama's architecture, one piece at a time
     "rmsnorm": Variant(edits=[_rms_norm]),
     "silu": Variant(edits=[_silu]),
+    "swiglu-48": Variant(edits=[_swiglu(48)]),  # Llama's gated MLP: 20,544 parameters
     "causal": Variant(model_class=Causal),
     "mean-readout": Variant(model_class=MeanReadOut),
     # TRL's recipe, one piece at a time
