@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import statistics
 import time
@@ -40,6 +41,7 @@ from rmcourse import loop
 from rmcourse.data import PreferenceWorld
 from rmcourse.model import TransformerRewardModel, count_parameters, new_model
 from rmcourse.train import TrainConfig, evaluate, train
+from rmcourse.transformer import SelfAttention
 
 N_TRAIN, N_VAL, N_TEST = 20_000, 1_000, 4_000  # lesson 04's splits
 BATCH = 64
@@ -57,6 +59,17 @@ class MeanReadOut(TransformerRewardModel):
         w = keep.unsqueeze(-1).to(x.dtype)  # (B, T, 1)
         h = (x * w).sum(dim=1) / w.sum(dim=1)  # (B, C)
         return self.transformer.read_out(self.head, h).squeeze(-1)  # (B,)
+
+
+class SumReadOut(TransformerRewardModel):
+    """Lesson 04's model with one reward per real token, ``head(ln_f(x_t))``, summed over the row:
+    the form of the world's true reward, a weighted sum of counts of phrases."""
+
+    def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
+        keep = input_ids != self.config.pad_id  # (B, T)
+        x = self.transformer(input_ids, keep)  # (B, T, C)
+        per_token = self.transformer.read_out(self.head, x).squeeze(-1)  # (B, T)
+        return (per_token * keep).sum(dim=1)  # (B,)
 
 
 class Causal(TransformerRewardModel):
@@ -89,6 +102,12 @@ def _pos_init(std: float | None, frozen: bool = False) -> Callable[[nn.Module], 
         weight.requires_grad_(not frozen)
 
     return edit
+
+
+def _head_normal(model: nn.Module) -> None:
+    """The reward head starts at N(0, 1/d_model) like every other weight (the tiny Llama's
+    score head starts at its init_std, 1/sqrt(32)), not at lesson 04's N(0, 0.02^2)."""
+    nn.init.normal_(model.head.weight, mean=0.0, std=model.config.d_model**-0.5)
 
 
 def _rms_norm(model: nn.Module) -> None:
@@ -128,6 +147,54 @@ def _swiglu(hidden: int) -> Callable[[nn.Module], None]:
     return edit
 
 
+def _rotate_half(t: torch.Tensor) -> torch.Tensor:
+    """(..., D) -> (..., D): the halves (a, b) become (-b, a), as in Llama's rotary code."""
+    a, b = t.chunk(2, dim=-1)
+    return torch.cat([-b, a], dim=-1)
+
+
+@functools.lru_cache(maxsize=64)
+def _rope_tables(
+    T: int, head_dim: int, base: float, device: torch.device, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos and sin (T, head_dim) of the angles position * base^(-2i/head_dim), each frequency
+    twice (the halves that :func:`_rotate_half` pairs)."""
+    inv_freq = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)  # (D/2,)
+    angles = torch.arange(T, dtype=torch.float32)[:, None] * inv_freq[None, :]  # (T, D/2)
+    angles = torch.cat([angles, angles], dim=-1)  # (T, D)
+    return angles.cos().to(device, dtype), angles.sin().to(device, dtype)
+
+
+class RotaryAttention(SelfAttention):
+    """:class:`rmcourse.transformer.SelfAttention` with rotary positions (RoPE, Su et al. 2021,
+    as in Llama): each query and key is rotated by angles proportional to its position, so that
+    q·k depends on the offset between the two tokens; nothing is added to the token embeddings."""
+
+    rope_base: float = 10_000.0  # Llama's rope_theta
+
+    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        B, T, C = x.shape
+        D = C // self.n_heads
+        q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
+        q, k, v = (t.view(B, T, self.n_heads, D).transpose(1, 2) for t in (q, k, v))
+        cos, sin = _rope_tables(T, D, self.rope_base, x.device, x.dtype)  # (T, D) x 2
+        q, k = (t * cos + _rotate_half(t) * sin for t in (q, k))  # (B, H, T, D)
+        mask = None if keep is None else keep[:, None, None, :]  # (B, 1, 1, T)
+        y = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
+            is_causal=self.causal,
+        )  # (B, H, T, D)  # fmt: skip
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
+
+
+def _rope(model: nn.Module) -> None:
+    """Rotary positions in every block's attention; the learned position vectors stay at zero,
+    frozen (so they add nothing and are not counted)."""
+    for block in model.transformer.blocks:
+        block.attn.__class__ = RotaryAttention
+    _pos_init(None, frozen=True)(model)
+
+
 @dataclass
 class Variant:
     """An ablation: a model class, edits to its fresh weights or layers, TrainConfig changes,
@@ -157,10 +224,16 @@ VARIANTS: dict[str, Variant] = {
     "pos-none": Variant(edits=[_pos_init(None, frozen=True)]),  # no position information
     # the Llama's architecture, one piece at a time
     "rmsnorm": Variant(edits=[_rms_norm]),
+    "head-normal": Variant(edits=[_head_normal]),  # the score head's init as the Llama's
     "silu": Variant(edits=[_silu]),
     "swiglu-48": Variant(edits=[_swiglu(48)]),  # Llama's gated MLP: 20,544 parameters
+    "swiglu-56": Variant(edits=[_swiglu(56)]),  # 22,080 parameters
+    "swiglu-60": Variant(edits=[_swiglu(60)]),  # 22,848 alone; 21,824 with rope
     "causal": Variant(model_class=Causal),
+    "rope": Variant(edits=[_rope]),  # rotary positions on q and k (Llama's), none added
+    # the read-out (lesson 04's: the hidden state of <eos>)
     "mean-readout": Variant(model_class=MeanReadOut),
+    "sum-readout": Variant(model_class=SumReadOut),  # a reward per token, summed
     # TRL's recipe, one piece at a time
     "adam-0.999": Variant(betas=(0.9, 0.999)),
     "center-0.01": Variant(config={"center_coef": 0.01}),
@@ -169,8 +242,13 @@ VARIANTS: dict[str, Variant] = {
     "lr-1e-2": Variant(config={"lr": 1e-2}),
     "no-warmup": Variant(config={"warmup_steps": 0}),
     "trl-recipe": Variant(config={"min_lr_ratio": 0.0}, betas=(0.9, 0.999)),
-    # more parameters, still fewer than the Llama's 22,208
+    # lesson 04's schedule, longer or higher
+    "warmup-100": Variant(config={"warmup_steps": 100}),
+    "lr-5e-3": Variant(config={"lr": 5e-3}),
+    # other sizes, no more parameters than the Llama's 22,208
     "d_ff-80": Variant(sizes={"d_ff": 80}),
+    "heads-4": Variant(sizes={"n_heads": 4}),  # four heads of 8 for two of 16: same parameters
+    "layers-3": Variant(sizes={"n_layers": 3, "d_ff": 32}),  # 22,016 parameters
 }
 
 
