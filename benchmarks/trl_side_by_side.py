@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/trl_side_by_side.py [--steps 300 1200] [--seeds 0 1 2]
-        [--variant default pos-normal ...] [--seconds 10 20] [--no-trl] [--device cpu|cuda]
+        [--variant default learned+gelu ...] [--seconds 10 20] [--no-trl] [--device cpu|cuda]
 
 The same pairs for both (lesson 04's: 20,000 training, 1,000 validation, 4,000 test pairs of the
 colour world), batch 64, one torch thread each, float32. Equal steps: each trainer runs each
@@ -16,7 +16,7 @@ loop's alone (rmcourse: its steps; TRL: ``.train()``). ``--seconds`` adds rmcour
 with those training-time budgets.
 
 Each ``--variant`` is a name of :data:`VARIANTS`, or several joined by ``+``
-(``pos-normal+causal``): an ablation of lesson 04's model or recipe towards the Llama's or TRL's.
+(``learned+gelu``): an ablation of lesson 04's model or recipe.
 One JSON line per run (``"kind": "run"``), then one per trainer, variant and budget with the mean
 and the sample standard deviation over the seeds (``"kind": "summary"``) of the expected accuracy
 over the Bayes ceiling (``ratio``), the seconds and the steps.
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import statistics
 import time
@@ -34,14 +33,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from rmcourse import loop
 from rmcourse.data import PreferenceWorld
 from rmcourse.model import TransformerRewardModel, count_parameters, new_model
 from rmcourse.train import TrainConfig, evaluate, train
-from rmcourse.transformer import SelfAttention
 
 N_TRAIN, N_VAL, N_TEST = 20_000, 1_000, 4_000  # lesson 04's splits
 BATCH = 64
@@ -104,12 +101,6 @@ def _pos_init(std: float | None, frozen: bool = False) -> Callable[[nn.Module], 
     return edit
 
 
-def _head_normal(model: nn.Module) -> None:
-    """The reward head starts at N(0, 1/d_model) like every other weight (the tiny Llama's
-    score head starts at its init_std, 1/sqrt(32)), not at lesson 04's N(0, 0.02^2)."""
-    nn.init.normal_(model.head.weight, mean=0.0, std=model.config.d_model**-0.5)
-
-
 def _rms_norm(model: nn.Module) -> None:
     """Every LayerNorm becomes an RMSNorm (a gain, no centring, no bias), as in Llama."""
     for parent in list(model.modules()):
@@ -122,77 +113,6 @@ def _silu(model: nn.Module) -> None:
     """GELU becomes SiLU, Llama's activation (without Llama's gate)."""
     for block in model.transformer.blocks:
         block.mlp[1] = nn.SiLU()
-
-
-class SwiGLU(nn.Module):
-    """Llama's gated MLP, ``down(silu(gate(x)) * up(x))``, without biases."""
-
-    def __init__(self, d_model: int, hidden: int) -> None:
-        super().__init__()
-        self.gate = nn.Linear(d_model, hidden, bias=False)
-        self.up = nn.Linear(d_model, hidden, bias=False)
-        self.down = nn.Linear(hidden, d_model, bias=False)
-        for layer in (self.gate, self.up, self.down):
-            nn.init.normal_(layer.weight, mean=0.0, std=d_model**-0.5)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.down(F.silu(self.gate(x)) * self.up(x))  # (B, T, C)
-
-
-def _swiglu(hidden: int) -> Callable[[nn.Module], None]:
-    def edit(model: nn.Module) -> None:
-        for block in model.transformer.blocks:
-            block.mlp = SwiGLU(model.config.d_model, hidden)
-
-    return edit
-
-
-def _rotate_half(t: torch.Tensor) -> torch.Tensor:
-    """(..., D) -> (..., D): the halves (a, b) become (-b, a), as in Llama's rotary code."""
-    a, b = t.chunk(2, dim=-1)
-    return torch.cat([-b, a], dim=-1)
-
-
-@functools.lru_cache(maxsize=64)
-def _rope_tables(
-    T: int, head_dim: int, base: float, device: torch.device, dtype: torch.dtype
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos and sin (T, head_dim) of the angles position * base^(-2i/head_dim), each frequency
-    twice (the halves that :func:`_rotate_half` pairs)."""
-    inv_freq = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)  # (D/2,)
-    angles = torch.arange(T, dtype=torch.float32)[:, None] * inv_freq[None, :]  # (T, D/2)
-    angles = torch.cat([angles, angles], dim=-1)  # (T, D)
-    return angles.cos().to(device, dtype), angles.sin().to(device, dtype)
-
-
-class RotaryAttention(SelfAttention):
-    """:class:`rmcourse.transformer.SelfAttention` with rotary positions (RoPE, Su et al. 2021,
-    as in Llama): each query and key is rotated by angles proportional to its position, so that
-    q·k depends on the offset between the two tokens; nothing is added to the token embeddings."""
-
-    rope_base: float = 10_000.0  # Llama's rope_theta
-
-    def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
-        B, T, C = x.shape
-        D = C // self.n_heads
-        q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
-        q, k, v = (t.view(B, T, self.n_heads, D).transpose(1, 2) for t in (q, k, v))
-        cos, sin = _rope_tables(T, D, self.rope_base, x.device, x.dtype)  # (T, D) x 2
-        q, k = (t * cos + _rotate_half(t) * sin for t in (q, k))  # (B, H, T, D)
-        mask = None if keep is None else keep[:, None, None, :]  # (B, 1, 1, T)
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
-            is_causal=self.causal,
-        )  # (B, H, T, D)  # fmt: skip
-        return self.proj(y.transpose(1, 2).reshape(B, T, C))  # (B, T, C)
-
-
-def _rope(model: nn.Module) -> None:
-    """Rotary positions in every block's attention; the learned position vectors stay at zero,
-    frozen (so they add nothing and are not counted)."""
-    for block in model.transformer.blocks:
-        block.attn.__class__ = RotaryAttention
-    _pos_init(None, frozen=True)(model)
 
 
 @dataclass
@@ -216,21 +136,28 @@ class Variant:
                        other.betas or self.betas, {**self.sizes, **other.sizes})  # fmt: skip
 
 
+LEARNED = {"positions": "learned"}
+GELU = {"mlp": "gelu", "d_ff": 64}
+
 VARIANTS: dict[str, Variant] = {
-    "default": Variant(),  # lesson 04's model and recipe as they are
-    # position encoding (the default: learned, zero at the start)
-    "pos-normal": Variant(edits=[_pos_init(32**-0.5)]),  # N(0, 1/d): the other weights' init
-    "pos-0.02": Variant(edits=[_pos_init(0.02)]),
-    "pos-none": Variant(edits=[_pos_init(None, frozen=True)]),  # no position information
-    # the Llama's architecture, one piece at a time
+    "default": Variant(),  # lesson 04's model: rotary positions, gated MLP of width 60
+    # the shape before it, GPT-2's, a piece at a time: "learned+gelu" is lesson 04's model of
+    # before (19,712 parameters)
+    "learned": Variant(sizes=LEARNED),  # a learned vector per position, N(0, 1/d) at the start
+    "gelu": Variant(sizes=GELU),  # GELU MLP of width 64 for the gated one
+    "gelu-88": Variant(sizes={"mlp": "gelu", "d_ff": 88}),  # GELU, as many parameters as gated
+    # the learned position vectors' start (these imply "learned")
+    "pos-zero": Variant(sizes=LEARNED, edits=[_pos_init(None)]),
+    "pos-0.02": Variant(sizes=LEARNED, edits=[_pos_init(0.02)]),
+    "pos-none": Variant(sizes=LEARNED, edits=[_pos_init(None, frozen=True)]),  # zero, frozen
+    # more of the Llama's architecture
     "rmsnorm": Variant(edits=[_rms_norm]),
-    "head-normal": Variant(edits=[_head_normal]),  # the score head's init as the Llama's
-    "silu": Variant(edits=[_silu]),
-    "swiglu-48": Variant(edits=[_swiglu(48)]),  # Llama's gated MLP: 20,544 parameters
-    "swiglu-56": Variant(edits=[_swiglu(56)]),  # 22,080 parameters
-    "swiglu-60": Variant(edits=[_swiglu(60)]),  # 22,848 alone; 21,824 with rope
+    "head-normal": Variant(sizes={"head_std": None}),  # the head at N(0, 1/d), as the Llama's
+    "silu": Variant(sizes=GELU, edits=[_silu]),  # SiLU for GELU, no gate (implies "gelu")
+    "swiglu-48": Variant(sizes={"mlp": "swiglu", "d_ff": 48}),  # the gated MLP, width 48
+    "swiglu-56": Variant(sizes={"mlp": "swiglu", "d_ff": 56}),
+    "swiglu-60": Variant(sizes={"mlp": "swiglu", "d_ff": 60}),  # the default's MLP
     "causal": Variant(model_class=Causal),
-    "rope": Variant(edits=[_rope]),  # rotary positions on q and k (Llama's), none added
     # the read-out (lesson 04's: the hidden state of <eos>)
     "mean-readout": Variant(model_class=MeanReadOut),
     "sum-readout": Variant(model_class=SumReadOut),  # a reward per token, summed
@@ -246,9 +173,8 @@ VARIANTS: dict[str, Variant] = {
     "warmup-100": Variant(config={"warmup_steps": 100}),
     "lr-5e-3": Variant(config={"lr": 5e-3}),
     # other sizes, no more parameters than the Llama's 22,208
-    "d_ff-80": Variant(sizes={"d_ff": 80}),
     "heads-4": Variant(sizes={"n_heads": 4}),  # four heads of 8 for two of 16: same parameters
-    "layers-3": Variant(sizes={"n_layers": 3, "d_ff": 32}),  # 22,016 parameters
+    "layers-3": Variant(sizes={"n_layers": 3, "d_ff": 24}),  # 21,568 parameters
 }
 
 
