@@ -44,8 +44,9 @@ class RewardModelConfig:
     The shape follows the Llama family: rotary positions and the gated (SwiGLU) MLP, for GPT-2's
     learned position vectors and GELU MLP (``positions="learned", mlp="gelu", d_ff=64``, 19,712
     parameters). Learned position vectors that start as large as the word embeddings cost the
-    model many steps, and the gated MLP of width 60 with rotary positions ends higher
-    (benchmarks/trl_side_by_side.py, its README section; lesson 04, section 10).
+    model many steps; after 1,200 steps the gated MLP of width 60 with rotary positions ends
+    higher than GPT-2's shape, level with a GELU MLP of as many parameters and with lesson 08's
+    tiny Llama (benchmarks/trl_side_by_side.py, its README section; lesson 04, section 10).
     """
 
     vocab_size: int
@@ -55,11 +56,11 @@ class RewardModelConfig:
     d_model: int = 32
     n_heads: int = 2
     n_layers: int = 2  # one layer failed to compare the two colours within a minute (std-0.02 init)
-    d_ff: int = 60  # the MLP's hidden width: 2x rather than GPT's 4x, the world is small
+    d_ff: int = 60  # the MLP's hidden width: about 2x rather than GPT's 4x, the world is small
     dropout: float = 0.0  # off: a tiny model; train keeps the best validation step anyway
     positions: str = "rotary"  # or "learned": a vector per position added to the tokens (GPT-2's)
     mlp: str = "swiglu"  # or "gelu" (GPT-2's); hidden width d_ff either way
-    head_std: float | None = 0.02  # the head's start, small: the loss starts near ln 2 (None: 1/d)
+    head_std: float | None = 0.02  # small: the loss starts near ln 2 (None: d_model^-1/2)
 
     def __post_init__(self) -> None:
         check_sizes(self)

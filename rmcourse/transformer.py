@@ -12,11 +12,11 @@ References
 ----------
 A. Karpathy, nanoGPT (the block and the layout); A. Radford et al., "Language Models are
 Unsupervised Multitask Learners", 2019 (GPT-2: pre-norm blocks; its code initialises its weights
-with std 0.02, the value of GPT-1's paper, A. Radford et al., "Improving Language Understanding by
-Generative Pre-Training", 2018); J. Su et al., "RoFormer: Enhanced Transformer with Rotary
-Position Embedding", 2021 (rotary positions); N. Shazeer, "GLU Variants Improve Transformer", 2020
-(SwiGLU); both as H. Touvron et al., "LLaMA: Open and Efficient Foundation Language Models", 2023,
-use them.
+with std 0.02, its position vectors with 0.01; 0.02 is the value of GPT-1's paper, A. Radford et
+al., "Improving Language Understanding by Generative Pre-Training", 2018); J. Su et al., "RoFormer:
+Enhanced Transformer with Rotary Position Embedding", 2021 (rotary positions); N. Shazeer, "GLU
+Variants Improve Transformer", 2020 (SwiGLU); both as H. Touvron et al., "LLaMA: Open and Efficient
+Foundation Language Models", 2023, use them.
 """
 
 from __future__ import annotations
@@ -84,12 +84,15 @@ def rotate(t: torch.Tensor) -> torch.Tensor:
     """Rotary positions: each vector of ``t`` (..., T, D) rotated by its position's angles.
 
     Coordinates i and i + D/2 form a pair, turned by the angle ``position * ROPE_BASE**(-2i/D)``
-    (the halves' pairing of Llama's code). A rotation keeps lengths, and the dot product of a
+    (the halves' pairing of ``transformers``' Llama, ``rotate_half``; Su et al. pair neighbouring
+    coordinates, the same rotations up to a fixed reordering of coordinates, which the learned
+    projections absorb). A rotation keeps lengths, and the dot product of a
     query at position m with a key at position n depends on the offset n - m only, not on m:
 
     Examples
     --------
-    >>> q, k = torch.randn(1, 16), torch.randn(1, 16)
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> q, k = torch.randn(1, 16, generator=gen), torch.randn(1, 16, generator=gen)
     >>> def score(m, n):  # the query at position m, the key at position n
     ...     rows = torch.zeros(max(m, n) + 1, 2, 16)
     ...     rows[m, 0], rows[n, 1] = q[0], k[0]

@@ -70,6 +70,7 @@ CONSTANTS = {
         2.0: "weight of the rude opener",
         0.6: "weight of a hedge",
         0.4: "weight of a filler word",
+        0.01: "std of GPT-2's position vectors at the start (openai/gpt-2, src/model.py), cited",
     },
     "05": {
         2.56: "|w| of lesson 03's plain linear model at its last step, quoted from lesson 03",
