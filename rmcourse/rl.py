@@ -317,7 +317,8 @@ def train_rl(
     not trained against), also ``"disagreement"``: the mean over answers of the standard
     deviation (ddof 1) of the scores of the ensemble ``[reward_model, *monitors]``, each scorer
     standardised on π_ref's answers to the evaluation prompts (:func:`rmcourse.bon.standardize`'s
-    scale; the signal of Coste et al. 2024).
+    scale; ensembles as in Coste et al. 2024, who optimise against them: the worst case, or the
+    mean minus the variance).
     """
     if not isinstance(config, RLConfig):
         raise TypeError(f"train_rl needs an RLConfig, got {type(config).__name__}")

@@ -4,8 +4,8 @@ A lesson that discusses a measurement too slow to repeat in the lesson itself (m
 variants, TRL beside rmcourse) plots the lines the benchmark printed, stored in
 ``rmcourse/data/measured/NAME.jsonl``; the benchmark's own command writes that file again.
 
-- ``architecture``: ``benchmarks/trl_side_by_side.py`` (lesson 04's appendix), every run
-  (``"kind": "run"``) and summary over the seeds (``"kind": "summary"``).
+- ``architecture``: ``benchmarks/trl_side_by_side.py`` (lesson 04's section 10, lesson 08),
+  every run (``"kind": "run"``) and summary over the seeds (``"kind": "summary"``).
 """
 
 from __future__ import annotations
