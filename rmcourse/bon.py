@@ -241,7 +241,7 @@ def ensemble_scores(
 ) -> np.ndarray:
     """One score per answer from k reward models, each standardised first: (k, P, N) -> (P, N).
 
-    ``rule`` combines the standardised members z_1..z_k as Coste et al. (2023) do: ``"mean"``,
+    ``rule`` combines the standardised members z_1..z_k as Coste et al. (2024) do: ``"mean"``,
     ``"worst_case"`` (their minimum) or ``"uncertainty_weighted"`` (mean − ``penalty`` · their
     variance, ddof 0). Raw scores would not do: the minimum and the variance of raw scores
     change when one member's scores are shifted, and a Bradley-Terry model's shift is arbitrary.
