@@ -1,15 +1,21 @@
-"""The resolver dry runs behind ``tests/test_setup.py``: one ``pip install --dry-run`` per
-supported Python found here, started as soon as a test run has collected the test that reads
-them (``tests/conftest.py``), so that their waits on the package index overlap the other tests
-instead of holding a worker.
+"""The resolver runs behind ``tests/test_setup.py``: one resolution of the pinned project per
+supported Python found here, installing nothing, started as soon as a test run has collected the
+test that reads them (``tests/conftest.py``), so that their waits on the package index overlap
+the other tests instead of holding a worker.
 
-Each run writes, in the run's folder, pip's JSON report, its stderr and, last, its exit status
+Each is the resolver of the installer ``make setup`` uses: uv's (``uv pip compile --python``,
+about half a CPU-second per Python) where the environment has uv, else pip's (``pip install
+--dry-run --python``, 15 to 18 CPU-seconds each). Each run writes, in the run's folder, the
+resolution (uv: a requirements file; pip: its JSON report), its stderr and, last, its exit status
 (``rc-VERSION``, written whole), which is what :func:`wait` waits for; any worker of a
 pytest-xdist run can read them.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +27,8 @@ from filelock import FileLock
 from helpers import ROOT
 
 SUPPORTED = ((3, 10), (3, 11), (3, 12), (3, 13))
+
+INSTALLER = ROOT / "scripts" / "install_course.py"
 
 TEST = "test_the_pins_resolve_for_each_python_found"
 """The test that reads the runs: collecting it starts them."""
@@ -65,12 +73,18 @@ def run_folder(config: pytest.Config) -> Path:
     return (base.parent if hasattr(config, "workerinput") else base) / "resolve"
 
 
-def start_once(folder: Path, pythons: dict[str, str]) -> None:
-    """Start the dry runs in ``folder`` unless a process of this test run already has.
+def uv() -> Path | None:
+    """The uv of the environment running the tests, if it has one."""
+    found = Path(sys.executable).parent / "uv"
+    return found if found.exists() else None
 
-    Each is this environment's pip run for that Python (``pip --python``: its markers and wheel
-    tags), every extra of the project with the constraints, installing nothing; all at once,
-    since they wait on the package index more than they compute."""
+
+def start_once(folder: Path, pythons: dict[str, str]) -> None:
+    """Start the resolutions in ``folder`` unless a process of this test run already has.
+
+    Each resolves the project with every extra and the constraints for that Python (its markers
+    and platform), from the package sources pip is configured with, installing nothing; all at
+    once, since they wait on the package index more than they compute."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -80,24 +94,51 @@ def start_once(folder: Path, pythons: dict[str, str]) -> None:
     with FileLock(folder / "start.lock"):
         if (folder / "started").exists():
             return
-        extras = ",".join(
+        extras = list(
             tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
         )
+        constraints = str(ROOT / "constraints.txt")
         for version, python in pythons.items():
-            report = folder / f"report-{version}.json"
-            pip = [sys.executable, "-m", "pip", "--python", python, "install", "--dry-run",
-                   "--quiet", "--ignore-installed", "--report", str(report),
-                   "-c", str(ROOT / "constraints.txt"), f"{ROOT}[{extras}]"]  # fmt: skip
+            report = folder / f"report-{version}"
+            if uv() is None:
+                cmd = [sys.executable, "-m", "pip", "--python", python, "install", "--dry-run",
+                       "--quiet", "--ignore-installed", "--report", str(report), "-c", constraints,
+                       f"{ROOT}[{','.join(extras)}]"]  # fmt: skip
+            else:
+                cmd = [str(uv()), "pip", "compile", "--quiet", "--python", python,
+                       "--index-strategy", "unsafe-best-match", *_pip_sources(), "-c", constraints,
+                       *[f"--extra={e}" for e in extras], "-o", str(report),
+                       str(ROOT / "pyproject.toml")]  # fmt: skip
             subprocess.Popen(
                 [sys.executable, "-c", _WRAPPER, folder / f"stderr-{version}",
-                 folder / f"rc-{version}", *pip],
+                 folder / f"rc-{version}", *cmd],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
         (folder / "started").write_text("")
 
 
+def _pip_sources() -> list[str]:
+    """uv's options for the package sources pip is configured with (as ``make setup`` gives)."""
+    spec = importlib.util.spec_from_file_location("install_course", INSTALLER)
+    installer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(installer)
+    listing = subprocess.run([sys.executable, "-m", "pip", "config", "list"],
+                             capture_output=True, text=True).stdout  # fmt: skip
+    return installer.pip_sources(listing)
+
+
+def resolved(report: Path) -> dict[str, str]:
+    """Package name (lower case) -> version, of a resolution :func:`start_once` wrote."""
+    text = report.read_text()
+    if uv() is None:
+        return {i["metadata"]["name"].lower(): i["metadata"]["version"]
+                for i in json.loads(text)["install"]}  # fmt: skip
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", text, re.M)
+    return {name.lower().replace("_", "-"): version for name, version in pins}
+
+
 def wait(folder: Path, versions: list[str], timeout: float = 900) -> dict[str, tuple]:
-    """Version -> (exit status, stderr, path of pip's JSON report), once every run has ended."""
+    """Version -> (exit status, stderr, path of the resolution), once every run has ended."""
     deadline = time.monotonic() + timeout
     results = {}
     for version in versions:
@@ -106,5 +147,5 @@ def wait(folder: Path, versions: list[str], timeout: float = 900) -> dict[str, t
             assert time.monotonic() < deadline, f"the resolver run for Python {version} hangs"
             time.sleep(0.5)
         stderr = (folder / f"stderr-{version}").read_text()
-        results[version] = (int(rc.read_text()), stderr, folder / f"report-{version}.json")
+        results[version] = (int(rc.read_text()), stderr, folder / f"report-{version}")
     return results

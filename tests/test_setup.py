@@ -1,7 +1,6 @@
 """The set-up: the torch installer's choices, and the pins resolving for every supported Python."""
 
 import importlib.util
-import json
 import re
 import sys
 from pathlib import Path
@@ -9,6 +8,7 @@ from pathlib import Path
 import pins
 import pytest
 from helpers import ROOT
+from packaging.requirements import Requirement
 
 try:
     import tomllib
@@ -95,8 +95,8 @@ PYTHONS = pins.pythons_on_this_machine()
 
 @pytest.fixture(scope="module")
 def resolutions(request) -> dict[str, tuple[int, str, Path]]:
-    """The resolver dry run of each Python found (:mod:`pins`; started when this test run
-    collected the test, else now): version -> (exit status, stderr, pip's JSON report)."""
+    """The resolution of each Python found (:mod:`pins`; started when this test run collected
+    the test, else now): version -> (exit status, stderr, the resolution's file)."""
     folder = pins.run_folder(request.config)
     pins.start_once(folder, PYTHONS)
     return pins.wait(folder, sorted(PYTHONS))
@@ -107,15 +107,66 @@ def resolutions(request) -> dict[str, tuple[int, str, Path]]:
 def test_the_pins_resolve_for_each_python_found(version, resolutions):
     returncode, stderr, report = resolutions[version]
     assert returncode == 0, f"Python {version}: the constraints do not resolve\n{stderr[-3000:]}"
-    resolved = json.loads(report.read_text())
-    assert resolved["environment"]["python_version"] == version  # resolved for that Python
-    installs = {
-        i["metadata"]["name"].lower(): i["metadata"]["version"] for i in resolved["install"]
-    }
-    pin = re.search(r"^torch==(\S+)\s*$", (ROOT / "constraints.txt").read_text(), re.M).group(1)
-    assert installs["torch"].split("+")[0] == pin
+    installs = pins.resolved(report)
+    # resolved for that Python: each package at the pin whose marker holds there (the lines
+    # marked python_version < "3.11" on 3.10 only), torch's local label (+cpu) aside, and the
+    # [hf] extra on 3.11 and later only
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            pin = Requirement(line)
+            if pin.name.lower() in installs and (
+                pin.marker is None or pin.marker.evaluate({"python_version": version})
+            ):
+                got = installs[pin.name.lower()].split("+")[0]
+                assert pin.specifier.contains(got), (version, line, got)
+    assert "torch" in installs
+    assert ("transformers" in installs) == (version != "3.10"), sorted(installs)
 
 
 def test_the_resolution_check_finds_the_python_running_it():
     assert sys.version_info[:2] in SUPPORTED
     assert f"{sys.version_info.major}.{sys.version_info.minor}" in PYTHONS
+
+
+def _course_installer():
+    spec = importlib.util.spec_from_file_location(
+        "install_course", ROOT / "scripts" / "install_course.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_uv_installs_from_the_package_sources_pip_is_configured_with():
+    installer = _course_installer()
+    listing = (
+        "global.find-links='/opt/wheels'\n"
+        "global.index-url='https://mirror.example/simple'\n"
+        "global.extra-index-url='file:///a/simple file:///b/simple'\n"
+        ":env:.timeout='60'\n:env:.find-links='/opt/wheels'\n"
+    )
+    assert installer.pip_sources(listing) == [
+        "--find-links", "/opt/wheels", "--index-url", "https://mirror.example/simple",
+        "--extra-index-url", "file:///a/simple", "--extra-index-url", "file:///b/simple",
+    ]  # fmt: skip
+    assert installer.pip_sources("") == []
+
+
+@pytest.mark.parametrize("failing", ["uv", "pip install uv"])
+def test_pip_installs_the_course_when_uv_cannot(monkeypatch, capsys, failing):
+    installer = _course_installer()
+    calls = []
+
+    def call(cmd):
+        calls.append(cmd)
+        failed = cmd[0].endswith("uv") if failing == "uv" else cmd[-1] == "uv"
+        return 1 if failed else 0
+
+    monkeypatch.setattr(installer.subprocess, "call", call)
+    monkeypatch.setattr(installer.subprocess, "run", lambda *a, **k: type("R", (), {"stdout": ""}))
+    assert installer.main(["dev"]) == 0
+    last = calls[-1]
+    assert last[:4] == [sys.executable, "-m", "pip", "install"]
+    assert last[-4:] == ["-c", str(installer.CONSTRAINTS), "-e", f"{ROOT}[dev]"]
+    assert "uv could not" in capsys.readouterr().out
+    assert any(c[0].endswith("uv") for c in calls) == (failing == "uv")
