@@ -62,9 +62,10 @@ TORCH_FREE: tuple[str, ...] = ("validate", "fileio", "np_loss", "metrics", "bt_f
 
 SUBLAYERS: dict[str, dict[str, int]] = {
     "grading": {
-        # the kernel's box, the trusted references, reading Python and notebooks, result records
+        # the kernel's box and its manager, the trusted references, reading Python and
+        # notebooks, result records
         "box": 1, "origin": 1, "pycode": 1, "references": 1, "results": 1, "source": 1,
-        "worker": 1,
+        "worker": 1, "kernel": 1,
         "checks": 2,  # the _grader namespace, over the references
         # running cells, the kernel's guard, a student's work, the gradebook
         "execute": 2, "guard": 2, "submission": 2, "gradebook": 2,

@@ -21,10 +21,11 @@ import torch
 from helpers import ROOT, SOLUTIONS, filled_exercise
 
 import rmcourse.np_loss
-from rmcourse.grading import box, command, execute, generate_exercises, grade_command
+from rmcourse.grading import box, command, execute, generate_exercises, grade_command, kernel
 from rmcourse.grading.anticopy import copied_exercises, copied_names
 from rmcourse.grading.checks import make_checks
 from rmcourse.grading.execute import (
+    ERROR,
     NOT_RUN,
     OK,
     SKIPPED,
@@ -398,6 +399,26 @@ def test_the_kernel_runs_under_the_memory_cap(tmp_path):
     assert results[0].result_text == f"({2**30}, {2**30})"
     assert [r.ename for r in results[1:3]] == ["MemoryError", "MemoryError"]
     assert results[3].result_text == "16777216.0"
+
+
+def test_the_kernel_manager_hands_out_the_client_that_does_not_wait_for_silence():
+    manager = kernel.BoxedKernelManager()
+    assert isinstance(manager.client(), kernel.ReadyClient)
+    # nbclient calls wait_for_ready, which jupyter_client's async client aliases to its own
+    # coroutine: the alias must be ours
+    assert kernel.ReadyClient.wait_for_ready is kernel.ReadyClient._async_wait_for_ready
+
+
+@pytest.mark.kernel
+def test_the_first_cells_of_a_fresh_kernel_see_their_own_outputs_only(tmp_path):
+    """Messages of the start (the kernel's status while it answered kernel_info) may still be
+    on iopub when the first cell runs: they are not the cell's."""
+    steps = [Step("40 + 2"), Step("print('x'); 7"), Step("1 / 0")]
+    for _ in range(3):
+        results = run_steps(steps, tmp_path, Limits(cell_timeout=30))
+        assert [(r.outcome, r.result_text, r.ename) for r in results] == [
+            (OK, "42", ""), (OK, "7", ""), (ERROR, "", "ZeroDivisionError")
+        ]  # fmt: skip
 
 
 @pytest.mark.kernel

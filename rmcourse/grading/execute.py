@@ -25,6 +25,7 @@ import contextlib
 import ctypes
 import functools
 import logging
+import math
 import os
 import re
 import resource
@@ -39,13 +40,11 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
-from traitlets import Unicode
 from traitlets.config import Config
 
-from rmcourse.grading import box
+from rmcourse.grading import box, kernel
 
 OK, ERROR, TIMEOUT, DIED, NOT_RUN, SKIPPED = "ok", "error", "timeout", "died", "not_run", "skipped"
 # The cell's own frame in an IPython traceback: "Cell In[3], line 5" (colours stripped first).
@@ -264,7 +263,7 @@ def _run_cell(client: _CappedClient, step: Step, timeout: float) -> StepResult:
     cell = nbformat.v4.new_code_cell(step.code)
     client.nb.cells.append(cell)
     client.capture = _Capture()
-    client.timeout = max(1, int(timeout))
+    client.timeout = max(1, math.ceil(timeout))  # whole seconds (nbclient), never less
     try:
         client.execute_cell(cell, len(client.nb.cells) - 1, store_history=not step.secret)
     except CellTimeoutError:
@@ -275,33 +274,6 @@ def _run_cell(client: _CappedClient, step: Step, timeout: float) -> StepResult:
 
 
 START_TRIES = 3  # a kernel that fails to start (a loaded machine) is tried again
-
-
-def _no_cwd_imports(command: list[str]) -> list[str]:
-    """A kernel command whose imports never look in the working directory (the scratch folder,
-    where student code writes): Python's ``-P`` keeps it off ``sys.path`` at start (a planted
-    ``ipykernel_launcher.py`` is not run), and IPython's ``ignore_cwd`` keeps the shell from
-    putting it back (a planted ``numpy.py`` would be imported by the setup cell, before the
-    guard's install). ``-P`` needs Python 3.11: an older kernel does without it (the scratch
-    folder is fresh at every start anyway)."""
-    command = list(command)
-    if sys.version_info >= (3, 11) and command[:2] == [sys.executable, "-m"]:
-        command.insert(1, "-P")
-    return [*command, "--IPKernelApp.ignore_cwd=True"]
-
-
-class BoxedKernelManager(AsyncKernelManager):
-    """A kernel manager that starts its kernel in a box (``box_kind`` empty: no box)."""
-
-    box_kind = Unicode("").tag(config=True)
-    box_scratch = Unicode("").tag(config=True)
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        command = _no_cwd_imports(super().format_kernel_cmd(extra_arguments))
-        if not self.box_kind:
-            return command
-        private = Path(self.connection_file).parent
-        return box.wrap(self.box_kind, command, Path(self.box_scratch), private)
 
 
 def _new_client(workdir: Path, limits: Limits, sockets: Path) -> _CappedClient:
@@ -320,7 +292,7 @@ def _new_client(workdir: Path, limits: Limits, sockets: Path) -> _CappedClient:
         nbformat.v4.new_notebook(),
         output_bytes=limits.output_bytes,
         kernel_name="python3",
-        kernel_manager_class=BoxedKernelManager,
+        kernel_manager_class=kernel.BoxedKernelManager,
         allow_errors=True,
         shutdown_kernel="immediate",
         startup_timeout=60,
