@@ -101,7 +101,7 @@ def test_hf_pins_are_for_python_3_11_up_like_the_extra():
 
 def test_setup_installs_the_hf_extra_so_make_test_runs_lesson_08():
     makefile = (ROOT / "Makefile").read_text()
-    assert '-e ".[dev,hf]"' in makefile, "make setup must install the [hf] extra"
+    assert "scripts/install_course.py dev,hf" in makefile, "make setup must install the [hf] extra"
     assert "-e .[hf]" in (ROOT / "environment.yml").read_text()
 
 
