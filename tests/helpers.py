@@ -8,6 +8,7 @@ A plain module, not ``conftest.py``: pytest puts ``tests/`` on ``sys.path`` (roo
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import pickle
 import tempfile
 from dataclasses import replace
@@ -40,6 +41,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def load_script(name: str) -> Any:
+    """The module of ``scripts/NAME.py`` (the set-up's scripts are no package), freshly loaded."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def assignment_names() -> list[str]:

@@ -13,7 +13,6 @@ pytest-xdist run can read them.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -24,11 +23,9 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
-from helpers import ROOT
+from helpers import ROOT, load_script
 
 SUPPORTED = ((3, 10), (3, 11), (3, 12), (3, 13))
-
-INSTALLER = ROOT / "scripts" / "install_course.py"
 
 TEST = "test_the_pins_resolve_for_each_python_found"
 """The test that reads the runs: collecting it starts them."""
@@ -119,9 +116,7 @@ def start_once(folder: Path, pythons: dict[str, str]) -> None:
 
 def _pip_sources() -> list[str]:
     """uv's options for the package sources pip is configured with (as ``make setup`` gives)."""
-    spec = importlib.util.spec_from_file_location("install_course", INSTALLER)
-    installer = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(installer)
+    installer = load_script("install_course")
     listing = subprocess.run([sys.executable, "-m", "pip", "config", "list"],
                              capture_output=True, text=True).stdout  # fmt: skip
     return installer.pip_sources(listing)

@@ -1,13 +1,12 @@
 """The set-up: the torch installer's choices, and the pins resolving for every supported Python."""
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
 
 import pins
 import pytest
-from helpers import ROOT
+from helpers import ROOT, load_script
 from packaging.requirements import Requirement
 
 try:
@@ -19,12 +18,7 @@ SUPPORTED = pins.SUPPORTED
 
 
 def _installer():
-    spec = importlib.util.spec_from_file_location(
-        "install_torch", ROOT / "scripts" / "install_torch.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("install_torch")
 
 
 def test_pyproject_states_the_supported_pythons():
@@ -129,12 +123,7 @@ def test_the_resolution_check_finds_the_python_running_it():
 
 
 def _course_installer():
-    spec = importlib.util.spec_from_file_location(
-        "install_course", ROOT / "scripts" / "install_course.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("install_course")
 
 
 def test_uv_installs_from_the_package_sources_pip_is_configured_with():
