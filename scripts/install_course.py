@@ -49,6 +49,13 @@ def pip_sources(listing: str) -> list[str]:
     return options
 
 
+def configured_sources(python: str = sys.executable) -> list[str]:
+    """uv's options for the package sources the pip of ``python`` is configured with."""
+    listing = subprocess.run([python, "-m", "pip", "config", "list"], capture_output=True,
+                             text=True).stdout  # fmt: skip
+    return pip_sources(listing)
+
+
 def run(cmd: list[str]) -> int:
     print("+", " ".join(cmd[2:] if cmd[1:2] == ["-m"] else cmd), flush=True)
     return subprocess.call(cmd)
@@ -59,10 +66,8 @@ def main(argv: list[str]) -> int:
     target = f"{ROOT}[{argv[0]}]" if argv else str(ROOT)
     uv = Path(python).parent / "uv"
     if run([python, "-m", "pip", "install", "--quiet", "-c", str(CONSTRAINTS), "uv"]) == 0:
-        listing = subprocess.run([python, "-m", "pip", "config", "list"], capture_output=True,
-                                 text=True).stdout  # fmt: skip
         cmd = [str(uv), "pip", "install", "--quiet", "--python", python, "--compile-bytecode",
-               "--index-strategy", "unsafe-best-match", *pip_sources(listing),
+               "--index-strategy", "unsafe-best-match", *configured_sources(python),
                "-c", str(CONSTRAINTS), "-e", target]  # fmt: skip
         if run(cmd) == 0:
             return 0

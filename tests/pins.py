@@ -95,6 +95,7 @@ def start_once(folder: Path, pythons: dict[str, str]) -> None:
             tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
         )
         constraints = str(ROOT / "constraints.txt")
+        sources = load_script("install_course").configured_sources()  # as make setup gives uv
         for version, python in pythons.items():
             report = folder / f"report-{version}"
             if uv() is None:
@@ -103,7 +104,7 @@ def start_once(folder: Path, pythons: dict[str, str]) -> None:
                        f"{ROOT}[{','.join(extras)}]"]  # fmt: skip
             else:
                 cmd = [str(uv()), "pip", "compile", "--quiet", "--python", python,
-                       "--index-strategy", "unsafe-best-match", *_pip_sources(), "-c", constraints,
+                       "--index-strategy", "unsafe-best-match", *sources, "-c", constraints,
                        *[f"--extra={e}" for e in extras], "-o", str(report),
                        str(ROOT / "pyproject.toml")]  # fmt: skip
             subprocess.Popen(
@@ -112,14 +113,6 @@ def start_once(folder: Path, pythons: dict[str, str]) -> None:
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
             )  # fmt: skip
         (folder / "started").write_text("")
-
-
-def _pip_sources() -> list[str]:
-    """uv's options for the package sources pip is configured with (as ``make setup`` gives)."""
-    installer = load_script("install_course")
-    listing = subprocess.run([sys.executable, "-m", "pip", "config", "list"],
-                             capture_output=True, text=True).stdout  # fmt: skip
-    return installer.pip_sources(listing)
 
 
 def resolved(report: Path) -> dict[str, str]:

@@ -72,7 +72,7 @@ class BoxedKernelManager(AsyncKernelManager):
     client_factory = Type(ReadyClient, klass=AsyncKernelClient)
 
     async def _async_wait(self, pollinterval: float = 0.01) -> None:
-        await super()._async_wait(pollinterval=min(pollinterval, 0.01))
+        await super()._async_wait(pollinterval=0.01)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command = no_cwd_imports(super().format_kernel_cmd(extra_arguments))
