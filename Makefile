@@ -58,9 +58,15 @@ lint: setup
 	$(BIN)/ruff check rmcourse tests benchmarks scripts conftest.py
 	$(BIN)/ruff format --check rmcourse tests benchmarks scripts conftest.py
 
+# Each process's CPU threads under make test (pytest workers, the lessons' kernels, grading kernels):
+# the cores shared out among the workers. Two workers already keep two cores busy; a process's
+# extra threads would only wait for a core, spinning, while the other worker holds it.
+TEST_THREADS ?= $(shell $(PYTHON) -c 'import os; print(max(1, len(os.sched_getaffinity(0)) // $(TEST_WORKERS)))' 2>/dev/null || echo 1)
+THREADS_ENV := OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS)
+
 # PYTEST_ARGS: more pytest options, e.g. --junitxml=FILE for benchmarks/test_time.py
 test: setup browser bubblewrap lint
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=25 --doctest-modules $(PYTEST_NB) \
+	$(THREADS_ENV) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --durations=25 --doctest-modules $(PYTEST_NB) \
 	  $(PYTEST_ARGS) rmcourse tests notebooks solutions exercises
 
 # The edit-test loop: everything except notebooks, kernels, the browser and slow tests (< 1 min).

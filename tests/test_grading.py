@@ -401,6 +401,23 @@ def test_the_kernel_runs_under_the_memory_cap(tmp_path):
     assert results[3].result_text == "16777216.0"
 
 
+@pytest.mark.kernel
+def test_a_kernel_runs_one_cpu_thread_unless_the_graders_environment_says_otherwise(
+    tmp_path, monkeypatch
+):
+    steps = [Step("import os, torch\n(os.environ['OMP_NUM_THREADS'], torch.get_num_threads())")]
+    for name in box.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    kinds = [None] + (["auto"] if box.available()[0] else [])  # unboxed, and boxed where we can
+    for kind in kinds:
+        limits = Limits(cell_timeout=60, box=kind)
+        assert run_steps(steps, tmp_path, limits)[0].result_text == "('1', 1)", kind
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the instructor's choice reaches the box
+    for kind in kinds:
+        limits = Limits(cell_timeout=60, box=kind)
+        assert run_steps(steps, tmp_path, limits)[0].result_text == "('2', 2)", kind
+
+
 def test_the_kernel_manager_hands_out_the_client_that_does_not_wait_for_silence():
     manager = kernel.BoxedKernelManager()
     assert isinstance(manager.client(), kernel.ReadyClient)

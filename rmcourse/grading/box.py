@@ -34,6 +34,7 @@ DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
 # Environment variables the kernel keeps; every other one (tokens, JPY_PARENT_PID) is dropped.
 KEPT_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "PYTHONHASHSEED", "OMP_NUM_THREADS",
             "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES")  # fmt: skip
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 HOME = "/tmp/home"  # the kernel's ~, on the box's own /tmp
 REFUSAL = (
     "rmcourse grade: no box for student kernels can be made on this machine ({why}): install "
@@ -164,8 +165,23 @@ def kernel_pythonpath() -> str:
     return os.pathsep.join(dict.fromkeys(e for e in entries if e))
 
 
+def kernel_threads() -> dict[str, str]:
+    """The thread counts a kernel gets beyond the grader's environment: one CPU thread for
+    torch's and NumPy's libraries where that environment sets none of :data:`THREAD_VARIABLES`
+    (any it sets reaches the kernel as it is, and no other is added).
+
+    The course's models are small enough that one thread is the fastest; kernels graded side by
+    side (``--jobs``) then do not compete for the cores with their waiting threads; and a kernel
+    runs with as many threads on a 2-core laptop as on a 64-core server.
+    """
+    if any(name in os.environ for name in THREAD_VARIABLES):
+        return {}
+    return dict.fromkeys(THREAD_VARIABLES, "1")
+
+
 def _environment_variables() -> dict[str, str]:
     kept = {k: v for k, v in os.environ.items() if k in KEPT_ENV or k.startswith("LC_")}
+    kept = {**kernel_threads(), **kept}
     return {**kept, "PYTHONPATH": kernel_pythonpath(), "HOME": HOME, "TMPDIR": "/tmp"}
 
 
