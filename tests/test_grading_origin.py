@@ -9,12 +9,15 @@ function, a foreign ``__code__`` put into the cell's function, a callable object
 ``__code__`` -- earns 0 points with status ``copied`` and a note naming where the code came from.
 The legitimate patterns earn what the solution earns: helpers in other cells, a function defined
 twice, a decorator made with ``functools``, a lambda, the solution notebook itself with every
-cell's metadata lost. One class grading per assignment. On most assignments the routes (and the
-legitimate helper) replace the last exercise in the whole notebook, which no other exercise
-calls, so the other rows must stay the solution's. On the assignments that are slow to grade
-(``helpers.SLOW_TO_GRADE``: their later exercises train models) they replace the first exercise,
-which calls no other, in a notebook that answers it alone, so the other rows must be unanswered
-with 0 points; the solution and the metadata-less solution stay whole notebooks there too.
+cell's metadata lost. One class grading per assignment. The routes share notebooks, one route per
+exercise of a notebook, on exercises that no other exercise calls (a copied function called by
+another would make that one copied too), so that every route is tried on every assignment in a
+few gradings. On most assignments they replace exercises in the whole notebook, where no other
+exercise calls them, so the other rows must stay the solution's. On the assignments that are
+slow to grade (``helpers.SLOW_TO_GRADE``: their later exercises train models) they replace
+exercises that call no other, in a notebook that answers them alone, so the other rows must be
+unanswered with 0 points; the solution and the metadata-less solution stay whole notebooks there
+too. The legitimate helper replaces one exercise: the last, or the first on a slow assignment.
 """
 
 from __future__ import annotations
@@ -46,9 +49,35 @@ HEADER = "from __main__ import *  # the notebook's names, as the cell would see 
 
 
 def _target(name: str) -> Exercise:
-    """The exercise the routes replace: the last one, or the first on a slow assignment."""
+    """The exercise the legitimate helper replaces: the last one, or the first on a slow
+    assignment."""
     exercises = load_assignment(SOLUTIONS / f"{name}.ipynb").exercises
     return exercises[0] if name in SLOW_TO_GRADE else exercises[-1]
+
+
+def _calls(name: str) -> dict[str, set[str]]:
+    """grade_id -> the grade_ids of the other exercises whose functions its solution code names."""
+    exercises = load_assignment(SOLUTIONS / f"{name}.ipynb").exercises
+    code = solution_code(name)
+    calls = {}
+    for exercise in exercises:
+        tree = ast.parse(code[exercise.grade_id])
+        names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        calls[exercise.grade_id] = {
+            other.grade_id for other in exercises if other != exercise and names & set(other.names)
+        }
+    return calls
+
+
+def _targets(name: str) -> list[Exercise]:
+    """The exercises the routes replace, in the notebook's order: those no other exercise calls
+    (whole notebook), or on a slow assignment those that call no other (answered alone)."""
+    exercises = load_assignment(SOLUTIONS / f"{name}.ipynb").exercises
+    calls = _calls(name)
+    if name in SLOW_TO_GRADE:
+        return [e for e in exercises if not calls[e.grade_id]]
+    called = set().union(*calls.values())
+    return [e for e in exercises if e.grade_id not in called]
 
 
 def _notebook(name: str, answers: dict[str, str]) -> nbformat.NotebookNode:
@@ -75,10 +104,9 @@ def _hidden_module(module: str, code: str) -> str:
     return f"with open({module + '.py'!r}, 'w') as _f:\n    _f.write({HEADER + code!r})\n"
 
 
-def _routes(name: str) -> dict[str, tuple[dict[str, str], str, str]]:
-    """Cheating route -> (solution cell code by grade_id, code of a cell inserted before it,
-    a fragment of the note naming the origin)."""
-    target = _target(name)
+def _routes(name: str, target: Exercise) -> dict[str, tuple[dict[str, str], str, str]]:
+    """Cheating route to ``target`` -> (solution cell code by grade_id, code of a cell inserted
+    before it, a fragment of the note naming the origin)."""
     code = solution_code(name)[target.grade_id]
     names = ", ".join(target.names)
     main = target.names[0]
@@ -163,6 +191,37 @@ def _routes(name: str) -> dict[str, tuple[dict[str, str], str, str]]:
         route: ({grade_id: ON_PATH + cell for grade_id, cell in answers.items()}, before, where)
         for route, (answers, before, where) in routes.items()
     }
+
+
+@functools.cache
+def _packed(name: str) -> list[dict[str, tuple[Exercise, str]]]:
+    """The route notebooks of ``name``: in each, route -> (the exercise it replaces, a fragment
+    of the note naming the origin), one route per exercise. Route k replaces target k mod T (T
+    targets) in notebook k div T; the copied-package route, last, star-imports the library's
+    module over what the notebook defined before, so it takes the last target."""
+    targets = _targets(name)
+    routes = list(_routes(name, targets[0]))
+    notebooks: list[dict[str, tuple[Exercise, str]]] = []
+    for k, route in enumerate(routes):
+        target = targets[-1] if route == "library_copy" else targets[k % len(targets)]
+        if k % len(targets) == 0 or any(t == target for t, _ in notebooks[-1].values()):
+            notebooks.append({})
+        notebooks[-1][route] = (target, _routes(name, target)[route][2])
+    return notebooks
+
+
+def _route_notebook(name: str, routes: dict[str, tuple[Exercise, str]]) -> nbformat.NotebookNode:
+    """The exercise notebook with each route in place of its exercise's answer."""
+    answers, before = {}, []
+    for route, (target, _) in routes.items():
+        route_answers, cell, _ = _routes(name, target)[route]
+        answers.update(route_answers)
+        if cell:
+            before.append((target.grade_id, cell))
+    nb = _notebook(name, answers)
+    for grade_id, cell in before:
+        nb = _with_cell_before(nb, grade_id, cell)
+    return nb
 
 
 def _with_cell_before(nb: nbformat.NotebookNode, grade_id: str, code: str):
@@ -260,15 +319,13 @@ EXTRA_STUDENTS: dict[str, dict[str, tuple]] = {
 
 @functools.cache
 def _graded(name: str) -> dict:
-    target = _target(name)
     notebooks = {
         "solved": filled_exercise(name),
         "legit": _legit(name),
         "no_metadata": _solution_without_metadata(name),
     }
-    for route, (answers, before, _) in _routes(name).items():
-        nb = _notebook(name, answers)
-        notebooks[route] = _with_cell_before(nb, target.grade_id, before) if before else nb
+    for number, routes in enumerate(_packed(name)):
+        notebooks[f"routes_{number}"] = _route_notebook(name, routes)
     for student, (answers, before, _) in EXTRA_STUDENTS.get(name, {}).items():
         nb = filled_exercise(name, answers)
         notebooks[student] = _with_cell_before(nb, *before) if before else nb
@@ -289,16 +346,18 @@ class Origin:
 
     def test_a_function_from_elsewhere_earns_nothing_and_says_where_it_came_from(self):
         results = _graded(self.name)
-        target = _target(self.name).grade_id
         solved = _rows(results["solved"])
-        assert solved[target][0] > 0
         others = _others(self.name, solved)
-        for route, (_, _, where) in _routes(self.name).items():
-            rows = _rows(results[route])
-            assert rows == {**others, target: (0.0, "copied")}, (route, results[route])
-            note = next(e.note for e in results[route].exercises if e.exercise == target)
-            assert note.startswith("0 points: the function must be defined by the notebook's own")
-            assert where in note, (route, note)
+        for number, routes in enumerate(_packed(self.name)):
+            result = results[f"routes_{number}"]
+            copied = {target.grade_id: (0.0, "copied") for target, _ in routes.values()}
+            assert all(solved[grade_id][0] > 0 for grade_id in copied)
+            assert _rows(result) == {**others, **copied}, (list(routes), result)
+            notes = {e.exercise: e.note for e in result.exercises}
+            for route, (target, where) in routes.items():
+                note = notes[target.grade_id]
+                assert note.startswith("0 points: the function must be defined by the notebook's")
+                assert where in note, (route, note)
 
     def test_honest_patterns_earn_what_the_solution_earns(self):
         results = _graded(self.name)
@@ -340,25 +399,27 @@ def test_the_library_under_another_name_earns_nothing_and_honest_extras_full_mar
 
 def test_every_route_is_tried_on_every_assignment():
     assert set(SLOW_TO_GRADE) <= set(ASSIGNMENTS)
+    assert _calls("02_numpy_loss")["bt_loss"] == {"log_sigmoid"}  # the call graph is seen
     for name in ASSIGNMENTS:
-        routes = _routes(name)
+        packed = _packed(name)
+        routes = [route for notebook in packed for route in notebook]
+        assert sorted(routes) == sorted(_routes(name, _targets(name)[0]))
         assert len(routes) == 8 + (name in LIBRARY_MODULE)
+        assert len(packed) < len(routes)  # the routes share notebooks
         exercises = load_assignment(SOLUTIONS / f"{name}.ipynb").exercises
         solution_cells = sum(is_solution(c) for c in filled_exercise(name).cells)
         assert solution_cells == len(exercises)
-        # what the expected rows rely on: the other exercises' code does not call the target
-        # (whole notebook); the target's code calls no other exercise (target answered alone)
-        target = _target(name)
-        code = solution_code(name)
-        for exercise in exercises:
-            if exercise != target:
-                caller, callee = (target, exercise) if name in SLOW_TO_GRADE else (exercise, target)
-                names = {
-                    n.id
-                    for n in ast.walk(ast.parse(code[caller.grade_id]))
-                    if isinstance(n, ast.Name)
-                }
-                assert not names & set(callee.names), (name, caller.grade_id, callee.grade_id)
+        # what the expected rows rely on: no other exercise calls a target (whole notebook);
+        # a target calls no other exercise (answered alone); one route per exercise
+        calls = _calls(name)
+        for notebook in packed:
+            targets = [target.grade_id for target, _ in notebook.values()]
+            assert len(set(targets)) == len(targets), (name, notebook)
+            for target in targets:
+                if name in SLOW_TO_GRADE:
+                    assert not calls[target], (name, target)
+                else:
+                    assert not any(target in called for called in calls.values()), (name, target)
 
 
 # --- the check itself, without a kernel ------------------------------------------------------
