@@ -58,9 +58,11 @@ lint: setup
 	$(BIN)/ruff check rmcourse tests benchmarks scripts conftest.py
 	$(BIN)/ruff format --check rmcourse tests benchmarks scripts conftest.py
 
-# Each process's CPU threads under make test (pytest workers, the lessons' kernels, grading kernels):
-# the cores shared out among the workers. Two workers already keep two cores busy; a process's
-# extra threads would only wait for a core, spinning, while the other worker holds it.
+# The compute threads of each process the tests start (pytest workers, the lessons' kernels, the
+# grading kernels, which take them instead of the grader's own default of one): this machine's
+# logical CPUs shared out among the workers (make test TEST_THREADS=N to choose). Two workers
+# already keep two CPUs busy; a process's extra threads would only wait, spinning, for a CPU the
+# other worker holds.
 TEST_THREADS ?= $(shell $(PYTHON) -c 'import os; print(max(1, len(os.sched_getaffinity(0)) // $(TEST_WORKERS)))' 2>/dev/null || echo 1)
 THREADS_ENV := OMP_NUM_THREADS=$(TEST_THREADS) MKL_NUM_THREADS=$(TEST_THREADS) OPENBLAS_NUM_THREADS=$(TEST_THREADS)
 
@@ -72,7 +74,7 @@ test: setup browser bubblewrap lint
 # The edit-test loop: everything except notebooks, kernels, the browser and slow tests (< 1 min).
 # Without nbval: it reads notebooks only.
 test-fast: setup
-	$(BIN)/python -m pytest -q -n 2 -p no:nbval -m "not slow and not kernel and not browser" \
+	$(THREADS_ENV) $(BIN)/python -m pytest -q -n 2 -p no:nbval -m "not slow and not kernel and not browser" \
 	  --doctest-modules rmcourse tests
 
 # Re-execute the committed lessons in place (after a library change), without volatile metadata.

@@ -9,15 +9,16 @@ function, a foreign ``__code__`` put into the cell's function, a callable object
 ``__code__`` -- earns 0 points with status ``copied`` and a note naming where the code came from.
 The legitimate patterns earn what the solution earns: helpers in other cells, a function defined
 twice, a decorator made with ``functools``, a lambda, the solution notebook itself with every
-cell's metadata lost. One class grading per assignment. The routes share notebooks, one route per
-exercise of a notebook, on exercises that no other exercise calls (a copied function called by
-another would make that one copied too), so that every route is tried on every assignment in a
-few gradings. On most assignments they replace exercises in the whole notebook, where no other
-exercise calls them, so the other rows must stay the solution's. On the assignments that are
-slow to grade (``helpers.SLOW_TO_GRADE``: their later exercises train models) they replace
-exercises that call no other, in a notebook that answers them alone, so the other rows must be
-unanswered with 0 points; the solution and the metadata-less solution stay whole notebooks there
-too. The legitimate helper replaces one exercise: the last, or the first on a slow assignment.
+cell's metadata lost. One class grading per assignment.
+
+The routes share notebooks, one route per exercise of a notebook, so that every route is tried
+on every assignment in a few gradings. On most assignments they replace exercises that no other
+exercise calls (a copied function called by another would make that one copied too), in the
+whole notebook, so the other rows must stay the solution's. On the assignments that are slow to
+grade (``helpers.SLOW_TO_GRADE``: their later exercises train models) they replace exercises
+that call no other, in a notebook that answers them alone, so the other rows must be unanswered
+with 0 points; the solution and the metadata-less solution stay whole notebooks there too. The
+legitimate helper replaces one exercise: the last, or the first on a slow assignment.
 """
 
 from __future__ import annotations
@@ -197,14 +198,16 @@ def _routes(name: str, target: Exercise) -> dict[str, tuple[dict[str, str], str,
 def _packed(name: str) -> list[dict[str, tuple[Exercise, str]]]:
     """The route notebooks of ``name``: in each, route -> (the exercise it replaces, a fragment
     of the note naming the origin), one route per exercise. Route k replaces target k mod T (T
-    targets) in notebook k div T; the copied-package route, last, star-imports the library's
-    module over what the notebook defined before, so it takes the last target."""
+    targets) in notebook k div T. The copied-package route star-imports the library's module
+    over what the notebook defined before: it comes last and takes the last target, which is
+    the notebook's last exercise (``test_every_route_is_tried_on_every_assignment``)."""
     targets = _targets(name)
     routes = list(_routes(name, targets[0]))
+    assert "library_copy" not in routes[:-1], routes
     notebooks: list[dict[str, tuple[Exercise, str]]] = []
     for k, route in enumerate(routes):
         target = targets[-1] if route == "library_copy" else targets[k % len(targets)]
-        if k % len(targets) == 0 or any(t == target for t, _ in notebooks[-1].values()):
+        if k % len(targets) == 0:
             notebooks.append({})
         notebooks[-1][route] = (target, _routes(name, target)[route][2])
     return notebooks
@@ -356,7 +359,8 @@ class Origin:
             notes = {e.exercise: e.note for e in result.exercises}
             for route, (target, where) in routes.items():
                 note = notes[target.grade_id]
-                assert note.startswith("0 points: the function must be defined by the notebook's")
+                own = "0 points: the function must be defined by the notebook's own"
+                assert note.startswith(own), (route, note)
                 assert where in note, (route, note)
 
     def test_honest_patterns_earn_what_the_solution_earns(self):
@@ -397,9 +401,25 @@ def test_the_library_under_another_name_earns_nothing_and_honest_extras_full_mar
             assert where in notes[exercise], (student, notes[exercise])
 
 
+# The exercises the routes replace, as the call graph of the solutions gives them (a new
+# assignment adds its line; a changed solution that calls another exercise changes a line).
+TARGETS = {
+    "01_bradley_terry": ["preference_probability", "hand_losses", "dataset_loss", "score_gap"],
+    "02_numpy_loss": ["bt_loss", "bt_loss_grad", "ranking_loss"],  # each calls log_sigmoid
+    "03_pytorch_loss": ["accuracy", "bt_loss", "ranking_loss"],
+    "04_train_reward_model": ["encode_batch", "reward_pairs"],  # answered alone
+    "06_best_of_n": ["best_of_n", "gold_curve"],  # gold_curve calls bon_kl
+    "07_dpo": ["dpo_loss", "sequence_logprobs"],  # answered alone
+    "09_rl": ["tilt", "rloo_advantages", "kl_estimates"],
+}
+
+
 def test_every_route_is_tried_on_every_assignment():
     assert set(SLOW_TO_GRADE) <= set(ASSIGNMENTS)
-    assert _calls("02_numpy_loss")["bt_loss"] == {"log_sigmoid"}  # the call graph is seen
+    assert {name: [e.grade_id for e in _targets(name)] for name in ASSIGNMENTS} == TARGETS
+    for name in LIBRARY_MODULE:  # the star import comes after every other exercise
+        exercises = load_assignment(SOLUTIONS / f"{name}.ipynb").exercises
+        assert _targets(name)[-1] == exercises[-1]
     for name in ASSIGNMENTS:
         packed = _packed(name)
         routes = [route for notebook in packed for route in notebook]

@@ -205,6 +205,32 @@ def test_cuda_asked_without_gpu_is_a_clear_error(monkeypatch):
         T.resolve_device("tpu")
 
 
+@pytest.mark.parametrize(
+    "cpus, environment, threads",
+    [
+        (8, {}, 2),  # two at most: measured to pay off on two cores
+        (1, {}, 1),  # a process allowed one CPU
+        (8, {"OMP_NUM_THREADS": "1"}, 1),  # make test's workers and kernels
+        (8, {"MKL_NUM_THREADS": "1"}, 1),
+        (8, {"OMP_NUM_THREADS": ""}, 2),  # set but empty: no choice
+        (8, {"OMP_NUM_THREADS": "4"}, 2),
+    ],
+)
+def test_cpu_threads_takes_two_or_fewer_as_the_environment_allows(
+    monkeypatch, cpus, environment, threads
+):
+    from rmcourse import device
+
+    monkeypatch.setattr(device.os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert device.cpu_threads() == threads
+    torch.set_num_threads(1)
+    assert device.cpu_threads() == threads  # the environment's answer, not torch's setting
+
+
 # ----------------------------------------------------------------- scoring and evaluation
 
 

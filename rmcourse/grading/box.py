@@ -166,22 +166,22 @@ def kernel_pythonpath() -> str:
 
 
 def kernel_threads() -> dict[str, str]:
-    """The thread counts a kernel gets beyond the grader's environment: one CPU thread for
+    """The thread counts a kernel gets beyond the grader's environment: one compute thread for
     torch's and NumPy's libraries where that environment sets none of :data:`THREAD_VARIABLES`
-    (any it sets reaches the kernel as it is, and no other is added).
+    to a value (any it sets reaches the kernel as it is, and no other is added).
 
-    The course's models are small enough that one thread is the fastest; kernels graded side by
-    side (``--jobs``) then do not compete for the cores with their waiting threads; and a kernel
-    runs with as many threads on a 2-core laptop as on a 64-core server.
+    The exercises' models are small enough that their training is fastest on one thread, and
+    the kernels graded side by side (``--jobs``, by default one per CPU) then share the cores
+    instead of crowding them with waiting threads.
     """
-    if any(name in os.environ for name in THREAD_VARIABLES):
+    if any(os.environ.get(name, "").strip() for name in THREAD_VARIABLES):
         return {}
     return dict.fromkeys(THREAD_VARIABLES, "1")
 
 
 def _environment_variables() -> dict[str, str]:
     kept = {k: v for k, v in os.environ.items() if k in KEPT_ENV or k.startswith("LC_")}
-    kept = {**kernel_threads(), **kept}
+    kept = {**kept, **kernel_threads()}  # after: where it sets any, it sets them over empty ones
     return {**kept, "PYTHONPATH": kernel_pythonpath(), "HOME": HOME, "TMPDIR": "/tmp"}
 
 

@@ -328,8 +328,8 @@ def _kernel(
         "preexec_fn": functools.partial(_limit_kernel, int(limits.memory_bytes)),
         "stdout": subprocess.DEVNULL,
         "stderr": subprocess.DEVNULL,
-        # the grader's rmcourse; one CPU thread unless the grader's environment sets the count
-        "env": {**box.kernel_threads(), **os.environ, "PYTHONPATH": box.kernel_pythonpath()},
+        # the grader's rmcourse; one compute thread unless the grader's environment sets the count
+        "env": {**os.environ, **box.kernel_threads(), "PYTHONPATH": box.kernel_pythonpath()},
     }
     problems = []
     for attempt in range(START_TRIES):
