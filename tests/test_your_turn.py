@@ -53,9 +53,21 @@ CASES = [
     ("02-2", -0.5 / (1 + np.exp(-2.0)), -1 / (1 + np.exp(-2.0)), "number of pairs"),
     (
         "02-3",
-        np.mean(np.log1p(np.exp(-np.array([2.0, 3.0, 1.0])))),
-        np.sum(np.log1p(np.exp(-np.array([2.0, 3.0, 1.0])))),
-        "mean",
+        np.mean(np.log1p(np.exp(-np.array([2.0, 3.0, 4.0, 1.0, 2.0, 1.0])))),
+        np.sum(np.log1p(np.exp(-np.array([2.0, 3.0, 4.0, 1.0, 2.0, 1.0])))),
+        "not a sum",
+    ),
+    (  # divided by K, not by the C(K, 2) pairs: K = 4 tells the two apart (K = 3 would not)
+        "02-3",
+        np.mean(np.log1p(np.exp(-np.array([2.0, 3.0, 4.0, 1.0, 2.0, 1.0])))),
+        np.sum(np.log1p(np.exp(-np.array([2.0, 3.0, 4.0, 1.0, 2.0, 1.0])))) / 4,
+        "divided by K",
+    ),
+    (
+        "02-3",
+        np.mean(np.log1p(np.exp(-np.array([2.0, 3.0, 4.0, 1.0, 2.0, 1.0])))),
+        -np.mean(np.log1p(np.exp(-np.array([2.0, 3.0, 4.0, 1.0, 2.0, 1.0])))),
+        "positive",
     ),
     (
         "03-1",
