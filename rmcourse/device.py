@@ -58,9 +58,10 @@ def cpu_threads(most: int = 2) -> int:
     >>> cpu_threads(most=1)
     1
     """
-    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    allowed = [most, cpus or 1]
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         value = os.environ.get(name, "").strip()
         if value.isdigit() and int(value) > 0:
-            allowed = min(allowed or 1, int(value))
-    return max(1, min(most, allowed or 1))
+            allowed.append(int(value))
+    return max(1, min(allowed))

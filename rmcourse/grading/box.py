@@ -31,10 +31,10 @@ SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"
 # Files of /etc the environment never needs and that a grader running as root could read.
 SECRETS = ("/etc/shadow", "/etc/gshadow", "/etc/shadow-", "/etc/gshadow-", "/etc/sudoers")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
-# Environment variables the kernel keeps; every other one (tokens, JPY_PARENT_PID) is dropped.
-KEPT_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "PYTHONHASHSEED", "OMP_NUM_THREADS",
-            "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES")  # fmt: skip
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+# Environment variables the kernel keeps; every other one (tokens, JPY_PARENT_PID) is dropped.
+KEPT_ENV = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "PYTHONHASHSEED", *THREAD_VARIABLES,
+            "CUDA_VISIBLE_DEVICES")  # fmt: skip
 HOME = "/tmp/home"  # the kernel's ~, on the box's own /tmp
 REFUSAL = (
     "rmcourse grade: no box for student kernels can be made on this machine ({why}): install "
